@@ -1,0 +1,94 @@
+"""Reading a file's header row and matching it to the feed contract.
+
+Publishers rename and reorder columns, so the header is matched by name (case- and
+whitespace-insensitive, with the contract's aliases), never by position. The result says, for
+each column of the file in order, which landing column receives it - unknown columns are kept
+(as ``_extra_<n>``) so nothing is lost, and their original names are recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from totalplace.contracts import Contract, normalise_header
+
+HEADER_READ_BYTES = 1 << 20
+
+
+class HeaderError(ValueError):
+    """The file cannot be read far enough to find its header."""
+
+
+@dataclass
+class HeaderMatch:
+    """How the columns of one file map onto a contract."""
+
+    headers: list[str]
+    """The header cells as the file has them."""
+    targets: list[str]
+    """Landing column for each header cell, in file order (contract name or ``_extra_<n>``)."""
+    missing: list[str] = field(default_factory=list)
+    """Headers of required contract columns that the file lacks."""
+    absent_optional: list[str] = field(default_factory=list)
+    unknown: dict[str, str] = field(default_factory=dict)
+    """``_extra_<n>`` -> original header, for columns the contract does not know."""
+    duplicates: list[str] = field(default_factory=list)
+    """Headers that map to a contract column already taken by an earlier header."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.duplicates
+
+    def header_of(self, column: str) -> str:
+        """The header the sender used for a landing column (for reports in their own words)."""
+        for header, target in zip(self.headers, self.targets, strict=True):
+            if target == column:
+                return header
+        return column
+
+
+def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
+    """The first CSV record of ``path`` (a header cell may be quoted and span lines)."""
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_READ_BYTES)
+    if not head.strip():
+        raise HeaderError("the file is empty")
+    try:
+        text = head.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut at the read boundary is fine
+            raise HeaderError(
+                f"the file is not {encoding} text (byte 0x{head[exc.start]:02x} at offset {exc.start})"
+            ) from exc
+        text = head[: exc.start].decode(encoding)
+    text = text.removeprefix("\ufeff")
+    try:
+        record = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (StopIteration, csv.Error) as exc:
+        raise HeaderError(f"no header row could be read: {exc}") from exc
+    return record
+
+
+def match_header(headers: list[str], contract: Contract) -> HeaderMatch:
+    by_key = {key: col.name for col in contract.columns for key in col.header_keys}
+    targets: list[str] = []
+    taken: set[str] = set()
+    unknown: dict[str, str] = {}
+    duplicates: list[str] = []
+    for i, header in enumerate(headers, start=1):
+        name = by_key.get(normalise_header(header))
+        if name is None or name in taken:
+            if name is not None:
+                duplicates.append(header)
+            extra = f"_extra_{i}"
+            unknown[extra] = header
+            targets.append(extra)
+        else:
+            taken.add(name)
+            targets.append(name)
+    missing = [c.header for c in contract.columns if c.required and c.name not in taken]
+    absent_optional = [c.header for c in contract.columns if not c.required and c.name not in taken]
+    return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates)

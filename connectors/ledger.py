@@ -1,0 +1,163 @@
+"""``ops.file_ledger``: one row per file dropped, and the state it has reached.
+
+Lifecycle: ``received -> loading -> validating -> published | quarantined``; a file whose content
+(sha256) was already published or quarantined for the same feed becomes ``duplicate`` at once;
+``failed`` records a step that broke (database down, disk full) so the file can be re-run. Each
+transition is a guarded UPDATE (``where status = any(allowed)``) run in the same transaction as
+the data it describes; a transition that does not apply raises instead of overwriting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+STATUSES = ("received", "loading", "validating", "published", "quarantined", "duplicate", "superseded", "failed")
+FINAL = ("published", "quarantined", "duplicate", "superseded")
+
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    # re-running a file that a crash left half-way starts its load again from a fresh landing table
+    "loading": ("received", "loading", "validating", "failed"),
+    "validating": ("loading",),
+    "published": ("validating",),
+    "quarantined": ("received", "loading", "validating"),
+    "duplicate": ("received", "loading", "validating"),
+    "failed": ("received", "loading", "validating"),
+}
+
+
+class LedgerConflict(RuntimeError):
+    """A transition was asked for a file that is not in a state it may leave."""
+
+
+@dataclass
+class LedgerEntry:
+    file_id: int
+    agency: str
+    feed: str
+    name: str
+    sha256: str
+    bytes: int
+    rows: int | None
+    status: str
+    error: str | None
+    report: dict[str, Any] | None
+    duplicate_of: int | None
+    received_at: datetime
+    finished_at: datetime | None
+
+
+_COLUMNS = "file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, finished_at"
+
+
+def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
+    """The earlier file with the same content that reached a final outcome, if any."""
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        cur.execute(
+            f"select {_COLUMNS} from ops.file_ledger where agency = %s and feed = %s and sha256 = %s "
+            "and status in ('published', 'quarantined') order by (status = 'published') desc, file_id limit 1",
+            (agency, feed, sha256),
+        )
+        return cur.fetchone()
+
+
+def record_received(
+    conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int
+) -> LedgerEntry:
+    """Enter a downloaded file; a repeat of an already-decided file is entered as ``duplicate``."""
+    previous = find_previous(conn, agency, feed, sha256)
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        if previous is None:
+            cur.execute(
+                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes) values (%s, %s, %s, %s, %s) "
+                f"returning {_COLUMNS}",
+                (agency, feed, name, sha256, size),
+            )
+        else:
+            cur.execute(
+                "insert into ops.file_ledger (agency, feed, name, sha256, bytes, rows, status, error, duplicate_of, "
+                f"finished_at) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, now()) returning {_COLUMNS}",
+                (
+                    agency,
+                    feed,
+                    name,
+                    sha256,
+                    size,
+                    0,
+                    f"same content as file {previous.file_id} ({previous.name}), which was {previous.status}",
+                    previous.file_id,
+                ),
+            )
+        entry = cur.fetchone()
+    assert entry is not None
+    return entry
+
+
+def transition(
+    conn: psycopg.Connection,
+    file_id: int,
+    status: str,
+    *,
+    rows: int | None = None,
+    error: str | None = None,
+    report: dict[str, Any] | None = None,
+    duplicate_of: int | None = None,
+) -> LedgerEntry:
+    """Move a file to ``status`` if the state machine allows it from where the file is now."""
+    final = status in FINAL or status == "failed"
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        cur.execute(
+            "update ops.file_ledger set status = %s, rows = coalesce(%s, rows), error = %s, "
+            "report = coalesce(%s, report), duplicate_of = coalesce(%s, duplicate_of), "
+            "finished_at = case when %s then now() else null end "
+            f"where file_id = %s and status = any(%s) returning {_COLUMNS}",
+            (
+                status,
+                rows,
+                error,
+                Jsonb(report) if report is not None else None,
+                duplicate_of,
+                final,
+                file_id,
+                list(ALLOWED_FROM[status]),
+            ),
+        )
+        entry = cur.fetchone()
+    if entry is None:
+        current = get_entry(conn, file_id)
+        now = current.status if current else "missing"
+        raise LedgerConflict(f"file {file_id} cannot become {status}: it is {now}")
+    return entry
+
+
+def get_entry(conn: psycopg.Connection, file_id: int) -> LedgerEntry | None:
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        cur.execute(f"select {_COLUMNS} from ops.file_ledger where file_id = %s", (file_id,))
+        return cur.fetchone()
+
+
+def list_entries(
+    conn: psycopg.Connection, *, agency: str | None = None, feed: str | None = None, limit: int = 50
+) -> list[LedgerEntry]:
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        cur.execute(
+            f"select {_COLUMNS} from ops.file_ledger where (%(agency)s::text is null or agency = %(agency)s) "
+            "and (%(feed)s::text is null or feed = %(feed)s) order by file_id desc limit %(limit)s",
+            {"agency": agency, "feed": feed, "limit": limit},
+        )
+        return cur.fetchall()
+
+
+def pending_for_feed(conn: psycopg.Connection, agency: str, feed: str) -> list[int]:
+    """Files of a feed that entered the ledger but have not reached an outcome (to resume)."""
+    rows = conn.execute(
+        "select file_id from ops.file_ledger where agency = %s and feed = %s "
+        "and status in ('received', 'loading', 'validating') order by file_id",
+        (agency, feed),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,114 @@
+"""One ``ingest_<agency>__<feed>`` DAG per partner feed contract in ``feeds/``.
+
+The exception to "one file per DAG": every ingest DAG has the same shape and differs only by its
+contract (cal-itp/data-infra style), so this file turns each ``feeds/<agency>/<feed>.yml`` into a
+DAG. Adding a feed is adding a contract. The work itself lives in ``totalplace.intake``.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset, PokeReturnValue, dag, task
+
+from totalplace.contracts import Contract, load_contracts
+from totalplace.dag_defaults import START_DATE, Tag, default_args
+from totalplace.settings import AGENCIES, Settings
+
+DOC = """\
+### {title} ({agency}/{feed})
+
+Takes complete files from the `{agency}` SFTP account's `inbox/{feed}/`, records each in
+`ops.file_ledger`, COPYs it into `landing`, runs the Great Expectations suite `{suite}` on it in
+PostgreSQL, then publishes the rows into `raw.{key}` (one transaction) or moves them to
+`quarantine` and writes a report to the agency's `outbox/{feed}/`. A quarantined file is an
+outcome, not a task failure.
+
+* **Contract:** `feeds/{agency}/{feed}.yml` - **publisher:** {publisher}
+* **Expected:** `{schedule}`; the sensor waits up to 6 hours for a file, then skips.
+* **Re-run:** clear any task; each step reads the ledger and skips what is already done.
+* **Who to call:** {owner} &lt;{email}&gt;
+"""
+
+
+def build_ingest_dag(contract: Contract):
+    key = (contract.agency, contract.feed)
+
+    @dag(
+        dag_id=contract.dag_id,
+        schedule=contract.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[Tag.LAYER_INGEST, Tag.agency(contract.agency)],
+        default_args=default_args(contract.owner.name),
+        doc_md=DOC.format(title=contract.title, agency=contract.agency, feed=contract.feed, suite=contract.suite_name,
+                          key=contract.key, publisher=contract.publisher or "-", schedule=contract.schedule,
+                          owner=contract.owner.name, email=contract.owner.email),
+    )
+    def ingest():
+        @task.sensor(poke_interval=60, timeout=6 * 3600, mode="reschedule", soft_fail=True)
+        def wait_for_file() -> PokeReturnValue:
+            """Done when a file waits in the inbox or an earlier run left one unfinished."""
+            from connectors import ledger
+            from connectors.sftp import open_account
+            from totalplace.warehouse import connect, warehouse_url
+
+            settings = Settings()
+            with connect(warehouse_url(settings)) as conn:
+                pending = ledger.pending_for_feed(conn, *key) if _ledger_exists(conn) else []
+            with open_account(settings, key[0]) as account:
+                waiting = key[1] in account.waiting_feeds()
+            return PokeReturnValue(is_done=bool(pending) or waiting)
+
+        @task
+        def fetch() -> list[int]:
+            from totalplace import intake
+
+            return intake.fetch(Settings(), _contract(*key))
+
+        @task
+        def load(file_ids: list[int]) -> list[int]:
+            from totalplace import intake
+
+            settings, contract = Settings(), _contract(*key)
+            return [i for i in file_ids if intake.load(settings, contract, i) == "validating"]
+
+        @task
+        def validate(file_ids: list[int]) -> list[int]:
+            from totalplace import intake
+
+            settings, contract = Settings(), _contract(*key)
+            for file_id in file_ids:
+                intake.validate(settings, contract, file_id)
+            return file_ids
+
+        @task(outlets=[Asset(contract.asset_uri)])
+        def publish(file_ids: list[int]) -> dict[str, int]:
+            from totalplace import intake
+
+            settings, contract = Settings(), _contract(*key)
+            counts: dict[str, int] = {}
+            for file_id in file_ids:
+                outcome = intake.publish(settings, contract, file_id)
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            return counts
+
+        file_ids = fetch()
+        wait_for_file() >> file_ids
+        publish(validate(load(file_ids)))
+
+    return ingest()
+
+
+def _contract(agency: str, feed: str) -> Contract:
+    from totalplace.contracts import get_contract
+
+    return get_contract(Settings().feeds_dir, agency, feed)
+
+
+def _ledger_exists(conn) -> bool:
+    return conn.execute("select to_regclass('ops.file_ledger') is not null").fetchone()[0]
+
+
+for _contract_obj in load_contracts(Settings().feeds_dir).values():
+    if _contract_obj.agency in AGENCIES:
+        globals()[_contract_obj.dag_id] = build_ingest_dag(_contract_obj)

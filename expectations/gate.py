@@ -1,0 +1,83 @@
+"""The gate: run a feed's expectation suite against one landed file, inside PostgreSQL.
+
+GX turns every expectation into SQL on the typed landing view; nothing is pulled into Python
+but the counts and a few example rows (by ``_row_number``) for the sender's report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.header import HeaderMatch
+from connectors.landing import LandingTable
+from expectations.suites import build_suite
+from totalplace.contracts import Contract
+from totalplace.reports import Problem
+from totalplace.warehouse import sqlalchemy_url
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_PER_PROBLEM = 10
+HEADER_LINES = 1  # data row N of a file is line N + 1 (the header is line 1), as a spreadsheet shows it
+
+
+@dataclass
+class GateResult:
+    suite: str
+    passed: bool
+    expectations: int
+    problems: list[Problem]
+
+
+def _problem_from(result: Any, match: HeaderMatch) -> Problem:
+    config = result.expectation_config
+    meta = config.meta or {}
+    column = meta.get("column")
+    body = result.result or {}
+    examples = []
+    for item in body.get("partial_unexpected_index_list") or []:
+        row = item.get("_row_number")
+        value = next((v for k, v in item.items() if k != "_row_number"), None)
+        examples.append({"row": row, "line": row + HEADER_LINES if row is not None else None, "value": value})
+    rows_failing = body.get("unexpected_count")
+    rule = meta.get("rule", config.type)
+    if config.type == "expect_table_row_count_to_be_between":
+        rule = f"{rule} (it holds {body.get('observed_value')})"
+    return Problem(
+        check=config.type,
+        rule=rule,
+        column=column,
+        header=match.header_of(column) if column else None,
+        rows_failing=rows_failing,
+        examples=examples[:EXAMPLES_PER_PROBLEM],
+    )
+
+
+def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMatch) -> GateResult:
+    """Validate the typed view of ``table`` with the contract's suite."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(url))
+    asset = source.add_table_asset(name=table.view_name, table_name=table.view_name, schema_name=table.schema)
+    batch = asset.add_batch_definition_whole_table("whole file")
+    suite = context.suites.add(build_suite(contract))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{contract.suite_name}:{table.name}", data=batch, suite=suite)
+    )
+    outcome = definition.run(
+        result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": ["_row_number"],
+            "partial_unexpected_count": EXAMPLES_PER_PROBLEM,
+        }
+    )
+    problems = [_problem_from(r, match) for r in outcome.results if not r.success]
+    log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table.name, len(outcome.results), len(problems))
+    return GateResult(
+        suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems
+    )

@@ -1,0 +1,62 @@
+"""Environment for running the platform's Airflow DAGs in-process or under ``airflow standalone``.
+
+Airflow reads its configuration from the environment when first imported, so
+:func:`configure` must run before anything imports ``airflow``. AIRFLOW_HOME lives in the state
+folder; telemetry of Airflow, cosmos, dbt and GX is off (this machine has no internet and
+partners' data platforms should not phone home).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from totalplace.settings import Settings
+
+TELEMETRY_OFF = {
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "GX_ANALYTICS_ENABLED": "false",
+    "SCARF_NO_ANALYTICS": "true",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def airflow_environment(settings: Settings) -> dict[str, str]:
+    settings.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.run_dir.chmod(0o700)
+    env = {
+        "AIRFLOW_HOME": str(settings.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.airflow_home / "logs"),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.state_dir / "cosmos"),
+        "TOTALPLACE_STATE_DIR": str(settings.state_dir),
+        "XDG_RUNTIME_DIR": str(settings.run_dir),
+        **TELEMETRY_OFF,
+    }
+    if settings.warehouse_url:
+        env["TOTALPLACE_WAREHOUSE_URL"] = settings.warehouse_url
+    return env
+
+
+def configure(settings: Settings) -> None:
+    """Export the Airflow environment into this process (before importing airflow)."""
+    os.environ.update(airflow_environment(settings))
+
+
+def ensure_metadata_db(settings: Settings) -> None:
+    """``airflow db migrate`` once per AIRFLOW_HOME (about 5 s); later calls are free."""
+    marker = settings.airflow_home / ".migrated"
+    if marker.exists():
+        return
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, **airflow_environment(settings))
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    result = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    marker.write_text("ok\n")

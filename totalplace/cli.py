@@ -1,0 +1,367 @@
+"""``totalplace``: the command line of the platform.
+
+Command names and options are a public interface (scripts and partners' runbooks call them):
+up, down, status, drop, run, validate, sql, ledger, feeds, generate, bench, demo.
+Every command ends with a one-line summary; errors are one readable line with a hint
+(``--debug`` shows the trace).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from totalplace.output import console, err, print_files, print_rows
+from totalplace.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
+
+
+class State:
+    debug = False
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks and library logs.")] = False) -> None:
+    State.debug = debug
+    s = Settings()
+    s.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(s.run_dir))
+    logging.basicConfig(level=logging.INFO if debug else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def fail(message: str, hint: str | None = None, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    if hint:
+        err.print(f"[dim]hint: {hint}[/]")
+    raise typer.Exit(code)
+
+
+def guarded(fn):
+    """Turn expected failures into one line + hint; --debug re-raises for the trace."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+            if State.debug:
+                raise
+            from totalplace.contracts import ContractError
+            from totalplace.warehouse import WarehouseNotRunning
+
+            hint = "run again with --debug for the full trace"
+            if isinstance(exc, WarehouseNotRunning):
+                hint = "start the platform with `totalplace up`"
+            elif isinstance(exc, ContractError):
+                hint = "list feeds with `totalplace feeds`"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            fail(f"{type(exc).__name__}: {first}", hint)
+
+    return wrapper
+
+
+def resolve_feed(s: Settings, feed: str):
+    """``agency/feed``, or a bare feed name that only one agency has."""
+    from totalplace.contracts import ContractError, get_contract, load_contracts
+
+    if "/" in feed:
+        agency, name = feed.split("/", 1)
+        return get_contract(s.feeds_dir, agency, name)
+    matches = [c for c in load_contracts(s.feeds_dir).values() if c.feed == feed]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(sorted(f"{c.agency}/{c.feed}" for c in load_contracts(s.feeds_dir).values()))
+    raise ContractError(f"feed {feed!r} is {'ambiguous' if matches else 'unknown'}; known feeds: {known}")
+
+
+# ------------------------------------------------------------------ services
+@app.command()
+@guarded
+def up() -> None:
+    """Start the embedded warehouse and SFTP server (if used), create schemas, accounts and the dbt manifest."""
+    from totalplace import services
+
+    s = settings()
+    with console.status("Starting the platform..."):
+        url = services.up(s)
+    st = services.status(s)
+    console.print(f"warehouse  {url}")
+    console.print(f"sftp       {st.sftp_address}  (accounts in {s.credentials_file})")
+    console.print("[green]up:[/] warehouse and SFTP are running; drop files with `totalplace drop`.")
+
+
+@app.command()
+@guarded
+def down() -> None:
+    """Stop the embedded warehouse and the local SFTP server."""
+    from totalplace import services
+
+    stopped = services.down(settings())
+    console.print(f"[green]down:[/] stopped {', '.join(stopped) if stopped else 'nothing (nothing was running)'}.")
+
+
+@app.command()
+@guarded
+def status(
+    show_credentials: Annotated[bool, typer.Option(help="Print the SFTP account passwords.")] = False,
+) -> None:
+    """Warehouse URL, SFTP address and whether each is running."""
+    from totalplace import services
+
+    s = settings()
+    st = services.status(s)
+    mode = "embedded" if st.warehouse_embedded else "external"
+    console.print(f"warehouse  {st.warehouse_url or '-'}  ({mode}, {'running' if st.warehouse_up else 'not running'})")
+    where = "local server" if st.sftp_local else "external server"
+    console.print(f"sftp       {st.sftp_address or '-'}  ({where}, {'running' if st.sftp_up else 'not running'})")
+    console.print(f"dbt        manifest {'present' if st.manifest_present else 'missing'} at {st.manifest}")
+    if show_credentials and s.credentials_file.exists():
+        for account, password in json.loads(s.credentials_file.read_text()).items():
+            console.print(f"account    {account}: {password}")
+    up_ = st.warehouse_up and st.sftp_up
+    console.print(f"[{'green' if up_ else 'yellow'}]status:[/] {'all running' if up_ else 'not all running; start with `totalplace up`'}.")
+    raise typer.Exit(0 if up_ else 1)
+
+
+# ------------------------------------------------------------------ partner side
+@app.command()
+@guarded
+def drop(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Files to send.")],
+    agency: Annotated[str, typer.Option(help="Agency account to upload as (police, nhs, housing, council).")],
+    feed: Annotated[str, typer.Option(help="Feed folder to upload into: inbox/<feed>/.")],
+    marker: Annotated[bool, typer.Option(help="Write a .done marker after each upload.")] = True,
+) -> None:
+    """Upload files over SFTP as an agency into inbox/<feed>/ (as a partner would)."""
+    from connectors.sftp import open_account
+
+    s = settings()
+    resolve_feed(s, f"{agency}/{feed}")
+    with open_account(s, agency) as account:
+        for path in files:
+            remote = account.upload(path, feed, marker=marker)
+            console.print(f"sent {path} -> {agency}:{remote} ({path.stat().st_size:,} bytes)")
+    console.print(f"[green]drop:[/] {len(files)} file(s) in {agency}:inbox/{feed}/; process them with `totalplace run`.")
+
+
+@app.command()
+@guarded
+def validate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    feed: Annotated[str, typer.Option(help="Feed as agency/feed (or feed if unique), e.g. police/street_crime.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Pre-flight check of a file against its feed's rules. Exit 0 if it would be accepted, 1 if not."""
+    from totalplace import intake, services
+    from totalplace.reports import render_text
+
+    s = settings()
+    contract = resolve_feed(s, feed)
+    if s.embedded:
+        services.up(s)
+    report = intake.check_file(s, contract, file)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+    else:
+        console.print(render_text(report), end="")
+    passed = report["outcome"] == "passed"
+    if not as_json:
+        console.print(f"[{'green' if passed else 'red'}]validate:[/] {file.name} {'passes' if passed else 'fails'} "
+                      f"{contract.agency}/{contract.feed} ({len(report['problems'])} problem(s)).")
+    raise typer.Exit(0 if passed else 1)
+
+
+# ------------------------------------------------------------------ engineer side
+@app.command()
+@guarded
+def run(
+    verbose: Annotated[bool, typer.Option(help="Show Airflow and dbt output instead of logging it to a file.")] = False,
+    transform: Annotated[str, typer.Option(help="auto (when something was published), always or never.")] = "auto",
+) -> None:
+    """Process every inbox through the ingest DAGs, then rebuild the warehouse (transform DAG)."""
+    from totalplace import pipeline
+
+    s = settings()
+    with console.status("Running the pipeline (Airflow DAGs in-process)..."):
+        summary = pipeline.run_all(s, quiet=not verbose, transform=transform)
+    print_files(summary.files, title="Files processed in this run")
+    for r in summary.dag_results:
+        style = "green" if r.ok else "red"
+        extra = f" failed tasks: {', '.join(r.failed_tasks)}" if r.failed_tasks else ""
+        console.print(f"dag {r.dag_id}: [{style}]{r.state}[/]{extra}")
+    if summary.log_file:
+        console.print(f"[dim]Airflow/dbt log: {summary.log_file}[/]")
+    line = (f"{len(summary.files)} file(s): {summary.count('published')} published, {summary.count('quarantined')} "
+            f"quarantined, {summary.count('duplicate')} duplicate; warehouse "
+            f"{'rebuilt' if summary.transformed else 'unchanged'}")
+    if not summary.ok:
+        fail(f"run: a DAG run failed ({line})", f"see {summary.log_file or 'the output above'}", code=1)
+    console.print(f"[green]run:[/] {line}.")
+
+
+@app.command()
+@guarded
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL query (run in a read-only transaction).")],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 1000,
+) -> None:
+    """Query the warehouse."""
+    from totalplace.warehouse import connect, warehouse_url
+
+    with connect(warehouse_url(settings())) as conn:
+        conn.read_only = True
+        cur = conn.execute(query)
+        names = [d.name for d in cur.description] if cur.description else []
+        rows = cur.fetchmany(limit) if names else []
+    print_rows(names, rows, format)
+    if format == "table":
+        console.print(f"[green]sql:[/] {len(rows)} row(s).")
+
+
+@app.command("ledger")
+@guarded
+def ledger_cmd(
+    agency: Annotated[str | None, typer.Option(help="Only this agency's files.")] = None,
+    feed: Annotated[str | None, typer.Option(help="Only this feed.")] = None,
+    limit: Annotated[int, typer.Option(help="Newest files to show.")] = 50,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
+) -> None:
+    """Files received and what became of them (ops.file_ledger)."""
+    from connectors import ledger
+    from totalplace.warehouse import connect, warehouse_url
+
+    with connect(warehouse_url(settings())) as conn:
+        entries = ledger.list_entries(conn, agency=agency, feed=feed, limit=limit)
+    if format == "table":
+        print_files(entries, title="File ledger (newest first)")
+        counts: dict[str, int] = {}
+        for e in entries:
+            counts[e.status] = counts.get(e.status, 0) + 1
+        console.print("[green]ledger:[/] " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no files") + ".")
+    else:
+        cols = ["file_id", "agency", "feed", "name", "status", "rows", "bytes", "sha256", "received_at", "finished_at", "error"]
+        print_rows(cols, [[getattr(e, c) for c in cols] for e in entries], format)
+
+
+@app.command()
+@guarded
+def feeds() -> None:
+    """Feed contracts with their owner, schedule and last publication."""
+    from totalplace.contracts import load_contracts
+    from totalplace.warehouse import WarehouseNotRunning, connect, warehouse_url
+
+    s = settings()
+    contracts = load_contracts(s.feeds_dir)
+    last: dict[tuple[str, str], datetime] = {}
+    try:
+        with connect(warehouse_url(s)) as conn:
+            for agency, feed, at in conn.execute(
+                "select agency, feed, max(finished_at) from ops.file_ledger where status = 'published' group by 1, 2"
+            ):
+                last[(agency, feed)] = at
+    except (WarehouseNotRunning, Exception):  # noqa: BLE001 - the list is useful without the warehouse
+        pass
+    table = Table(title="Feeds")
+    for col in ("feed", "title", "owner", "schedule", "last published"):
+        table.add_column(col)
+    for c in contracts.values():
+        at = last.get((c.agency, c.feed))
+        table.add_row(f"{c.agency}/{c.feed}", c.title, c.owner.name, c.schedule, f"{at:%Y-%m-%d %H:%M}" if at else "-")
+    console.print(table)
+    console.print(f"[green]feeds:[/] {len(contracts)} contract(s) in {s.feeds_dir}.")
+
+
+@app.command()
+@guarded
+def generate(check: Annotated[bool, typer.Option(help="Only report whether generated files are stale.")] = False) -> None:
+    """Regenerate the dbt source YAML from the feed contracts."""
+    from totalplace.contracts import load_contracts
+    from totalplace.dbt_sources import source_paths, write_sources
+
+    s = settings()
+    contracts = load_contracts(s.feeds_dir)
+    if check:
+        stale = [p for p, text in source_paths(s.dbt_project_dir, contracts).items()
+                 if not p.exists() or p.read_text() != text]
+        if stale:
+            fail("generated files are stale: " + ", ".join(str(p) for p in stale), "run `totalplace generate`", 1)
+        console.print("[green]generate:[/] generated files match the contracts.")
+        return
+    written = write_sources(s.dbt_project_dir, contracts)
+    console.print(f"[green]generate:[/] {len(written)} file(s) rewritten.")
+
+
+@app.command()
+@guarded
+def bench(
+    rows: Annotated[int, typer.Option(help="Rows of the generated police CSV.")] = 1_000_000,
+) -> None:
+    """Time load + gate + publish of a generated police CSV against a bare COPY of the same file."""
+    from totalplace import bench as benchmod
+
+    s = settings()
+    results = benchmod.run_bench(s, rows=rows, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    table = Table(title=f"Benchmark ({rows:,} rows)")
+    for col in ("figure", "value", "baseline", "ratio", "target", "pass"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r["figure"], f"{r['value']:.2f} s", f"{r['baseline']:.2f} s" if r["baseline"] else "-",
+                      f"{r['ratio']:.2f}x" if r["ratio"] else "-", f"<= {r['target']}x" if r["target"] else "-",
+                      {True: "[green]pass[/]", False: "[red]fail[/]", None: "-"}[r["pass"]])
+    console.print(table)
+    console.print(f"[green]bench:[/] results written to {benchmod.results_path(s)}.")
+
+
+@app.command()
+@guarded
+def demo() -> None:
+    """Set up, drop the sample police extracts (one good, one damaged), run the pipeline, show the results."""
+    from totalplace import demo as demomod
+
+    demomod.run_demo(settings(), console)
+
+
+@app.command()
+@guarded
+def airflow(port: Annotated[int, typer.Option(help="Port of the Airflow UI/API on 127.0.0.1.")] = 8080) -> None:
+    """Run the Airflow UI (airflow standalone) with the project's DAGs; Ctrl-C stops it."""
+    from totalplace import airflow_env, services
+    from totalplace.warehouse import dbt_env
+
+    s = settings()
+    url = services.up(s)
+    env = dict(os.environ, **airflow_env.airflow_environment(s), **dbt_env(url, s))
+    env.update({
+        "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "4",
+    })
+    airflow_env.ensure_metadata_db(s)
+    passwords = s.airflow_home / "simple_auth_manager_passwords.json.generated"
+    console.print(f"Airflow UI: http://127.0.0.1:{port}  user admin, password in {passwords} (written at start)")
+    console.print("[green]airflow:[/] starting `airflow standalone`; Ctrl-C stops it and its workers.")
+    os.execvpe("airflow", ["airflow", "standalone"], env)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,248 @@
+"""Feed contracts: one YAML file per feed under ``feeds/<agency>/<feed>.yml``.
+
+The contract is the single source of truth for a feed. From it come the connector's header
+mapping, the landing and raw table definitions, the typed view the gate reads, the Great
+Expectations suite and the dbt source. A contract that does not parse fails here with the file
+name and the offending field, before any data is touched.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+ColumnType = Literal["text", "integer", "number", "month", "date"]
+
+# Text a value must match before it is cast; the gate checks it, so the publish casts cannot fail.
+TYPE_PATTERNS: dict[str, str] = {
+    "integer": r"^[+-]?[0-9]+$",
+    "number": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    "month": r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+    "date": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+}
+TYPE_DESCRIPTIONS: dict[str, str] = {
+    "integer": "a whole number",
+    "number": "a number",
+    "month": "a month written YYYY-MM, e.g. 2020-01",
+    "date": "a date written YYYY-MM-DD",
+}
+SQL_TYPES: dict[str, str] = {
+    "text": "text",
+    "integer": "bigint",
+    "number": "double precision",
+    "month": "date",
+    "date": "date",
+}
+
+
+class ContractError(ValueError):
+    """A feed contract is missing or malformed."""
+
+
+def normalise_header(name: str) -> str:
+    """Header comparison key: case- and whitespace-insensitive, BOM and quotes ignored."""
+    return " ".join(name.replace("\ufeff", "").strip().strip('"').split()).casefold()
+
+
+class Owner(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    email: str
+
+
+class Column(BaseModel):
+    """One column as the publisher sends it and as the warehouse stores it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="snake_case name in landing, raw and dbt")
+    header: str = Field(description="the header as the publisher writes it")
+    aliases: list[str] = Field(default_factory=list, description="other headers seen for this column")
+    type: ColumnType = "text"
+    required: bool = Field(default=True, description="the header must be present in the file")
+    nullable: bool = Field(default=True, description="cells may be empty")
+    pattern: str | None = Field(default=None, description="regular expression every non-empty value matches")
+    pattern_description: str | None = None
+    allowed_values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    range_description: str | None = None
+    thousands_separator: Literal[","] | None = Field(
+        default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
+    )
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not SNAKE.match(v) or v.startswith("_"):
+            raise ValueError(f"column name {v!r} must be snake_case and not start with '_'")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            re.compile(v)
+        return v
+
+    @model_validator(mode="after")
+    def _numeric_options(self) -> Column:
+        numeric = self.type in ("integer", "number")
+        if (self.min is not None or self.max is not None) and not numeric:
+            raise ValueError(f"column {self.name}: min/max need type integer or number, not {self.type}")
+        if self.thousands_separator and not numeric:
+            raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
+        return self
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.type]
+
+    @property
+    def value_pattern(self) -> str | None:
+        """Regular expression a non-empty cell must match to be cast to the column's type."""
+        if self.type == "text":
+            return None
+        if self.thousands_separator and self.type in ("integer", "number"):
+            sep = re.escape(self.thousands_separator)
+            whole = rf"([0-9]{{1,3}}({sep}[0-9]{{3}})+|[0-9]+)"
+            return rf"^[+-]?{whole}$" if self.type == "integer" else rf"^[+-]?{whole}(\.[0-9]+)?$"
+        return TYPE_PATTERNS[self.type]
+
+    @property
+    def header_keys(self) -> set[str]:
+        return {normalise_header(h) for h in (self.header, self.name, *self.aliases)}
+
+
+class PlaceKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    level: Literal["lsoa", "msoa", "ward", "lad", "utla", "practice", "postcode", "force"]
+
+
+class PeriodKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    grain: Literal["month", "quarter", "financial_year", "year", "date"]
+
+
+class FileFormat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["csv"] = "csv"
+    encoding: Literal["utf-8"] = "utf-8"
+    delimiter: str = ","
+
+
+class Contract(BaseModel):
+    """A feed contract (see ``feeds/police/street_crime.yml`` for a documented example)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency: str
+    feed: str
+    title: str
+    description: str = ""
+    publisher: str = ""
+    owner: Owner
+    schedule: str = Field(default="@monthly", description="when files are expected (cron or preset)")
+    format: FileFormat = Field(default_factory=FileFormat)
+    place_key: PlaceKey | None = None
+    period_key: PeriodKey | None = None
+    person_identifiers: list[str] = Field(default_factory=list)
+    min_rows: int = Field(default=1, ge=0)
+    columns: list[Column]
+
+    @field_validator("agency", "feed")
+    @classmethod
+    def _snake(cls, v: str) -> str:
+        if not SNAKE.match(v):
+            raise ValueError(f"{v!r} must be snake_case")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        names = [c.name for c in self.columns]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate column names: {sorted(dupes)}")
+        seen: dict[str, str] = {}
+        for col in self.columns:
+            for key in col.header_keys:
+                if key in seen and seen[key] != col.name:
+                    raise ValueError(f"header {key!r} maps to both {seen[key]} and {col.name}")
+                seen[key] = col.name
+        for key in (self.place_key, self.period_key):
+            if key is not None and key.column not in names:
+                raise ValueError(f"key column {key.column!r} is not a contract column")
+        for pid in self.person_identifiers:
+            if pid not in names:
+                raise ValueError(f"person identifier {pid!r} is not a contract column")
+        return self
+
+    # ---- names derived from the contract, used everywhere ----
+    @property
+    def key(self) -> str:
+        """``<agency>__<feed>``: the raw table name and the stem of every other name."""
+        return f"{self.agency}__{self.feed}"
+
+    @property
+    def dag_id(self) -> str:
+        return f"ingest_{self.key}"
+
+    @property
+    def suite_name(self) -> str:
+        return f"{self.agency}.{self.feed}.landing"
+
+    @property
+    def asset_uri(self) -> str:
+        """The Airflow asset a successful publish updates; the dbt build DAG is scheduled on it."""
+        return f"totalplace://raw/{self.key}"
+
+    @cached_property
+    def column_by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.columns}
+
+
+def load_contract(path: Path) -> Contract:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContractError(f"{path}: cannot read contract: {exc}") from exc
+    try:
+        contract = Contract.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ContractError(f"{path}: invalid contract: {problems}") from exc
+    expected = (path.parent.name, path.stem)
+    if (contract.agency, contract.feed) != expected:
+        raise ContractError(
+            f"{path}: agency/feed say {contract.agency}/{contract.feed} but the file lives at {'/'.join(expected)}"
+        )
+    return contract
+
+
+def load_contracts(feeds_dir: Path) -> dict[str, Contract]:
+    """Every contract under ``feeds_dir``, keyed by ``<agency>__<feed>``."""
+    contracts = {}
+    for path in sorted(feeds_dir.glob("*/*.yml")):
+        c = load_contract(path)
+        contracts[c.key] = c
+    return contracts
+
+
+def get_contract(feeds_dir: Path, agency: str, feed: str) -> Contract:
+    path = feeds_dir / agency / f"{feed}.yml"
+    if not path.exists():
+        known = ", ".join(sorted(f"{p.parent.name}/{p.stem}" for p in feeds_dir.glob("*/*.yml"))) or "none"
+        raise ContractError(f"no feed {agency}/{feed} (no {path}); known feeds: {known}")
+    return load_contract(path)

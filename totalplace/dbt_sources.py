@@ -1,0 +1,78 @@
+"""dbt source definitions generated from the feed contracts.
+
+``dbt_project/models/staging/<agency>/_<agency>__sources.yml`` is written by
+``totalplace generate`` and committed; a test fails when it no longer matches the contracts, so
+the contract stays the single source of truth and reviewers still see plain dbt YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from totalplace.contracts import Contract
+
+HEADER = "# Generated from feeds/{agency}/*.yml by `totalplace generate` - edit the contracts, not this file.\n"
+
+
+def sources_yaml(agency: str, contracts: list[Contract]) -> str:
+    tables = []
+    for c in sorted(contracts, key=lambda c: c.feed):
+        columns = []
+        for col in c.columns:
+            entry: dict = {"name": col.name, "description": col.description or col.header, "data_type": col.sql_type}
+            tests: list = []
+            if not col.nullable:
+                tests.append("not_null")
+            if col.allowed_values is not None:
+                tests.append({"accepted_values": {"arguments": {"values": list(col.allowed_values)}}})
+            if tests:
+                entry["data_tests"] = tests
+            columns.append(entry)
+        columns += [
+            {"name": "_extra", "description": "Columns the contract does not know, kept as JSON (header -> value)."},
+            {"name": "_file_id", "description": "ops.file_ledger.file_id of the file the row came from.",
+             "data_tests": ["not_null"]},
+            {"name": "_row_number", "description": "Data row number within that file (line = row + 1).",
+             "data_tests": ["not_null"]},
+        ]
+        tables.append({
+            "name": c.key,
+            "description": f"{c.title}. {c.description}".strip(),
+            "meta": {"owner": c.owner.name, "contact": c.owner.email, "contract": f"feeds/{c.agency}/{c.feed}.yml",
+                     "publisher": c.publisher},
+            "data_tests": [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": ["_file_id", "_row_number"]}}}],
+            "columns": columns,
+        })
+    doc = {
+        "version": 2,
+        "sources": [{
+            "name": f"raw_{agency}",
+            "description": f"Published rows of the {agency} feeds (gated by Great Expectations, loaded by COPY).",
+            "schema": "raw",
+            "tables": tables,
+        }],
+    }
+    return HEADER.format(agency=agency) + yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True)
+
+
+def source_paths(dbt_project_dir: Path, contracts: dict[str, Contract]) -> dict[Path, str]:
+    """{path: expected content} for every agency with contracts."""
+    by_agency: dict[str, list[Contract]] = {}
+    for c in contracts.values():
+        by_agency.setdefault(c.agency, []).append(c)
+    return {
+        dbt_project_dir / "models" / "staging" / agency / f"_{agency}__sources.yml": sources_yaml(agency, cs)
+        for agency, cs in by_agency.items()
+    }
+
+
+def write_sources(dbt_project_dir: Path, contracts: dict[str, Contract]) -> list[Path]:
+    written = []
+    for path, text in source_paths(dbt_project_dir, contracts).items():
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+    return written

@@ -1,0 +1,339 @@
+"""What happens to a dropped file: fetch -> load -> validate -> publish or quarantine.
+
+Each step is a function of (settings, contract, file_id) that reads the file's state from the
+ledger and moves it on in one transaction, so every step can be re-run after a crash and changes
+nothing the second time. The Airflow DAG ``ingest_<agency>__<feed>`` calls these one per task;
+``totalplace validate`` and ``totalplace bench`` use the same load and gate code without SFTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from connectors import ledger
+from connectors.header import HeaderError, HeaderMatch, match_header, read_header
+from connectors.landing import (
+    CopyFailed,
+    LandingTable,
+    copy_file,
+    create_landing_table,
+    create_typed_view,
+    drop_landing,
+    landing_table,
+)
+from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
+from connectors.sftp import RemoteFile, SftpAccount, open_account
+from totalplace.contracts import Contract
+from totalplace.reports import Problem, Rejected, build_report, render_text, summarise
+from totalplace.settings import Settings
+from totalplace.warehouse import bootstrap, connect, warehouse_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    file_id: int
+    name: str
+    status: str
+    rows: int | None
+    error: str | None
+
+
+# ---------------------------------------------------------------- helpers
+def local_path(settings: Settings, contract: Contract, file_id: int, name: str) -> Path:
+    return settings.files_dir / contract.agency / contract.feed / str(file_id) / name
+
+
+def prepare(settings: Settings, contract: Contract) -> str:
+    """Warehouse URL with the platform schemas and this feed's raw table in place (idempotent)."""
+    url = warehouse_url(settings)
+    bootstrap(url)
+    with connect(url) as conn:
+        ensure_raw_table(conn, contract)
+    return url
+
+
+def match_file(path: Path, contract: Contract) -> HeaderMatch:
+    """Read and match the header; a file whose columns cannot be matched is rejected here."""
+    try:
+        headers = read_header(path, encoding=contract.format.encoding, delimiter=contract.format.delimiter)
+    except HeaderError as exc:
+        raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
+    match = match_header(headers, contract)
+    problems = [
+        Problem(check="required_column", column=None, header=h, rule=f"required column {h!r} is missing from the header")
+        for h in match.missing
+    ] + [
+        Problem(check="duplicate_column", header=h, rule=f"column {h!r} appears more than once in the header")
+        for h in match.duplicates
+    ]
+    if problems:
+        found = ", ".join(repr(h) for h in headers)
+        problems.append(Problem(check="header", rule=f"the header found was: {found}"))
+        raise Rejected(problems)
+    return match
+
+
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> tuple[HeaderMatch, int]:
+    """Header check, landing table, COPY and typed view, in the caller's transaction."""
+    match = match_file(path, contract)
+    create_landing_table(conn, table, contract, match, file_id)
+    try:
+        rows = copy_file(conn, table, match, path, contract)
+    except CopyFailed as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
+                                examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
+                                if exc.line else [])]) from exc
+    create_typed_view(conn, table, contract, match)
+    return match, rows
+
+
+def warnings_for(match: HeaderMatch) -> list[str]:
+    notes = []
+    if match.unknown:
+        names = ", ".join(repr(h) for h in match.unknown.values())
+        notes.append(f"columns not in the feed contract were kept aside, not used: {names}")
+    if match.absent_optional:
+        notes.append("optional columns absent: " + ", ".join(repr(h) for h in match.absent_optional))
+    return notes
+
+
+def send_report(settings: Settings, agency: str, feed: str, name: str, report: dict[str, Any],
+                account: SftpAccount | None = None) -> None:
+    """Write ``outbox/<feed>/<name>.<outcome>.{json,txt}`` on the agency's SFTP account."""
+    stem = f"outbox/{feed}/{name}.{report['outcome']}"
+    payload_json = json.dumps(report, indent=2, default=str).encode()
+    payload_txt = render_text(report).encode()
+    try:
+        if account is not None:
+            account.write_bytes(stem + ".json", payload_json)
+            account.write_bytes(stem + ".txt", payload_txt)
+        else:
+            with open_account(settings, agency) as acct:
+                acct.write_bytes(stem + ".json", payload_json)
+                acct.write_bytes(stem + ".txt", payload_txt)
+    except Exception:  # the ledger already holds the outcome and the report; delivery is retried by hand
+        log.exception("could not deliver the report for %s/%s/%s to the outbox", agency, feed, name)
+
+
+# ---------------------------------------------------------------- steps
+def fetch(settings: Settings, contract: Contract) -> list[int]:
+    """Download every complete file in ``inbox/<feed>/``, enter it in the ledger, clear the inbox.
+
+    Returns the files to load: the new ones plus any a previous run left unfinished. A file whose
+    content was already decided is entered as ``duplicate`` and answered at once.
+    """
+    url = prepare(settings, contract)
+    new_ids: list[int] = []
+    with open_account(settings, contract.agency) as account:
+        for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
+            new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+    with connect(url) as conn:
+        pending = ledger.pending_for_feed(conn, contract.agency, contract.feed)
+    return sorted(set(pending) | set(new_ids))
+
+
+def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
+    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{remote.name}"
+    sha256, size = account.download(remote, incoming)
+    with connect(url) as conn:
+        entry = ledger.record_received(
+            conn, agency=contract.agency, feed=contract.feed, name=remote.name, sha256=sha256, size=size
+        )
+        final = local_path(settings, contract, entry.file_id, remote.name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        incoming.replace(final)
+    # the ledger row is committed and the bytes are ours: the inbox copy can go
+    account.remove_from_inbox(remote)
+    log.info("received %s as file %s (%s, %d bytes)", remote.path, entry.file_id, entry.status, size)
+    if entry.status == "duplicate":
+        report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=remote.name,
+                              file_id=entry.file_id, sha256=sha256, rows=0, note=entry.error)
+        send_report(settings, contract.agency, contract.feed, remote.name, report, account)
+        return []
+    return [entry.file_id]
+
+
+def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> str:
+    """COPY a received file into its landing table; returns the ledger status afterwards."""
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        entry = ledger.get_entry(conn, file_id)
+        if entry is None or entry.status in ledger.FINAL:
+            return entry.status if entry else "missing"
+        ledger.transition(conn, file_id, "loading")
+    path = local_path(settings, contract, file_id, entry.name)
+    table = landing_table(contract, file_id)
+    try:
+        with connect(url) as conn:
+            match, rows = land(conn, contract, table, path, file_id)
+            ledger.transition(conn, file_id, "validating", rows=rows,
+                              report={"warnings": warnings_for(match)})
+        return "validating"
+    except Rejected as rejected:
+        _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
+        return "quarantined"
+
+
+def validate(settings: Settings, contract: Contract, file_id: int) -> bool | None:
+    """Run the gate on a landed file and record its verdict in the ledger report."""
+    from expectations.gate import run_gate
+
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        entry = ledger.get_entry(conn, file_id)
+    if entry is None or entry.status != "validating":
+        return None
+    match = match_file(local_path(settings, contract, file_id, entry.name), contract)
+    result = run_gate(url, contract, landing_table(contract, file_id), match)
+    report = dict(entry.report or {})
+    report["gate"] = {
+        "suite": result.suite,
+        "passed": result.passed,
+        "expectations": result.expectations,
+        "problems": [p.as_dict() for p in result.problems],
+    }
+    with connect(url) as conn:
+        conn.execute("update ops.file_ledger set report = %s where file_id = %s and status = 'validating'",
+                     (json.dumps(report), file_id))
+    return result.passed
+
+
+def publish(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> Outcome:
+    """Publish a file that passed the gate, or quarantine one that did not - one transaction each."""
+    url = warehouse_url(settings)
+    with connect(url) as conn:
+        entry = ledger.get_entry(conn, file_id)
+    if entry is None:
+        raise LookupError(f"no file {file_id} in the ledger")
+    if entry.status != "validating":
+        return Outcome(file_id, entry.name, entry.status, entry.rows, entry.error)
+    gate = (entry.report or {}).get("gate")
+    if gate is None:
+        raise RuntimeError(f"file {file_id} has not been through the gate yet; run validate first")
+    table = landing_table(contract, file_id)
+    warnings = (entry.report or {}).get("warnings", [])
+    if not gate["passed"]:
+        problems = [Problem(check=p["check"], rule=p["rule"], column=p["contract_column"], header=p["column"],
+                            rows_failing=p["rows_failing"], examples=p["examples"]) for p in gate["problems"]]
+        return _quarantine(settings, contract, url, entry, table, problems, rows=entry.rows, suite=gate["suite"],
+                           notify=notify)
+    import psycopg
+
+    try:
+        with connect(url) as conn:
+            rows = publish_rows(conn, contract, table)
+            if rows != entry.rows:
+                raise RuntimeError(f"file {file_id}: {rows} rows to publish but {entry.rows} were landed")
+            report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
+                                  file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"],
+                                  warnings=warnings)
+            ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)
+            drop_landing(conn, table)
+    except psycopg.errors.UniqueViolation:
+        # the same content was published by a concurrent run between our fetch and now
+        with connect(url) as conn:
+            previous = ledger.find_previous(conn, contract.agency, contract.feed, entry.sha256)
+            note = f"same content as file {previous.file_id} ({previous.name}), which was published" if previous else None
+            ledger.transition(conn, file_id, "duplicate", rows=0, error=note,
+                              duplicate_of=previous.file_id if previous else None)
+            drop_landing(conn, table)
+        report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=entry.name,
+                              file_id=file_id, sha256=entry.sha256, rows=0, note=note)
+        if notify:
+            send_report(settings, contract.agency, contract.feed, entry.name, report)
+        return Outcome(file_id, entry.name, "duplicate", 0, note)
+    if notify:
+        send_report(settings, contract.agency, contract.feed, entry.name, report)
+    log.info("published file %s (%s): %d rows into raw.%s", file_id, entry.name, rows, contract.key)
+    return Outcome(file_id, entry.name, "published", rows, None)
+
+
+def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.LedgerEntry, table: LandingTable,
+                problems: list[Problem], *, rows: int | None, suite: str | None = None,
+                notify: bool = True) -> Outcome:
+    report = build_report(outcome="quarantined", agency=contract.agency, feed=contract.feed, name=entry.name,
+                          file_id=entry.file_id, sha256=entry.sha256, rows=rows, problems=problems, suite=suite,
+                          warnings=(entry.report or {}).get("warnings", []))
+    error = summarise(report["problems"])
+    with connect(url) as conn:
+        exists = conn.execute("select to_regclass(%s)", (f"landing.{table.name}",)).fetchone()[0]
+        if exists:
+            quarantine_rows(conn, table)
+        ledger.transition(conn, entry.file_id, "quarantined", rows=rows, error=error, report=report)
+    if notify:
+        send_report(settings, contract.agency, contract.feed, entry.name, report)
+    log.warning("quarantined file %s (%s): %s", entry.file_id, entry.name, error)
+    return Outcome(entry.file_id, entry.name, "quarantined", rows, error)
+
+
+# ---------------------------------------------------------------- files already on this machine
+def sha256_of(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_published: bool = False,
+                 notify: bool = False) -> Outcome | None:
+    """Load, gate and publish a local file through the same steps as an SFTP drop.
+
+    Used for the platform's own reference data and by the benchmark. With ``skip_if_published``
+    a file whose content is already published is skipped without a ledger entry (returns None).
+    """
+    url = prepare(settings, contract)
+    sha256, size = sha256_of(path)
+    with connect(url) as conn:
+        previous = ledger.find_previous(conn, contract.agency, contract.feed, sha256)
+        if skip_if_published and previous is not None and previous.status == "published":
+            return None
+        entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=path.name,
+                                       sha256=sha256, size=size)
+        if entry.status == "duplicate":
+            return Outcome(entry.file_id, entry.name, "duplicate", 0, entry.error)
+        final = local_path(settings, contract, entry.file_id, path.name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, final)  # no second copy of a big file when it is on the same disk
+        except OSError:
+            shutil.copyfile(path, final)
+    if load(settings, contract, entry.file_id, notify=notify) == "validating":
+        validate(settings, contract, entry.file_id)
+    return publish(settings, contract, entry.file_id, notify=notify)
+
+
+# ---------------------------------------------------------------- pre-flight
+def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, Any]:
+    """The gate's verdict on a local file without recording or publishing anything."""
+    from expectations.gate import run_gate
+
+    url = prepare(settings, contract)
+    table = LandingTable("landing", f"{contract.key}__check_{os.getpid()}")
+    rows: int | None = None
+    try:
+        with connect(url) as conn:
+            match, rows = land(conn, contract, table, path, 0)
+        result = run_gate(url, contract, table, match)
+        outcome = "passed" if result.passed else "failed"
+        return build_report(outcome=outcome, agency=contract.agency, feed=contract.feed, name=path.name, file_id=None,
+                            sha256=None, rows=rows, problems=result.problems, suite=result.suite,
+                            warnings=warnings_for(match))
+    except Rejected as rejected:
+        return build_report(outcome="failed", agency=contract.agency, feed=contract.feed, name=path.name,
+                            file_id=None, sha256=None, rows=rows, problems=rejected.problems)
+    finally:
+        with connect(url) as conn:
+            drop_landing(conn, table)

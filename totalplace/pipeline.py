@@ -1,0 +1,114 @@
+"""``totalplace run``: process every inbox and rebuild the warehouse, through the Airflow DAGs.
+
+Runs ``ingest_<agency>__<feed>`` (with ``dag.test()``) for each feed that has files waiting or
+unfinished, then ``transform__dbt_build`` when something was published or the marts do not exist
+yet - what the scheduler does on asset events. A quarantined file is an outcome, not a failure;
+only a DAG run that failed makes the run fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from connectors import ledger
+from connectors.sftp import open_account
+from totalplace import airflow_runner, services
+from totalplace.contracts import load_contracts
+from totalplace.settings import AGENCIES, Settings
+from totalplace.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+MART_PROBE = "marts.mart_crimes_by_lad_month"
+
+
+@dataclass
+class RunSummary:
+    started_at: datetime
+    dag_results: list[airflow_runner.DagResult] = field(default_factory=list)
+    files: list[ledger.LedgerEntry] = field(default_factory=list)
+    transformed: bool = False
+    log_file: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.dag_results)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+def feeds_with_work(settings: Settings, url: str) -> list[str]:
+    """Keys of partner feeds with a file in their inbox or an unfinished file in the ledger."""
+    contracts = {k: c for k, c in load_contracts(settings.feeds_dir).items() if c.agency in AGENCIES}
+    keys = set()
+    with connect(url) as conn:
+        for key, c in contracts.items():
+            if ledger.pending_for_feed(conn, c.agency, c.feed):
+                keys.add(key)
+    for agency in sorted({c.agency for c in contracts.values()}):
+        with open_account(settings, agency) as account:
+            for feed in account.waiting_feeds():
+                if f"{agency}__{feed}" in contracts:
+                    keys.add(f"{agency}__{feed}")
+    return sorted(keys)
+
+
+@contextlib.contextmanager
+def output_to(log_file: Path | None) -> Iterator[None]:
+    """Send this process's stdout/stderr (Airflow and dbt are chatty) to a file, at the fd level."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_file.open("ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") -> RunSummary:
+    """Bring services up, run the ingest DAGs with work, then the transform DAG if needed."""
+    started = datetime.now(UTC)
+    url = services.up(settings)
+    log_file = settings.logs_dir / f"run-{started:%Y%m%dT%H%M%S}.log" if quiet else None
+    summary = RunSummary(started_at=started, log_file=log_file)
+    with output_to(log_file):
+        airflow_runner.prepare_process(settings, url)
+        keys = feeds_with_work(settings, url)
+        dags = airflow_runner.load_dags(settings)
+        contracts = load_contracts(settings.feeds_dir)
+        for key in keys:
+            summary.dag_results.append(airflow_runner.test_dag(dags[contracts[key].dag_id]))
+        with connect(url) as conn:
+            published_now = conn.execute(
+                "select count(*) from ops.file_ledger where status = 'published' and finished_at >= %s", (started,)
+            ).fetchone()[0]
+            mart_exists = conn.execute("select to_regclass(%s) is not null", (MART_PROBE,)).fetchone()[0]
+        if transform == "always" or (transform == "auto" and (published_now or not mart_exists)):
+            summary.dag_results.append(airflow_runner.test_dag(dags["transform__dbt_build"]))
+            summary.transformed = True
+    with connect(url) as conn:
+        summary.files = [
+            e for e in ledger.list_entries(conn, limit=1000)
+            if e.agency in AGENCIES and (e.received_at >= started or (e.finished_at and e.finished_at >= started))
+        ]
+    return summary

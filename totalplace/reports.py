@@ -1,0 +1,122 @@
+"""What a sender gets back: a report per file, as JSON (for machines) and short text (for people).
+
+Reports name the file, the outcome and - for a rejection - every rule broken with the column as
+the sender wrote it, how many rows break it and example rows by line number (line 1 is the
+header, as in a spreadsheet). They are written to the agency's ``outbox/<feed>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class Problem:
+    """One rule broken by a file, in the sender's terms."""
+
+    check: str
+    rule: str
+    column: str | None = None
+    header: str | None = None
+    rows_failing: int | None = None
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "column": self.header or self.column,
+            "contract_column": self.column,
+            "rule": self.rule,
+            "rows_failing": self.rows_failing,
+            "examples": self.examples,
+        }
+
+
+class Rejected(Exception):
+    """A file cannot be accepted; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.rule for p in problems))
+        self.problems = problems
+
+
+def summarise(problems: list[dict[str, Any]]) -> str:
+    """One line for the ledger's ``error`` column."""
+    parts = []
+    for p in problems:
+        where = f"{p['column']!r} " if p.get("column") else ""
+        count = f" ({p['rows_failing']} rows)" if p.get("rows_failing") else ""
+        parts.append(f"{where}{p['rule']}{count}")
+    return "; ".join(parts)
+
+
+def build_report(
+    *,
+    outcome: str,
+    agency: str,
+    feed: str,
+    name: str,
+    file_id: int | None,
+    sha256: str | None,
+    rows: int | None,
+    problems: list[Problem] | None = None,
+    suite: str | None = None,
+    note: str | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "report_version": REPORT_VERSION,
+        "outcome": outcome,
+        "agency": agency,
+        "feed": feed,
+        "file": name,
+        "file_id": file_id,
+        "sha256": sha256,
+        "rows": rows,
+        "suite": suite,
+        "note": note,
+        "warnings": warnings or [],
+        "problems": [p.as_dict() for p in problems or []],
+    }
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def render_text(report: dict[str, Any]) -> str:
+    """The readable version of a report, for the outbox and the terminal."""
+    head = f"{report['file']} ({report['agency']}/{report['feed']})"
+    ident = f"file {report['file_id']}" if report.get("file_id") is not None else "pre-flight check"
+    lines: list[str] = []
+    outcome = report["outcome"]
+    if outcome == "published":
+        lines.append(f"ACCEPTED: {head} - {report['rows']} rows published as {ident}.")
+    elif outcome == "duplicate":
+        lines.append(f"DUPLICATE: {head} - {report.get('note') or 'same content as a file already received'}.")
+        lines.append("Nothing was loaded again. To correct data, send a file with the corrected content.")
+    elif outcome == "passed":
+        lines.append(f"PASSED: {head} - {report['rows']} rows meet every rule of the feed contract.")
+    else:
+        verb = "QUARANTINED" if outcome == "quarantined" else "FAILED CHECKS"
+        rows = f", {report['rows']} data rows" if report.get("rows") is not None else ""
+        lines.append(f"{verb}: {head}{rows} - nothing from this file was loaded ({ident}).")
+        lines.append("Fix every problem below and send the whole file again:")
+        for i, p in enumerate(report["problems"], start=1):
+            column = f"Column {p['column']!r}: " if p.get("column") else ""
+            count = f"{p['rows_failing']} row(s) " if p.get("rows_failing") else ""
+            lines.append(f"  {i}. {column}{count}{p['rule']}")
+            if p.get("examples"):
+                shown = "; ".join(f"line {e['line']}: {_show(e.get('value'))}" for e in p["examples"])
+                lines.append(f"     e.g. {shown}")
+    for w in report.get("warnings") or []:
+        lines.append(f"Note: {w}")
+    if report.get("sha256"):
+        lines.append(f"sha256 {report['sha256']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,94 @@
+"""Starting, stopping and describing the platform's local services (warehouse, SFTP, dbt manifest, Airflow DB)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from totalplace import dbt, sftp_server, warehouse
+from totalplace.contracts import load_contracts
+from totalplace.settings import AGENCIES, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Status:
+    warehouse_url: str | None
+    warehouse_embedded: bool
+    warehouse_up: bool
+    sftp_address: str | None
+    sftp_up: bool
+    sftp_local: bool
+    manifest: Path
+    manifest_present: bool
+
+
+def uses_local_sftp(settings: Settings) -> bool:
+    """True when the platform runs its own SFTP server (the default), not an external one."""
+    return settings.sftp_host in ("127.0.0.1", "localhost") and settings.sftp_port == 0
+
+
+def feeds_by_agency(settings: Settings) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {a: [] for a in AGENCIES}
+    for c in load_contracts(settings.feeds_dir).values():
+        if c.agency in grouped:
+            grouped[c.agency].append(c.feed)
+    return grouped
+
+
+def up(settings: Settings) -> str:
+    """Warehouse (started if embedded) with schemas; SFTP accounts and server; dbt manifest. Idempotent."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    url = warehouse.ensure_warehouse(settings)
+    warehouse.bootstrap(url)
+    if uses_local_sftp(settings):
+        sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
+        sftp_server.start_background(settings)
+    ensure_manifest(settings, url)
+    return url
+
+
+def down(settings: Settings) -> list[str]:
+    stopped = []
+    if sftp_server.stop_background(settings):
+        stopped.append("sftp")
+    if settings.embedded and warehouse.stop_embedded(settings):
+        stopped.append("warehouse")
+    return stopped
+
+
+def ensure_manifest(settings: Settings, url: str) -> Path:
+    """``dbt parse`` when the manifest is missing or older than any file of the dbt project."""
+    manifest = dbt.manifest_path(settings)
+    if manifest.exists():
+        newest = max(p.stat().st_mtime for p in settings.dbt_project_dir.rglob("*") if p.is_file())
+        if manifest.stat().st_mtime >= newest:
+            return manifest
+    return dbt.parse(settings, url)
+
+
+def status(settings: Settings) -> Status:
+    try:
+        url: str | None = warehouse.warehouse_url(settings)
+    except warehouse.WarehouseNotRunning:
+        url = None
+    local = uses_local_sftp(settings)
+    sftp_up = sftp_server.is_running(settings) if local else True
+    try:
+        port = settings.resolved_sftp_port()
+        address = f"sftp://{settings.sftp_host}:{port}"
+    except RuntimeError:
+        address = None
+    manifest = dbt.manifest_path(settings)
+    return Status(
+        warehouse_url=url,
+        warehouse_embedded=settings.embedded,
+        warehouse_up=bool(url) and warehouse.is_reachable(url),
+        sftp_address=address,
+        sftp_up=sftp_up and address is not None,
+        sftp_local=local,
+        manifest=manifest,
+        manifest_present=manifest.exists(),
+    )

