@@ -46,7 +46,7 @@ def transform__dbt_build():
 
         dbt = DbtTaskGroup(
             group_id="dbt",
-            project_config=ProjectConfig(_settings.dbt_project_dir, manifest_path=manifest),
+            project_config=ProjectConfig(_settings.dbt_project_dir, manifest_path=manifest, install_dbt_deps=False),
             profile_config=ProfileConfig(
                 profile_name="totalplace",
                 target_name="warehouse",
@@ -66,7 +66,6 @@ def transform__dbt_build():
                 # the embedded warehouse has a socket path, not a host, in its URI: no Airflow assets from dbt
                 emit_datasets=False,
             ),
-            operator_args={"install_deps": False},
         )
     else:
         @task(task_id="dbt_manifest_missing")

@@ -34,13 +34,20 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.airflow_home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.state_dir / "cosmos"),
-        "TOTALPLACE_STATE_DIR": str(settings.state_dir),
         "XDG_RUNTIME_DIR": str(settings.run_dir),
         **TELEMETRY_OFF,
+        **settings_environment(settings),
     }
-    if settings.warehouse_url:
-        env["TOTALPLACE_WAREHOUSE_URL"] = settings.warehouse_url
     return env
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as a TOTALPLACE_* variable, so tasks that call ``Settings()`` see the same values."""
+    return {
+        f"TOTALPLACE_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None and value != ""
+    }
 
 
 def configure(settings: Settings) -> None:

@@ -37,6 +37,10 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebac
     os.environ.setdefault("XDG_RUNTIME_DIR", str(s.run_dir))
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not debug:
+        from totalplace.pipeline import quiet_libraries
+
+        quiet_libraries()
 
 
 def settings() -> Settings:

@@ -26,7 +26,8 @@ def damaged_copy(source: Path, target: Path) -> Path:
     """The sample with a month that does not exist and a crime type that is not published."""
     lines = source.read_bytes().split(b"\r\n")
     lines[3] = lines[3].replace(b",2020-01,", b",2020-13,", 1)
-    lines[6] = lines[6].replace(b"Other theft", b"Theft (other)", 1)
+    theft = next(i for i, line in enumerate(lines) if i > 3 and b",Other theft," in line)
+    lines[theft] = lines[theft].replace(b",Other theft,", b",Theft (other),", 1)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(b"\r\n".join(lines))
     return target

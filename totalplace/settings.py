@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     )
     dbt_target_schema: str = Field(default="analytics", description="Base schema dbt builds into.")
     dbt_threads: int = Field(default=2, ge=1)
+    airflow_home_dir: Path | None = Field(
+        default=None, description="AIRFLOW_HOME for in-process runs and `make airflow`. Default: <state>/airflow."
+    )
     dags_folder: Path = Field(default=PROJECT_ROOT / "dags")
     feeds_dir: Path = Field(default=PROJECT_ROOT / "feeds")
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
@@ -101,7 +104,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def airflow_home(self) -> Path:
-        return self.state_dir / "airflow"
+        return self.airflow_home_dir or (self.state_dir / "airflow")
 
     @cached_property
     def run_dir(self) -> Path:

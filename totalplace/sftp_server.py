@@ -136,11 +136,22 @@ def _pid(settings: Settings) -> int | None:
         pid = int(settings.sftp_pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs; reaps it if it is our own exited child (a zombie answers kill 0)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return None
-    return pid
+        return False
+    return True
 
 
 def is_running(settings: Settings) -> bool:
@@ -184,13 +195,12 @@ def stop_background(settings: Settings, timeout: float = 10.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.05)
     else:
         os.kill(pid, signal.SIGKILL)
+        _alive(pid)
     settings.sftp_pid_file.unlink(missing_ok=True)
     settings.sftp_port_file.unlink(missing_ok=True)
     return True

@@ -1,0 +1,48 @@
+"""Real Airflow DAG runs (dag.test) end to end: SFTP drop -> ingest DAG -> transform DAG -> mart."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import POLICE_SAMPLE, write_variant
+from connectors.sftp import open_account
+from totalplace import pipeline
+from totalplace.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+
+def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
+    damaged = write_variant(POLICE_SAMPLE, tmp_path / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
+    with open_account(sftp, "police") as police:
+        police.upload(POLICE_SAMPLE, "street_crime")
+        police.upload(damaged, "street_crime")
+
+    first = pipeline.run_all(sftp)
+    assert first.ok, [(r.dag_id, r.state, r.failed_tasks) for r in first.dag_results]
+    assert [r.dag_id for r in first.dag_results] == ["ingest_police__street_crime", "transform__dbt_build"]
+    assert sorted((f.name, f.status) for f in first.files) == [
+        (POLICE_SAMPLE.name, "published"), ("damaged.csv", "quarantined")]
+    with connect(sftp.warehouse_url) as conn:
+        located = conn.execute(
+            "select count(*) from raw.police__street_crime r join raw.reference__ons_lsoa_lookup l "
+            "on l.lsoa_code = r.lsoa_code").fetchone()[0]
+        mart_total, lads = conn.execute(
+            "select sum(crimes), count(distinct lad_code) from marts.mart_crimes_by_lad_month").fetchone()
+        city = conn.execute(
+            "select crimes, population, crimes_per_1000 from marts.mart_crimes_by_lad_month "
+            "where lad_name = 'City of London' and crime_type = 'Other theft'").fetchone()
+    assert mart_total == located and located > 700
+    assert lads > 1
+    assert city[0] > 0 and float(city[2]) == pytest.approx(1000 * city[0] / city[1], abs=0.001)
+
+    # the same files again: both duplicates, nothing loaded, the warehouse is not rebuilt
+    with open_account(sftp, "police") as police:
+        police.upload(POLICE_SAMPLE, "street_crime")
+        police.upload(damaged, "street_crime")
+    second = pipeline.run_all(sftp)
+    assert second.ok
+    assert [f.status for f in second.files] == ["duplicate", "duplicate"]
+    assert not second.transformed
+    with connect(sftp.warehouse_url) as conn:
+        assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797

@@ -1,0 +1,79 @@
+"""The `totalplace` command as a user runs it (a real subprocess, real warehouse and SFTP)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import POLICE_SAMPLE, write_variant
+
+TOTALPLACE = str(Path(sys.executable).with_name("totalplace"))
+
+
+def cli(settings, *args: str) -> subprocess.CompletedProcess:
+    from totalplace.airflow_env import settings_environment
+
+    env = dict(os.environ, **settings_environment(settings))
+    return subprocess.run([TOTALPLACE, *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_validate_exit_codes_and_reports(settings, tmp_path):
+    ok = cli(settings, "validate", "--feed", "police/street_crime", str(POLICE_SAMPLE))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "PASSED" in ok.stdout and "797 rows" in ok.stdout
+
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "bad.csv", lambda rows: rows[1].__setitem__(1, "January"))
+    failed = cli(settings, "validate", "--feed", "street_crime", str(bad))
+    assert failed.returncode == 1
+    assert "Column 'Month'" in failed.stdout and "line 2: 'January'" in failed.stdout
+
+    as_json = cli(settings, "validate", "--feed", "street_crime", "--json", str(bad))
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["outcome"] == "failed"
+    assert report["problems"][0]["examples"][0] == {"row": 1, "line": 2, "value": "January"}
+
+
+def test_unknown_feed_is_one_readable_line_with_a_hint(settings):
+    result = cli(settings, "validate", "--feed", "police/no_such_feed", str(POLICE_SAMPLE))
+    assert result.returncode == 2
+    assert "no feed police/no_such_feed" in result.stderr
+    assert "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_drop_then_ledger_and_sql(sftp):
+    dropped = cli(sftp, "drop", "--agency", "police", "--feed", "street_crime", str(POLICE_SAMPLE))
+    assert dropped.returncode == 0, dropped.stderr
+    from connectors.sftp import open_account
+
+    with open_account(sftp, "police") as police:
+        assert police.listdir("inbox/street_crime") == [POLICE_SAMPLE.name, POLICE_SAMPLE.name + ".done"]
+
+    from totalplace import intake
+    from totalplace.contracts import get_contract
+
+    contract = get_contract(sftp.feeds_dir, "police", "street_crime")
+    [file_id] = intake.fetch(sftp, contract)
+    intake.load(sftp, contract, file_id)
+    intake.validate(sftp, contract, file_id)
+    intake.publish(sftp, contract, file_id)
+
+    ledger = cli(sftp, "ledger", "--agency", "police", "--format", "json")
+    assert ledger.returncode == 0
+    [entry] = json.loads(ledger.stdout)
+    assert (entry["status"], entry["rows"], entry["name"]) == ("published", 797, POLICE_SAMPLE.name)
+
+    query = cli(sftp, "sql", "select crime_type, count(*) as n from raw.police__street_crime "
+                             "group by 1 order by 2 desc limit 2", "--format", "csv")
+    assert query.returncode == 0
+    assert list(csv.reader(io.StringIO(query.stdout))) == [
+        ["crime_type", "n"], ["Other theft", "197"], ["Violence and sexual offences", "110"]]
+
+    refused = cli(sftp, "sql", "delete from raw.police__street_crime")
+    assert refused.returncode == 2 and "read-only" in refused.stderr

@@ -1,0 +1,81 @@
+"""Feed contracts: every committed contract loads, a bad one fails with a clear message, headers match loosely."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from connectors.header import match_header, read_header
+from totalplace.contracts import ContractError, load_contract, load_contracts
+from totalplace.dbt_sources import source_paths
+from totalplace.settings import PROJECT_ROOT
+
+FEEDS = PROJECT_ROOT / "feeds"
+
+
+def test_every_committed_contract_loads():
+    contracts = load_contracts(FEEDS)
+    assert {"police__street_crime", "reference__ons_lsoa_lookup", "reference__ons_lsoa_population"} <= set(contracts)
+
+
+def test_generated_dbt_sources_match_the_contracts():
+    for path, text in source_paths(PROJECT_ROOT / "dbt_project", load_contracts(FEEDS)).items():
+        assert path.exists(), f"{path} missing: run `totalplace generate`"
+        assert path.read_text() == text, f"{path} is stale: run `totalplace generate`"
+
+
+def write_contract(tmp_path, data, agency="police", feed="street_crime"):
+    path = tmp_path / agency / f"{feed}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["columns"][1].update(type="datetime"), "columns.1.type"),
+        (lambda d: d["columns"][0].update(name="Crime ID"), "snake_case"),
+        (lambda d: d["columns"].append(dict(d["columns"][0])), "duplicate column names"),
+        (lambda d: d.update(place_key={"column": "nope", "level": "lsoa"}), "key column 'nope'"),
+        (lambda d: d["columns"][1].update(min=0), "min/max need type integer or number"),
+        (lambda d: d.pop("owner"), "owner"),
+        (lambda d: d.update(colums=[]), "colums"),
+    ],
+)
+def test_a_bad_contract_fails_with_the_field_named(tmp_path, change, message):
+    data = yaml.safe_load((FEEDS / "police" / "street_crime.yml").read_text())
+    change(data)
+    with pytest.raises(ContractError) as caught:
+        load_contract(write_contract(tmp_path, data))
+    assert message in str(caught.value)
+    assert "street_crime.yml" in str(caught.value)
+
+
+def test_contract_must_live_where_it_says(tmp_path):
+    data = yaml.safe_load((FEEDS / "police" / "street_crime.yml").read_text())
+    with pytest.raises(ContractError, match="lives at nhs/street_crime"):
+        load_contract(write_contract(tmp_path, data, agency="nhs"))
+
+
+def test_headers_match_case_and_whitespace_insensitively_and_keep_unknowns(tmp_path):
+    contract = load_contract(FEEDS / "police" / "street_crime.yml")
+    f = tmp_path / "h.csv"
+    f.write_bytes("\ufeff  crime id ,MONTH,Reported  by,Falls within,Longitude,Latitude,Location,lsoa code,"
+                  "LSOA name,Crime type,Last outcome category,Beat\r\n".encode())
+    match = match_header(read_header(f), contract)
+    assert match.ok
+    assert match.targets[:3] == ["crime_id", "month", "reported_by"]
+    assert match.unknown == {"_extra_12": "Beat"}
+    assert match.absent_optional == ["Context"]
+    assert match.header_of("crime_id") == "  crime id "
+
+
+def test_missing_and_duplicate_headers_are_reported(tmp_path):
+    contract = load_contract(FEEDS / "police" / "street_crime.yml")
+    f = tmp_path / "h.csv"
+    f.write_text("Crime ID,Month,Month,Reported by\n")
+    match = match_header(read_header(f), contract)
+    assert not match.ok
+    assert match.duplicates == ["Month"]
+    assert "Falls within" in match.missing and "Context" not in match.missing

@@ -1,0 +1,180 @@
+"""A file's way through fetch -> load -> validate -> publish/quarantine, on real PostgreSQL, SFTP and GX."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import POLICE_SAMPLE, data_rows, write_variant
+from connectors import ledger
+from connectors.sftp import open_account
+from totalplace import intake
+from totalplace.warehouse import connect
+
+
+def process_inbox(settings, contract) -> list[intake.Outcome]:
+    outcomes = []
+    for file_id in intake.fetch(settings, contract):
+        if intake.load(settings, contract, file_id) == "validating":
+            intake.validate(settings, contract, file_id)
+        outcomes.append(intake.publish(settings, contract, file_id))
+    return outcomes
+
+
+def raw_count(settings, where: str = "true") -> int:
+    with connect(settings.warehouse_url) as conn:
+        return conn.execute(f"select count(*) from raw.police__street_crime where {where}").fetchone()[0]
+
+
+def outbox(settings, name: str) -> dict[str, str]:
+    with open_account(settings, "police") as police:
+        names = [n for n in police.listdir("outbox/street_crime") if n.startswith(name)]
+        return {n: police.read_bytes(f"outbox/street_crime/{n}").decode() for n in names}
+
+
+def drop(settings, path, name=None):
+    with open_account(settings, "police") as police:
+        police.upload(path, "street_crime", name=name)
+
+
+def test_published_rows_equal_the_files_data_rows_and_a_second_drop_adds_none(sftp, police_contract):
+    expected = data_rows(POLICE_SAMPLE)
+    assert expected == 797
+    drop(sftp, POLICE_SAMPLE)
+    [outcome] = process_inbox(sftp, police_contract)
+    assert (outcome.status, outcome.rows) == ("published", expected)
+    assert raw_count(sftp) == expected
+    assert raw_count(sftp, f"_file_id = {outcome.file_id}") == expected
+    # typed and faithful: months are dates, coordinates numbers, empty cells null
+    with connect(sftp.warehouse_url) as conn:
+        row = conn.execute(
+            "select month, longitude, latitude, lsoa_code, crime_type from raw.police__street_crime "
+            "where _row_number = 1").fetchone()
+        assert (str(row[0]), row[1], row[2], row[3], row[4]) == (
+            "2020-01-01", -0.106453, 51.518207, "E01000916", "Theft from the person")
+        asb_without_id = conn.execute(
+            "select count(*) from raw.police__street_crime where crime_id is null "
+            "and crime_type = 'Anti-social behaviour'").fetchone()[0]
+        assert asb_without_id == 87
+        # nothing is left behind in landing
+        assert conn.execute("select count(*) from information_schema.tables where table_schema = 'landing'"
+                            ).fetchone()[0] == 0
+    assert "ACCEPTED" in outbox(sftp, POLICE_SAMPLE.name)[f"{POLICE_SAMPLE.name}.published.txt"]
+
+    # the same bytes again, under another name: recorded as a duplicate, nothing loaded
+    drop(sftp, POLICE_SAMPLE, name="resent-copy.csv")
+    assert process_inbox(sftp, police_contract) == []
+    assert raw_count(sftp) == expected
+    with connect(sftp.warehouse_url) as conn:
+        entries = ledger.list_entries(conn, agency="police")
+    assert [e.status for e in entries] == ["duplicate", "published"]
+    assert entries[0].duplicate_of == outcome.file_id
+    assert "DUPLICATE" in outbox(sftp, "resent-copy.csv")["resent-copy.csv.duplicate.txt"]
+    # the inbox is empty once files have an outcome
+    with open_account(sftp, "police") as police:
+        assert police.listdir("inbox/street_crime") == []
+
+
+def test_a_file_failing_the_gate_is_quarantined_with_a_report_naming_rows_and_columns(sftp, police_contract, tmp_path):
+    def damage(rows):
+        rows[3][1] = "2020-13"                       # Month, line 4
+        rows[5][9] = "Theft (other)"                 # Crime type, line 6
+        rows[7][4] = "-20.5"                          # Longitude outside GB, line 8
+        rows[9][7] = "X01000001"                      # LSOA code pattern, line 10
+
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "bad-month.csv", damage)
+    drop(sftp, bad)
+    [outcome] = process_inbox(sftp, police_contract)
+    assert outcome.status == "quarantined"
+    assert raw_count(sftp) == 0
+    with connect(sftp.warehouse_url) as conn:
+        quarantined = conn.execute(f'select count(*) from quarantine."police__street_crime__f{outcome.file_id}"'
+                                   ).fetchone()[0]
+        entry = ledger.get_entry(conn, outcome.file_id)
+    assert quarantined == 797
+    assert entry.status == "quarantined" and "Month" in entry.error
+
+    files = outbox(sftp, "bad-month.csv")
+    report = json.loads(files["bad-month.csv.quarantined.json"])
+    found = {(p["column"], e["line"], e["value"]) for p in report["problems"] for e in p["examples"]}
+    assert ("Month", 4, "2020-13") in found
+    assert ("Crime type", 6, "Theft (other)") in found
+    assert ("Longitude", 8, -20.5) in found
+    assert ("LSOA code", 10, "X01000001") in found
+    text = files["bad-month.csv.quarantined.txt"]
+    assert "QUARANTINED" in text and "line 4: '2020-13'" in text
+
+
+def test_a_missing_column_is_rejected_before_loading(sftp, police_contract, tmp_path):
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "no-month.csv", lambda rows: [r[:1] + r[2:] for r in rows])
+    drop(sftp, bad)
+    [outcome] = process_inbox(sftp, police_contract)
+    assert outcome.status == "quarantined"
+    assert "required column 'Month' is missing" in outcome.error
+    assert raw_count(sftp) == 0
+
+
+def test_a_ragged_row_is_rejected_with_its_line_number(sftp, police_contract, tmp_path):
+    def ragged(rows):
+        rows[5] = rows[5] + ["an extra cell"]
+
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "ragged.csv", ragged)
+    drop(sftp, bad)
+    [outcome] = process_inbox(sftp, police_contract)
+    assert outcome.status == "quarantined"
+    assert "line 6" in outcome.error
+    assert raw_count(sftp) == 0
+
+
+def test_renamed_reordered_headers_and_unknown_columns_are_handled(settings, police_contract, tmp_path):
+    def reshape(rows):
+        header = [h.upper() if h != "Crime type" else "  crime   TYPE " for h in rows[0]]
+        rows[0] = header + ["Beat"]
+        for r in rows[1:]:
+            r.append("B12")
+        return [list(reversed(r)) for r in rows]
+
+    variant = write_variant(POLICE_SAMPLE, tmp_path / "reshaped.csv", reshape)
+    outcome = intake.ingest_local(settings, police_contract, variant)
+    assert (outcome.status, outcome.rows) == ("published", 797)
+    with connect(settings.warehouse_url) as conn:
+        extra, crime_type = conn.execute(
+            "select _extra, crime_type from raw.police__street_crime where _row_number = 1").fetchone()
+    assert extra == {"Beat": "B12"}
+    assert crime_type == "Theft from the person"
+
+
+@pytest.mark.parametrize("content", [b"", b"Crime ID,Month,Reported by\n"])
+def test_empty_and_header_only_files_are_quarantined(settings, police_contract, tmp_path, content):
+    f = tmp_path / "empty.csv"
+    f.write_bytes(content)
+    outcome = intake.ingest_local(settings, police_contract, f)
+    assert outcome.status == "quarantined"
+    assert outcome.error
+
+
+def test_header_only_file_with_all_columns_fails_the_row_count(settings, police_contract, tmp_path):
+    f = tmp_path / "zero-rows.csv"
+    f.write_bytes(POLICE_SAMPLE.read_bytes().split(b"\r\n")[0] + b"\r\n")
+    outcome = intake.ingest_local(settings, police_contract, f)
+    assert outcome.status == "quarantined"
+    assert "at least 1 data row" in outcome.error
+
+
+def test_check_file_reports_every_problem_without_recording_anything(settings, police_contract, tmp_path):
+    def damage(rows):
+        rows[1][1] = "Jan 2020"
+        rows[2][1] = "2020/01"
+
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "two-bad.csv", damage)
+    report = intake.check_file(settings, police_contract, bad)
+    assert report["outcome"] == "failed"
+    [problem] = report["problems"]
+    assert problem["rows_failing"] == 2
+    assert [e["line"] for e in problem["examples"]] == [2, 3]
+    assert intake.check_file(settings, police_contract, POLICE_SAMPLE)["outcome"] == "passed"
+    with connect(settings.warehouse_url) as conn:
+        assert conn.execute("select count(*) from ops.file_ledger").fetchone()[0] == 0
+        assert conn.execute("select count(*) from information_schema.tables where table_schema = 'landing'"
+                            ).fetchone()[0] == 0
