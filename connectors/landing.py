@@ -1,4 +1,4 @@
-"""Streaming a file into ``landing`` with PostgreSQL COPY, and the typed view the gate reads.
+"""Streaming a file into ``landing`` with PostgreSQL COPY, and the typed table the gate reads.
 
 Each file gets its own UNLOGGED landing table (``landing.<agency>__<feed>__f<file_id>``) with
 every column as text, so COPY never fails on a value: bad values are the gate's business and
@@ -41,11 +41,11 @@ class LandingTable:
         return sql.Identifier(self.schema, self.name)
 
     @property
-    def view(self) -> sql.Composed:
-        return sql.Identifier(self.schema, f"{self.name}__typed")
+    def typed(self) -> sql.Composed:
+        return sql.Identifier(self.schema, self.typed_name)
 
     @property
-    def view_name(self) -> str:
+    def typed_name(self) -> str:
         return f"{self.name}__typed"
 
 
@@ -57,8 +57,7 @@ def create_landing_table(
     conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch, file_id: int
 ) -> None:
     columns = [c.name for c in contract.columns] + list(match.unknown)
-    conn.execute(sql.SQL("drop view if exists {}").format(table.view))
-    conn.execute(sql.SQL("drop table if exists {}").format(table.ident))
+    drop_landing(conn, table)
     conn.execute(
         sql.SQL(
             "create unlogged table {} (_row_number bigint generated always as identity, "
@@ -97,11 +96,43 @@ def copy_file(
         raise CopyFailed(detail, line) from exc
 
 
-def _value_expression(col: Column) -> sql.Composable:
+def _text(col: Column) -> sql.Composable:
+    """The cell with surrounding spaces removed, NULL when empty.
+
+    ``btrim`` on every cell is the most expensive step of a load (measured: 3.4 s of a 1M-row,
+    12-column police file), so it runs only on cells that start or end with a space.
+    """
+    return sql.SQL(
+        "case when left({c}, 1) = ' ' or right({c}, 1) = ' ' then nullif(btrim({c}), '') else nullif({c}, '') end"
+    ).format(c=sql.Identifier(col.name))
+
+
+def _guard(col: Column, server_version: int) -> sql.Composable:
+    """SQL that is true when the column's trimmed text can be cast to its type.
+
+    PostgreSQL >= 16 has ``pg_input_is_valid``, several times cheaper than a regular expression;
+    older servers fall back to the contract type's pattern. Bounded repetitions such as ``{64}``
+    are slow in PostgreSQL's regex engine, so the patterns here avoid them.
+    """
+    text = _text(col)
+    if col.thousands_separator or server_version < 160000 or col.type == "month":
+        guard = sql.SQL("{} ~ {}").format(text, sql.Literal(col.value_pattern))
+        if col.type == "integer":  # a pattern cannot rule out bigint overflow
+            guard = sql.SQL("({} and length({}) <= 18)").format(guard, text)
+        return guard
+    if col.type == "number":
+        # letters other than an exponent would let 'NaN' and 'Infinity' through pg_input_is_valid
+        return sql.SQL("({t} !~ '[^0-9eE.+-]' and pg_input_is_valid({t}, 'double precision'))").format(t=text)
+    if col.type == "integer":
+        # digits only: pg_input_is_valid alone would accept '0x1F' and '1_000'
+        return sql.SQL("({t} !~ '[^0-9+-]' and pg_input_is_valid({t}, 'bigint'))").format(t=text)
+    return sql.SQL("({t} ~ '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$' and pg_input_is_valid({t}, 'date'))").format(
+        t=text)
+
+
+def _value_expression(col: Column, server_version: int) -> sql.Composable:
     """SQL turning the trimmed text of a column into its contract type, NULL when it does not parse."""
-    text = sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(col.name))
-    if col.type == "text":
-        return text
+    text = _text(col)
     plain = text
     if col.thousands_separator:
         plain = sql.SQL("replace({}, {}, '')").format(text, sql.Literal(col.thousands_separator))
@@ -111,21 +142,31 @@ def _value_expression(col: Column) -> sql.Composable:
         "month": sql.SQL("to_date({} || '-01', 'YYYY-MM-DD')"),
         "date": sql.SQL("{}::date"),
     }[col.type].format(plain)
-    return sql.SQL("case when {} ~ {} then {} end").format(text, sql.Literal(col.value_pattern), cast)
+    return sql.SQL("case when {} then {} end").format(_guard(col, server_version), cast)
 
 
-def create_typed_view(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch) -> None:
-    """``<landing>__typed``: trimmed text of every column, ``<col>__value`` typed, extras as JSON.
+def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch) -> None:
+    """``<landing>__typed``: every contract column trimmed and cast to its type, extras as JSON.
 
-    The gate validates this view and the publish step inserts from it, so the casts are written
-    once and what was checked is exactly what is published.
+    Built in one pass (CREATE TABLE AS, which PostgreSQL can run in parallel). The gate validates
+    this table and, if it passes, the very same table becomes the file's partition of
+    ``raw.<agency>__<feed>`` - so what was checked is exactly what is published, and publishing
+    moves no rows. ``<col>__invalid`` holds the text of a cell that does not parse as its type
+    (else NULL; ``''`` for an empty cell in a column that must not be empty): the gate expects it to
+    be NULL, and its report shows the sender's own value.
     """
+    version = conn.info.server_version
     items: list[sql.Composable] = [sql.SQL("_file_id"), sql.SQL("_row_number")]
     for col in contract.columns:
-        text = sql.SQL("nullif(btrim({}), '')").format(sql.Identifier(col.name))
-        items.append(sql.SQL("{} as {}").format(text, sql.Identifier(col.name)))
-        if col.type != "text":
-            items.append(sql.SQL("{} as {}").format(_value_expression(col), sql.Identifier(f"{col.name}__value")))
+        text = _text(col)
+        if col.type == "text":
+            items.append(sql.SQL("{} as {}").format(text, sql.Identifier(col.name)))
+        else:
+            items.append(sql.SQL("{} as {}").format(_value_expression(col, version), sql.Identifier(col.name)))
+            # an empty cell in a column that must not be empty is invalid too, shown as ''
+            empty = sql.SQL("''") if not col.nullable else sql.SQL("null")
+            items.append(sql.SQL("case when {t} is null then {e} when not ({g}) then {t} end as {n}").format(
+                t=text, e=empty, g=_guard(col, version), n=sql.Identifier(invalid_column(col))))
     if match.unknown:
         pairs = sql.SQL(", ").join(
             sql.SQL("{}, {}").format(sql.Literal(header), sql.Identifier(extra))
@@ -134,13 +175,21 @@ def create_typed_view(conn: psycopg.Connection, table: LandingTable, contract: C
         items.append(sql.SQL("jsonb_strip_nulls(jsonb_build_object({})) as _extra").format(pairs))
     else:
         items.append(sql.SQL("null::jsonb as _extra"))
+    conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
     conn.execute(
-        sql.SQL("create or replace view {} as select {} from {}").format(
-            table.view, sql.SQL(", ").join(items), table.ident
+        sql.SQL("create table {} as select {} from {}").format(table.typed, sql.SQL(", ").join(items), table.ident)
+    )
+    conn.execute(
+        sql.SQL("alter table {} alter column _file_id set not null, alter column _row_number set not null").format(
+            table.typed
         )
     )
 
 
+def invalid_column(col: Column) -> str:
+    return f"{col.name}__invalid"
+
+
 def drop_landing(conn: psycopg.Connection, table: LandingTable) -> None:
-    conn.execute(sql.SQL("drop view if exists {}").format(table.view))
+    conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
     conn.execute(sql.SQL("drop table if exists {}").format(table.ident))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from connectors.landing import LandingTable
+from connectors.landing import LandingTable, invalid_column
 from totalplace.contracts import Contract
 
 
@@ -19,14 +19,19 @@ def raw_table(contract: Contract) -> sql.Composed:
 
 
 def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
-    """Create ``raw.<agency>__<feed>`` from the contract; add columns a newer contract introduced."""
+    """Create ``raw.<agency>__<feed>`` from the contract; add columns a newer contract introduced.
+
+    The table is partitioned by ``_file_id``: each published file is one partition, attached in
+    a single statement, so publishing a million rows moves none of them and a file can later be
+    superseded or removed as a whole.
+    """
     columns = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in contract.columns
     )
     conn.execute(
         sql.SQL(
             "create table if not exists {} ({}, _extra jsonb, _file_id bigint not null, "
-            "_row_number bigint not null, primary key (_file_id, _row_number))"
+            "_row_number bigint not null, primary key (_file_id, _row_number)) partition by list (_file_id)"
         ).format(raw_table(contract), columns)
     )
     for c in contract.columns:
@@ -37,32 +42,36 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
         )
     conn.execute(
         sql.SQL("comment on table {} is {}").format(
-            raw_table(contract), sql.Literal(f"{contract.title}: published rows (feed contract feeds/{contract.agency}/{contract.feed}.yml)")
+            raw_table(contract),
+            sql.Literal(f"{contract.title}: published rows, one partition per file "
+                        f"(feed contract feeds/{contract.agency}/{contract.feed}.yml)"),
         )
     )
 
 
-def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTable) -> int:
-    """Insert the typed rows of a landing table into raw; returns the number of rows."""
-    targets = [c.name for c in contract.columns] + ["_extra", "_file_id", "_row_number"]
-    sources = [
-        sql.Identifier(c.name if c.type == "text" else f"{c.name}__value") for c in contract.columns
-    ] + [sql.Identifier("_extra"), sql.Identifier("_file_id"), sql.Identifier("_row_number")]
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("insert into {} ({}) select {} from {}").format(
-                raw_table(contract),
-                sql.SQL(", ").join(sql.Identifier(t) for t in targets),
-                sql.SQL(", ").join(sources),
-                table.view,
-            )
-        )
-        return cur.rowcount
+def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTable, file_id: int) -> int:
+    """Make a gated file's typed table its partition of raw; returns the number of rows."""
+    helpers = [invalid_column(c) for c in contract.columns if c.type != "text"]
+    partition = f"{contract.key}__f{file_id}"
+    if helpers:
+        conn.execute(sql.SQL("alter table {} {}").format(
+            table.typed, sql.SQL(", ").join(sql.SQL("drop column {}").format(sql.Identifier(h)) for h in helpers)))
+    conn.execute(sql.SQL("alter table {} set schema raw").format(table.typed))
+    conn.execute(sql.SQL("alter table {} rename to {}").format(
+        sql.Identifier("raw", table.typed_name), sql.Identifier(partition)))
+    # the partition constraint is proven by this CHECK instead of a scan at ATTACH time
+    conn.execute(sql.SQL("alter table {} add constraint {} check (_file_id = {})").format(
+        sql.Identifier("raw", partition), sql.Identifier(f"{partition}_file"), sql.Literal(file_id)))
+    conn.execute(sql.SQL("alter table {} attach partition {} for values in ({})").format(
+        raw_table(contract), sql.Identifier("raw", partition), sql.Literal(file_id)))
+    rows = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("raw", partition))).fetchone()[0]
+    conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", partition)))
+    return rows
 
 
 def quarantine_rows(conn: psycopg.Connection, table: LandingTable) -> None:
     """Keep the rows exactly as received, in ``quarantine``, for the sender's report and for audit."""
-    conn.execute(sql.SQL("drop view if exists {}").format(table.view))
+    conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
     conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("quarantine", table.name)))
     conn.execute(sql.SQL("alter table {} set schema quarantine").format(table.ident))
     conn.execute(sql.SQL("alter table {} set logged").format(sql.Identifier("quarantine", table.name)))

@@ -173,7 +173,10 @@ def open_account(settings: Settings, agency: str, password: str | None = None) -
         client.get_host_keys().add(host_id, key.get_name(), key)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
     else:
+        # an external server must be known in advance: never trust a host key on first use
         client.load_system_host_keys()
+        if settings.sftp_known_hosts:
+            client.load_host_keys(str(settings.sftp_known_hosts))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(
         settings.sftp_host,

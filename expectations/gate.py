@@ -1,6 +1,6 @@
 """The gate: run a feed's expectation suite against one landed file, inside PostgreSQL.
 
-GX turns every expectation into SQL on the typed landing view; nothing is pulled into Python
+GX turns every expectation into SQL on the file's typed landing table; nothing is pulled into Python
 but the counts and a few example rows (by ``_row_number``) for the sender's report.
 """
 
@@ -67,20 +67,33 @@ def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMat
     with warnings.catch_warnings():
         # GX 1.24 prefers the schema in the connection's search_path; one data source serves every schema here
         warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
-        asset = source.add_table_asset(name=table.view_name, table_name=table.view_name, schema_name=table.schema)
+        asset = source.add_table_asset(name=table.typed_name, table_name=table.typed_name, schema_name=table.schema)
     batch = asset.add_batch_definition_whole_table("whole file")
     suite = context.suites.add(build_suite(contract))
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{contract.suite_name}:{table.name}", data=batch, suite=suite)
     )
-    outcome = definition.run(
-        result_format={
-            "result_format": "SUMMARY",
-            "unexpected_index_column_names": ["_row_number"],
-            "partial_unexpected_count": EXAMPLES_PER_PROBLEM,
-        }
-    )
-    problems = [_problem_from(r, match) for r in outcome.results if not r.success]
+    # GX bundles the counts of every expectation into one scan; example rows need one query each,
+    # so they are fetched only for the expectations that failed, in a second pass.
+    outcome = definition.run(result_format="BOOLEAN_ONLY")
+    problems: list[Problem] = []
+    if not outcome.success:
+        failed = {id(r.expectation_config): r for r in outcome.results if not r.success}
+        failing = gx.ExpectationSuite(name=f"{contract.suite_name}.failed")
+        for result in failed.values():
+            config = result.expectation_config
+            failing.add_expectation_configuration(config)
+        failing = context.suites.add(failing)
+        detail = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{contract.suite_name}:{table.name}:detail", data=batch, suite=failing)
+        ).run(
+            result_format={
+                "result_format": "SUMMARY",
+                "unexpected_index_column_names": ["_row_number"],
+                "partial_unexpected_count": EXAMPLES_PER_PROBLEM,
+            }
+        )
+        problems = [_problem_from(r, match) for r in detail.results if not r.success]
     log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table.name, len(outcome.results), len(problems))
     return GateResult(
         suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems

@@ -1,6 +1,6 @@
 """Great Expectations suites built from feed contracts.
 
-One suite per feed, named ``<agency>.<feed>.landing``, validating the typed landing view of a
+One suite per feed, named ``<agency>.<feed>.landing``, validating the typed landing table of a
 file (``landing.<agency>__<feed>__f<id>__typed``). Every expectation carries ``meta`` saying which
 contract column it checks and the rule in words a sender understands; the gate's report is built
 from that, so the contract, the check and the message cannot drift apart.
@@ -23,13 +23,18 @@ def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dic
         def meta(rule: str, name: str = col.name) -> dict[str, Any]:
             return {"column": name, "rule": rule}
 
-        if not col.nullable:
+        if col.type == "text" and not col.nullable:
             specs.append(("ExpectColumnValuesToNotBeNull", {"column": col.name}, meta("must not be empty")))
         if col.type != "text":
+            # the typed table puts the text of every cell that does not parse (or is empty when it
+            # must not be) into <col>__invalid, so one check reports the sender's own values
+            rule = f"must be {TYPE_DESCRIPTIONS[col.type]}" + ("" if col.nullable else " (not empty)")
+            specs.append(("ExpectColumnValuesToBeNull", {"column": f"{col.name}__invalid"}, meta(rule)))
+        if col.length is not None:
             specs.append((
-                "ExpectColumnValuesToMatchRegex",
-                {"column": col.name, "regex": col.value_pattern},
-                meta(f"must be {TYPE_DESCRIPTIONS[col.type]}"),
+                "ExpectColumnValueLengthsToEqual",
+                {"column": col.name, "value": col.length},
+                meta(f"must be exactly {col.length} characters long"),
             ))
         if col.pattern:
             specs.append((
@@ -47,7 +52,7 @@ def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dic
         if col.min is not None or col.max is not None:
             specs.append((
                 "ExpectColumnValuesToBeBetween",
-                {"column": f"{col.name}__value", "min_value": col.min, "max_value": col.max},
+                {"column": col.name, "min_value": col.min, "max_value": col.max},
                 meta(col.range_description or f"must be between {col.min} and {col.max}"),
             ))
     specs.append((

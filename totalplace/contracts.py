@@ -70,6 +70,7 @@ class Column(BaseModel):
     nullable: bool = Field(default=True, description="cells may be empty")
     pattern: str | None = Field(default=None, description="regular expression every non-empty value matches")
     pattern_description: str | None = None
+    length: int | None = Field(default=None, ge=1, description="exact length of every non-empty value")
     allowed_values: list[str] | None = None
     min: float | None = None
     max: float | None = None

@@ -8,11 +8,14 @@ nothing the second time. The Airflow DAG ``ingest_<agency>__<feed>`` calls these
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from connectors.landing import (
     LandingTable,
     copy_file,
     create_landing_table,
-    create_typed_view,
+    create_typed_table,
     drop_landing,
     landing_table,
 )
@@ -83,7 +86,7 @@ def match_file(path: Path, contract: Contract) -> HeaderMatch:
 
 
 def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> tuple[HeaderMatch, int]:
-    """Header check, landing table, COPY and typed view, in the caller's transaction."""
+    """Header check, landing table, COPY and typed table, in the caller's transaction."""
     match = match_file(path, contract)
     create_landing_table(conn, table, contract, match, file_id)
     try:
@@ -93,7 +96,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         raise Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
                                 examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
                                 if exc.line else [])]) from exc
-    create_typed_view(conn, table, contract, match)
+    create_typed_table(conn, table, contract, match)
     return match, rows
 
 
@@ -231,7 +234,7 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
 
     try:
         with connect(url) as conn:
-            rows = publish_rows(conn, contract, table)
+            rows = publish_rows(conn, contract, table, file_id)
             if rows != entry.rows:
                 raise RuntimeError(f"file {file_id}: {rows} rows to publish but {entry.rows} were landed")
             report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
@@ -288,15 +291,18 @@ def sha256_of(path: Path) -> tuple[str, int]:
 
 
 def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_published: bool = False,
-                 notify: bool = False) -> Outcome | None:
+                 notify: bool = False, timings: dict[str, float] | None = None) -> Outcome | None:
     """Load, gate and publish a local file through the same steps as an SFTP drop.
 
-    Used for the platform's own reference data and by the benchmark. With ``skip_if_published``
-    a file whose content is already published is skipped without a ledger entry (returns None).
+    Used for the platform's own reference data and by the benchmark (which passes ``timings`` to
+    get seconds per step). With ``skip_if_published`` a file whose content is already published is
+    skipped without a ledger entry (returns None).
     """
+    clock = _Clock(timings)
     url = prepare(settings, contract)
-    sha256, size = sha256_of(path)
-    with connect(url) as conn:
+    with clock("hash"):
+        sha256, size = sha256_of(path)
+    with clock("record"), connect(url) as conn:
         previous = ledger.find_previous(conn, contract.agency, contract.feed, sha256)
         if skip_if_published and previous is not None and previous.status == "published":
             return None
@@ -310,9 +316,29 @@ def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_
             os.link(path, final)  # no second copy of a big file when it is on the same disk
         except OSError:
             shutil.copyfile(path, final)
-    if load(settings, contract, entry.file_id, notify=notify) == "validating":
-        validate(settings, contract, entry.file_id)
-    return publish(settings, contract, entry.file_id, notify=notify)
+    with clock("load (COPY + typed table)"):
+        status = load(settings, contract, entry.file_id, notify=notify)
+    if status == "validating":
+        with clock("gate (GX)"):
+            validate(settings, contract, entry.file_id)
+    with clock("publish"):
+        return publish(settings, contract, entry.file_id, notify=notify)
+
+
+class _Clock:
+    """Context manager factory adding elapsed seconds per step into a dict (or doing nothing)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings
+
+    @contextlib.contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.timings is not None:
+                self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
 
 # ---------------------------------------------------------------- pre-flight

@@ -84,7 +84,7 @@ def build_report(
 
 
 def _show(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return "(empty)"
     text = str(value)
     return repr(text if len(text) <= 60 else text[:57] + "...")

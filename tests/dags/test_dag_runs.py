@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import POLICE_SAMPLE, write_variant
+
 from connectors.sftp import open_account
 from totalplace import pipeline
 from totalplace.warehouse import connect

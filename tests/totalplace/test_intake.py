@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import POLICE_SAMPLE, data_rows, write_variant
+
 from connectors import ledger
 from connectors.sftp import open_account
 from totalplace import intake

@@ -6,7 +6,7 @@ import psycopg
 
 from totalplace import services
 from totalplace.settings import Settings
-from totalplace.warehouse import PLATFORM_SCHEMAS, DBT_SCHEMAS
+from totalplace.warehouse import DBT_SCHEMAS, PLATFORM_SCHEMAS
 
 
 def test_up_starts_embedded_warehouse_and_sftp_then_down_stops_them(tmp_path, monkeypatch):

@@ -1,0 +1,64 @@
+"""docker-compose.yml is valid and self-consistent (no Docker engine here: checked by parsing)."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from totalplace.settings import PROJECT_ROOT
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+REQUIRED_SERVICES = {
+    "warehouse", "airflow-db", "redis", "sftp", "airflow-init", "airflow-apiserver", "airflow-scheduler",
+    "airflow-dag-processor", "airflow-triggerer", "airflow-worker",
+}
+
+
+def load():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_every_required_service_is_defined_with_a_command_or_image():
+    services = load()["services"]
+    assert REQUIRED_SERVICES <= set(services)
+    for name, svc in services.items():
+        assert "image" in svc or "build" in svc, name
+
+
+def test_dependencies_volumes_and_secrets_refer_to_defined_things():
+    doc = load()
+    services, volumes, secrets = doc["services"], set(doc["volumes"]), set(doc["secrets"])
+    for name, svc in services.items():
+        for dep in svc.get("depends_on", {}):
+            assert dep in services, f"{name} depends on unknown service {dep}"
+        for mount in svc.get("volumes", []):
+            source = mount.split(":", 1)[0]
+            if source.startswith((".", "/")):
+                assert (PROJECT_ROOT / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in volumes, f"{name} uses undeclared volume {source}"
+        for secret in svc.get("secrets", []):
+            assert secret in secrets, f"{name} uses undeclared secret {secret}"
+    if any("build" in svc for svc in services.values()):
+        assert (PROJECT_ROOT / "Dockerfile").exists()
+
+
+def test_every_variable_is_documented_in_env_example():
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
+    documented = {line.split("=", 1)[0] for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
+                  if line and not line.startswith("#")}
+    assert used, "the compose file uses no variables?"
+    assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
+
+
+def test_airflow_services_run_the_platform_image_against_the_warehouse():
+    services = load()["services"]
+    for name in REQUIRED_SERVICES:
+        if name.startswith("airflow-") and name != "airflow-db":
+            env = services[name]["environment"]
+            assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+            assert env["TOTALPLACE_WAREHOUSE_URL"].startswith("postgresql://")
+            assert env["TOTALPLACE_SFTP_HOST"] == "sftp"
+    for name in ("warehouse", "airflow-db", "redis", "airflow-apiserver"):
+        assert "healthcheck" in services[name], name
