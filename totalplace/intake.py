@@ -117,13 +117,10 @@ def send_report(settings: Settings, agency: str, feed: str, name: str, report: d
     payload_json = json.dumps(report, indent=2, default=str).encode()
     payload_txt = render_text(report).encode()
     try:
-        if account is not None:
-            account.write_bytes(stem + ".json", payload_json)
-            account.write_bytes(stem + ".txt", payload_txt)
-        else:
-            with open_account(settings, agency) as acct:
-                acct.write_bytes(stem + ".json", payload_json)
-                acct.write_bytes(stem + ".txt", payload_txt)
+        with contextlib.ExitStack() as stack:
+            acct = account or stack.enter_context(open_account(settings, agency))
+            acct.write_bytes(stem + ".json", payload_json)
+            acct.write_bytes(stem + ".txt", payload_txt)
     except Exception:  # the ledger already holds the outcome and the report; delivery is retried by hand
         log.exception("could not deliver the report for %s/%s/%s to the outbox", agency, feed, name)
 
@@ -145,16 +142,31 @@ def fetch(settings: Settings, contract: Contract) -> list[int]:
     return sorted(set(pending) | set(new_ids))
 
 
+def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, name: str, sha256: str, size: int,
+                    *, move: bool) -> ledger.LedgerEntry:
+    """Enter a file in the ledger and keep its bytes under ``files/<agency>/<feed>/<file_id>/``.
+
+    ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
+    """
+    entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
+                                   size=size)
+    final = local_path(settings, contract, entry.file_id, name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if move:
+        source.replace(final)
+    else:
+        try:
+            os.link(source, final)  # no second copy of a big file when it is on the same disk
+        except OSError:
+            shutil.copyfile(source, final)
+    return entry
+
+
 def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
     incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{remote.name}"
     sha256, size = account.download(remote, incoming)
     with connect(url) as conn:
-        entry = ledger.record_received(
-            conn, agency=contract.agency, feed=contract.feed, name=remote.name, sha256=sha256, size=size
-        )
-        final = local_path(settings, contract, entry.file_id, remote.name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        incoming.replace(final)
+        entry = record_and_keep(conn, settings, contract, incoming, remote.name, sha256, size, move=True)
     # the ledger row is committed and the bytes are ours: the inbox copy can go
     account.remove_from_inbox(remote)
     log.info("received %s as file %s (%s, %d bytes)", remote.path, entry.file_id, entry.status, size)
@@ -306,16 +318,9 @@ def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_
         previous = ledger.find_previous(conn, contract.agency, contract.feed, sha256)
         if skip_if_published and previous is not None and previous.status == "published":
             return None
-        entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=path.name,
-                                       sha256=sha256, size=size)
+        entry = record_and_keep(conn, settings, contract, path, path.name, sha256, size, move=False)
         if entry.status == "duplicate":
             return Outcome(entry.file_id, entry.name, "duplicate", 0, entry.error)
-        final = local_path(settings, contract, entry.file_id, path.name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(path, final)  # no second copy of a big file when it is on the same disk
-        except OSError:
-            shutil.copyfile(path, final)
     with clock("load (COPY + typed table)"):
         status = load(settings, contract, entry.file_id, notify=notify)
     if status == "validating":

@@ -106,25 +106,27 @@ def test_a_file_failing_the_gate_is_quarantined_with_a_report_naming_rows_and_co
     assert "QUARANTINED" in text and "line 4: '2020-13'" in text
 
 
-def test_a_missing_column_is_rejected_before_loading(sftp, police_contract, tmp_path):
-    bad = write_variant(POLICE_SAMPLE, tmp_path / "no-month.csv", lambda rows: [r[:1] + r[2:] for r in rows])
+def _drop_month(rows):
+    return [r[:1] + r[2:] for r in rows]
+
+
+def _ragged(rows):
+    rows[5] = rows[5] + ["an extra cell"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [(_drop_month, "required column 'Month' is missing"), (_ragged, "line 6")],
+    ids=["missing-column", "ragged-row"],
+)
+def test_a_structurally_broken_file_is_rejected_before_the_gate(sftp, police_contract, tmp_path, edit, message):
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "broken.csv", edit)
     drop(sftp, bad)
     [outcome] = process_inbox(sftp, police_contract)
     assert outcome.status == "quarantined"
-    assert "required column 'Month' is missing" in outcome.error
+    assert message in outcome.error
     assert raw_count(sftp) == 0
-
-
-def test_a_ragged_row_is_rejected_with_its_line_number(sftp, police_contract, tmp_path):
-    def ragged(rows):
-        rows[5] = rows[5] + ["an extra cell"]
-
-    bad = write_variant(POLICE_SAMPLE, tmp_path / "ragged.csv", ragged)
-    drop(sftp, bad)
-    [outcome] = process_inbox(sftp, police_contract)
-    assert outcome.status == "quarantined"
-    assert "line 6" in outcome.error
-    assert raw_count(sftp) == 0
+    assert "QUARANTINED" in outbox(sftp, "broken.csv")["broken.csv.quarantined.txt"]
 
 
 def test_renamed_reordered_headers_and_unknown_columns_are_handled(settings, police_contract, tmp_path):
