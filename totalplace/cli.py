@@ -352,7 +352,7 @@ def airflow(port: Annotated[int, typer.Option(help="Port of the Airflow UI/API o
 
     s = settings()
     url = services.up(s)
-    env = dict(os.environ, **airflow_env.airflow_environment(s), **dbt_env(url, s))
+    env = {**os.environ, **airflow_env.airflow_environment(s), **dbt_env(url, s)}
     env.update({
         "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
         "AIRFLOW__API__HOST": "127.0.0.1",
