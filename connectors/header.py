@@ -8,6 +8,7 @@ each column of the file in order, which landing column receives it - unknown col
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -48,6 +49,23 @@ class HeaderMatch:
             if target == column:
                 return header
         return column
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8`` when every byte of the file decodes as UTF-8 (a BOM is fine), else ``cp1252``.
+
+    Windows-1252 is what Excel on a UK council PC writes for "£"; text that is valid UTF-8 is
+    almost never meant as Windows-1252, so the order of the test is safe.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
 
 
 def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:

@@ -16,11 +16,11 @@ import psycopg
 from psycopg import sql
 
 from connectors.header import HeaderMatch
-from totalplace.contracts import Column, Contract
+from totalplace.contracts import DATE_FORMATS, Column, Contract
 
 COPY_CHUNK = 1 << 20
 
-PG_ENCODINGS = {"utf-8": "UTF8"}
+PG_ENCODINGS = {"utf-8": "UTF8", "cp1252": "WIN1252"}
 
 
 class CopyFailed(Exception):
@@ -71,7 +71,8 @@ def create_landing_table(
 
 
 def copy_file(
-    conn: psycopg.Connection, table: LandingTable, match: HeaderMatch, path: Path, contract: Contract
+    conn: psycopg.Connection, table: LandingTable, match: HeaderMatch, path: Path, contract: Contract,
+    encoding: str = "utf-8",
 ) -> int:
     """COPY the file's bytes into the landing table; returns the number of data rows."""
     statement = sql.SQL(
@@ -80,7 +81,7 @@ def copy_file(
         table.ident,
         sql.SQL(", ").join(sql.Identifier(t) for t in match.targets),
         sql.Literal(contract.format.delimiter),
-        sql.Literal(PG_ENCODINGS[contract.format.encoding]),
+        sql.Literal(PG_ENCODINGS[encoding]),
     )
     try:
         with conn.cursor() as cur:
@@ -115,7 +116,9 @@ def _guard(col: Column, server_version: int) -> sql.Composable:
     are slow in PostgreSQL's regex engine, so the patterns here avoid them.
     """
     text = _text(col)
-    if col.thousands_separator or server_version < 160000 or col.type == "month":
+    if col.type == "date":
+        return sql.SQL("({})").format(sql.SQL(" or ").join(_date_guards(col, text)))
+    if col.thousands_separator or server_version < 160000 or col.type in ("month", "money"):
         guard = sql.SQL("{} ~ {}").format(text, sql.Literal(col.value_pattern))
         if col.type == "integer":  # a pattern cannot rule out bigint overflow
             guard = sql.SQL("({} and length({}) <= 18)").format(guard, text)
@@ -123,16 +126,42 @@ def _guard(col: Column, server_version: int) -> sql.Composable:
     if col.type == "number":
         # letters other than an exponent would let 'NaN' and 'Infinity' through pg_input_is_valid
         return sql.SQL("({t} !~ '[^0-9eE.+-]' and pg_input_is_valid({t}, 'double precision'))").format(t=text)
-    if col.type == "integer":
-        # digits only: pg_input_is_valid alone would accept '0x1F' and '1_000'
-        return sql.SQL("({t} !~ '[^0-9+-]' and pg_input_is_valid({t}, 'bigint'))").format(t=text)
-    return sql.SQL("({t} ~ '^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$' and pg_input_is_valid({t}, 'date'))").format(
-        t=text)
+    # integer: digits only, since pg_input_is_valid alone would accept '0x1F' and '1_000'
+    return sql.SQL("({t} !~ '[^0-9+-]' and pg_input_is_valid({t}, 'bigint'))").format(t=text)
+
+
+def _date_guards(col: Column, text: sql.Composable) -> list[sql.Composable]:
+    """One condition per accepted format: the text has the format's shape and is a real date."""
+    guards = []
+    for name in col.formats:
+        pattern, iso = DATE_FORMATS[name]
+        iso_sql = sql.SQL(iso.replace("{t}", "{}")).format(*([text] * iso.count("{t}")))
+        # CASE fixes the order: the ISO conversion may only see text of the format's shape
+        guards.append(sql.SQL("(case when {t} ~ {p} then coalesce(pg_input_is_valid({iso}, 'date'), false) "
+                              "else false end)").format(t=text, p=sql.Literal(pattern), iso=iso_sql))
+    return guards
+
+
+def _date_value(col: Column, text: sql.Composable) -> sql.Composable:
+    whens = []
+    for name, guard in zip(col.formats, _date_guards(col, text), strict=True):
+        iso = DATE_FORMATS[name][1]
+        iso_sql = sql.SQL(iso.replace("{t}", "{}")).format(*([text] * iso.count("{t}")))
+        whens.append(sql.SQL("when {} then ({})::date").format(guard, iso_sql))
+    return sql.SQL("case {} end").format(sql.SQL(" ").join(whens))
 
 
 def _value_expression(col: Column, server_version: int) -> sql.Composable:
     """SQL turning the trimmed text of a column into its contract type, NULL when it does not parse."""
     text = _text(col)
+    if col.type == "date":
+        return _date_value(col, text)
+    if col.type == "money":
+        # "(1,496.00)" is -1496.00; currency sign, separators and brackets go before the cast
+        return sql.SQL(
+            "case when {g} then (case when {t} like '(%' then -1 else 1 end) "
+            "* regexp_replace({t}, '[£,()+ ]', '', 'g')::numeric(18, 2) end"
+        ).format(g=_guard(col, server_version), t=text)
     plain = text
     if col.thousands_separator:
         plain = sql.SQL("replace({}, {}, '')").format(text, sql.Literal(col.thousands_separator))
@@ -140,18 +169,17 @@ def _value_expression(col: Column, server_version: int) -> sql.Composable:
         "integer": sql.SQL("{}::bigint"),
         "number": sql.SQL("{}::double precision"),
         "month": sql.SQL("to_date({} || '-01', 'YYYY-MM-DD')"),
-        "date": sql.SQL("{}::date"),
     }[col.type].format(plain)
     return sql.SQL("case when {} then {} end").format(_guard(col, server_version), cast)
 
 
-def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch) -> None:
+def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch) -> int:
     """``<landing>__typed``: every contract column trimmed and cast to its type, extras as JSON.
 
     Built in one pass (CREATE TABLE AS, which PostgreSQL can run in parallel). The gate validates
     this table and, if it passes, the very same table becomes the file's partition of
     ``raw.<agency>__<feed>`` - so what was checked is exactly what is published, and publishing
-    moves no rows. ``<col>__invalid`` holds the text of a cell that does not parse as its type
+    moves no rows. Returns the number of data rows (empty rows are left out). ``<col>__invalid`` holds the text of a cell that does not parse as its type
     (else NULL; ``''`` for an empty cell in a column that must not be empty): the gate expects it to
     be NULL, and its report shows the sender's own value.
     """
@@ -162,7 +190,9 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
         if col.type == "text":
             items.append(sql.SQL("{} as {}").format(text, sql.Identifier(col.name)))
         else:
-            items.append(sql.SQL("{} as {}").format(_value_expression(col, version), sql.Identifier(col.name)))
+            # the explicit cast pins the column type (e.g. numeric(18, 2)) to the raw table's
+            items.append(sql.SQL("({})::{} as {}").format(
+                _value_expression(col, version), sql.SQL(col.sql_type), sql.Identifier(col.name)))
             # an empty cell in a column that must not be empty is invalid too, shown as ''
             empty = sql.SQL("''") if not col.nullable else sql.SQL("null")
             items.append(sql.SQL("case when {t} is null then {e} when not ({g}) then {t} end as {n}").format(
@@ -176,14 +206,20 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     else:
         items.append(sql.SQL("null::jsonb as _extra"))
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
-    conn.execute(
-        sql.SQL("create table {} as select {} from {}").format(table.typed, sql.SQL(", ").join(items), table.ident)
-    )
+    # rows with no value at all (trailing ",,,,," lines exports leave behind) are not data
+    landed = [sql.Identifier(c.name) for c in contract.columns] + [sql.Identifier(e) for e in match.unknown]
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("create table {} as select {} from {} where num_nonnulls({}) > 0").format(
+                table.typed, sql.SQL(", ").join(items), table.ident, sql.SQL(", ").join(landed))
+        )
+        rows = cur.rowcount
     conn.execute(
         sql.SQL("alter table {} alter column _file_id set not null, alter column _row_number set not null").format(
             table.typed
         )
     )
+    return rows
 
 
 def invalid_column(col: Column) -> str:

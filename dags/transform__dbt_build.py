@@ -33,11 +33,15 @@ _assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).value
 )
 def transform__dbt_build():
     @task
-    def load_reference() -> int:
-        """Publish any changed reference file (ONS lookups, population) before the build."""
-        from totalplace.reference import load_reference as load
+    def prepare_warehouse() -> int:
+        """Schemas and raw tables of every feed, then any changed reference file (ONS lookups, population)."""
+        from totalplace.reference import load_reference
+        from totalplace.services import prepare_warehouse as prepare
+        from totalplace.warehouse import warehouse_url
 
-        return len(load(Settings()))
+        settings = Settings()
+        prepare(settings, warehouse_url(settings))
+        return len(load_reference(settings))
 
     manifest = manifest_path(_settings)
     if manifest.exists():
@@ -74,7 +78,7 @@ def transform__dbt_build():
 
         dbt = dbt()
 
-    load_reference() >> dbt
+    prepare_warehouse() >> dbt
 
 
 transform__dbt_build()

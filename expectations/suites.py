@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from totalplace.contracts import TYPE_DESCRIPTIONS, Contract
+from totalplace.contracts import Contract
 
 
 def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -28,7 +28,7 @@ def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dic
         if col.type != "text":
             # the typed table puts the text of every cell that does not parse (or is empty when it
             # must not be) into <col>__invalid, so one check reports the sender's own values
-            rule = f"must be {TYPE_DESCRIPTIONS[col.type]}" + ("" if col.nullable else " (not empty)")
+            rule = f"must be {col.type_description}" + ("" if col.nullable else " (not empty)")
             specs.append(("ExpectColumnValuesToBeNull", {"column": f"{col.name}__invalid"}, meta(rule)))
         if col.length is not None:
             specs.append((

@@ -127,8 +127,10 @@ def airflow_home():
 
 @pytest.fixture
 def reference_loaded(settings):
-    """ONS lookup and population published into raw.reference__* (as `totalplace up`/run do)."""
+    """Raw tables of every feed and the ONS lookup and population published (as `totalplace up`/run do)."""
     from totalplace.reference import load_reference
+    from totalplace.services import prepare_warehouse
 
+    prepare_warehouse(settings, settings.warehouse_url)
     load_reference(settings)
     return settings

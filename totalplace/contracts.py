@@ -18,7 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-ColumnType = Literal["text", "integer", "number", "month", "date"]
+ColumnType = Literal["text", "integer", "number", "money", "month", "date"]
+
+# Amounts as councils write them: 1500, 1496.00, "1,496.00", £1,496.00, -3,956, (1,496.00).
+_AMOUNT = r"([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
+MONEY_PATTERN = rf"^(\(£?{_AMOUNT}\)|[-+]?£?[-+]?{_AMOUNT})$"
+
+# Date formats a contract may list for a date column: name -> (pattern, SQL giving an ISO date text of ``{t}``).
+DATE_FORMATS: dict[str, tuple[str, str]] = {
+    "YYYY-MM-DD": (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "{t}"),
+    "DD/MM/YYYY": (r"^[0-9][0-9]?/[0-9][0-9]?/[0-9]{4}$",
+                   "split_part({t}, '/', 3) || '-' || split_part({t}, '/', 2) || '-' || split_part({t}, '/', 1)"),
+    "DD-Mon-YY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{2}$", "{t}"),
+    "DD-Mon-YYYY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{4}$", "{t}"),
+    # Excel's 1900 date system; serials below 61 are refused (Excel counts a 29 February 1900 that never was)
+    "excel_serial": (r"^[0-9]{2,5}$", "case when {t}::int >= 61 then (date '1899-12-30' + {t}::int)::text end"),
+}
 
 # Text a value must match before it is cast; the gate checks it, so the publish casts cannot fail.
 TYPE_PATTERNS: dict[str, str] = {
@@ -30,6 +45,7 @@ TYPE_PATTERNS: dict[str, str] = {
 TYPE_DESCRIPTIONS: dict[str, str] = {
     "integer": "a whole number",
     "number": "a number",
+    "money": "an amount in pounds such as 1496.00, 1,496.00, £1,496.00 or (1,496.00)",
     "month": "a month written YYYY-MM, e.g. 2020-01",
     "date": "a date written YYYY-MM-DD",
 }
@@ -37,6 +53,7 @@ SQL_TYPES: dict[str, str] = {
     "text": "text",
     "integer": "bigint",
     "number": "double precision",
+    "money": "numeric(18, 2)",
     "month": "date",
     "date": "date",
 }
@@ -71,6 +88,8 @@ class Column(BaseModel):
     pattern: str | None = Field(default=None, description="regular expression every non-empty value matches")
     pattern_description: str | None = None
     length: int | None = Field(default=None, ge=1, description="exact length of every non-empty value")
+    formats: list[str] = Field(default_factory=lambda: ["YYYY-MM-DD"],
+                               description=f"date formats accepted, any of {sorted(DATE_FORMATS)}")
     allowed_values: list[str] | None = None
     min: float | None = None
     max: float | None = None
@@ -94,9 +113,24 @@ class Column(BaseModel):
             re.compile(v)
         return v
 
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, v: list[str]) -> list[str]:
+        unknown = [f for f in v if f not in DATE_FORMATS]
+        if unknown or not v:
+            raise ValueError(f"unknown date formats {unknown}; use any of {sorted(DATE_FORMATS)}")
+        return v
+
+    @property
+    def type_description(self) -> str:
+        if self.type == "date":
+            return "a date written " + " or ".join(f for f in self.formats if f != "excel_serial") + (
+                " (or an Excel date number)" if "excel_serial" in self.formats else "")
+        return TYPE_DESCRIPTIONS[self.type]
+
     @model_validator(mode="after")
     def _numeric_options(self) -> Column:
-        numeric = self.type in ("integer", "number")
+        numeric = self.type in ("integer", "number", "money")
         if (self.min is not None or self.max is not None) and not numeric:
             raise ValueError(f"column {self.name}: min/max need type integer or number, not {self.type}")
         if self.thousands_separator and not numeric:
@@ -112,6 +146,8 @@ class Column(BaseModel):
         """Regular expression a non-empty cell must match to be cast to the column's type."""
         if self.type == "text":
             return None
+        if self.type == "money":
+            return MONEY_PATTERN
         if self.thousands_separator and self.type in ("integer", "number"):
             sep = re.escape(self.thousands_separator)
             whole = rf"([0-9]{{1,3}}({sep}[0-9]{{3}})+|[0-9]+)"
@@ -138,7 +174,8 @@ class PeriodKey(BaseModel):
 class FileFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["csv"] = "csv"
-    encoding: Literal["utf-8"] = "utf-8"
+    encoding: Literal["auto", "utf-8", "cp1252"] = Field(
+        default="auto", description="auto: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252")
     delimiter: str = ","
 
 

@@ -20,6 +20,8 @@ from totalplace.settings import PROJECT_ROOT, Settings
 from totalplace.warehouse import connect
 
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "police" / "2020-01-city-of-london-street.csv"
+COUNCIL_SAMPLES = sorted((PROJECT_ROOT / "tests" / "fixtures" / "council").glob("*.csv"))
+"""Real spend-over-£500 files of Devon (2011 and 2025 layouts) and Oxford (2014, one with its dates lost)."""
 
 
 def damaged_copy(source: Path, target: Path) -> Path:
@@ -40,10 +42,13 @@ def run_demo(settings: Settings, console: Console) -> None:
                   f"(passwords in {settings.credentials_file})")
 
     damaged = damaged_copy(SAMPLE, settings.state_dir / "demo" / "2020-01-city-of-london-street-DAMAGED.csv")
-    with open_account(settings, "police") as account:
-        for path in (SAMPLE, damaged):
-            remote = account.upload(path, "street_crime")
-            console.print(f"[bold]2. Drop[/]  police uploaded {path.name} -> {remote}")
+    drops = [("police", "street_crime", p) for p in (SAMPLE, damaged)] + [
+        ("council", "spend_over_500", p) for p in COUNCIL_SAMPLES]
+    for agency in ("police", "council"):
+        with open_account(settings, agency) as account:
+            for _, feed, path in [d for d in drops if d[0] == agency]:
+                remote = account.upload(path, feed)
+                console.print(f"[bold]2. Drop[/]  {agency} uploaded {path.name} -> {remote}")
 
     with console.status("Running ingest and transform DAGs (Airflow dag.test)..."):
         summary = pipeline.run_all(settings)
@@ -53,12 +58,13 @@ def run_demo(settings: Settings, console: Console) -> None:
     if not summary.ok:
         raise RuntimeError(f"a DAG run failed; see {summary.log_file}")
 
-    with open_account(settings, "police") as account:
-        reports = [n for n in account.listdir("outbox/street_crime") if n.endswith(".quarantined.txt")]
-        if reports:
-            text = account.read_bytes(f"outbox/street_crime/{reports[-1]}").decode()
-            console.print(f"[bold]4. Report in the police outbox[/] (outbox/street_crime/{reports[-1]}):")
-            console.print(text.rstrip(), markup=False)
+    for agency, feed in (("police", "street_crime"), ("council", "spend_over_500")):
+        with open_account(settings, agency) as account:
+            reports = [n for n in account.listdir(f"outbox/{feed}") if n.endswith(".quarantined.txt")]
+            if reports:
+                text = account.read_bytes(f"outbox/{feed}/{reports[-1]}").decode()
+                console.print(f"[bold]4. Report in the {agency} outbox[/] (outbox/{feed}/{reports[-1]}):")
+                console.print(text.rstrip(), markup=False)
 
     with connect(url) as conn:
         raw_rows = conn.execute("select count(*) from raw.police__street_crime").fetchone()[0]
@@ -71,7 +77,17 @@ def run_demo(settings: Settings, console: Console) -> None:
         names = [d.name for d in cur.description]
         top = cur.fetchall()
         mart_rows = conn.execute("select count(*) from marts.mart_crimes_by_lad_month").fetchone()[0]
-    table = Table(title="5. marts.mart_crimes_by_lad_month (top 10 by crimes)")
+        per_feed = conn.execute(
+            "select agency || '/' || feed, count(*) filter (where status = 'published'), "
+            "count(*) filter (where status = 'quarantined'), coalesce(sum(rows) filter (where status = 'published'), 0) "
+            "from ops.file_ledger group by 1 order by 1").fetchall()
+    feeds = Table(title="5. Published rows per feed")
+    for col in ("feed", "files published", "files quarantined", "rows in raw"):
+        feeds.add_column(col)
+    for row in per_feed:
+        feeds.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+    console.print(feeds)
+    table = Table(title="6. marts.mart_crimes_by_lad_month (top 10 by crimes)")
     for n in names:
         table.add_column(n)
     for row in top:

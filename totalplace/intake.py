@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import ledger
-from connectors.header import HeaderError, HeaderMatch, match_header, read_header
+from connectors.header import HeaderError, HeaderMatch, detect_encoding, match_header, read_header
 from connectors.landing import (
     CopyFailed,
     LandingTable,
@@ -64,10 +64,15 @@ def prepare(settings: Settings, contract: Contract) -> str:
     return url
 
 
-def match_file(path: Path, contract: Contract) -> HeaderMatch:
+def file_encoding(path: Path, contract: Contract) -> str:
+    return detect_encoding(path) if contract.format.encoding == "auto" else contract.format.encoding
+
+
+def match_file(path: Path, contract: Contract, encoding: str | None = None) -> HeaderMatch:
     """Read and match the header; a file whose columns cannot be matched is rejected here."""
+    encoding = encoding or file_encoding(path, contract)
     try:
-        headers = read_header(path, encoding=contract.format.encoding, delimiter=contract.format.delimiter)
+        headers = read_header(path, encoding=encoding, delimiter=contract.format.delimiter)
     except HeaderError as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
     match = match_header(headers, contract)
@@ -85,19 +90,28 @@ def match_file(path: Path, contract: Contract) -> HeaderMatch:
     return match
 
 
-def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> tuple[HeaderMatch, int]:
-    """Header check, landing table, COPY and typed table, in the caller's transaction."""
-    match = match_file(path, contract)
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> tuple[HeaderMatch, int, list[str]]:
+    """Header check, landing table, COPY and typed table, in the caller's transaction.
+
+    Returns the header match, the number of data rows and notes for the sender's report.
+    """
+    encoding = file_encoding(path, contract)
+    match = match_file(path, contract, encoding)
     create_landing_table(conn, table, contract, match, file_id)
     try:
-        rows = copy_file(conn, table, match, path, contract)
+        landed = copy_file(conn, table, match, path, contract, encoding)
     except CopyFailed as exc:
         where = f" at line {exc.line}" if exc.line else ""
         raise Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
                                 examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
                                 if exc.line else [])]) from exc
-    create_typed_table(conn, table, contract, match)
-    return match, rows
+    rows = create_typed_table(conn, table, contract, match)
+    notes = warnings_for(match)
+    if landed > rows:
+        notes.append(f"{landed - rows} empty row(s) (no value in any column) were ignored")
+    if encoding != "utf-8":
+        notes.append(f"the file was read as {encoding} (it is not UTF-8)")
+    return match, rows, notes
 
 
 def warnings_for(match: HeaderMatch) -> list[str]:
@@ -190,9 +204,8 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     table = landing_table(contract, file_id)
     try:
         with connect(url) as conn:
-            match, rows = land(conn, contract, table, path, file_id)
-            ledger.transition(conn, file_id, "validating", rows=rows,
-                              report={"warnings": warnings_for(match)})
+            _, rows, notes = land(conn, contract, table, path, file_id)
+            ledger.transition(conn, file_id, "validating", rows=rows, report={"warnings": notes})
         return "validating"
     except Rejected as rejected:
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
@@ -252,6 +265,7 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
             report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
                                   file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"],
                                   warnings=warnings)
+            report["control_totals"] = control_totals(conn, contract, file_id)
             ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)
             drop_landing(conn, table)
     except psycopg.errors.UniqueViolation:
@@ -271,6 +285,19 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     log.info("published file %s (%s): %d rows into raw.%s", file_id, entry.name, rows, contract.key)
     return Outcome(file_id, entry.name, "published", rows, None)
+
+
+def control_totals(conn, contract: Contract, file_id: int) -> dict[str, str]:
+    """Sum of every money column of a published file, recorded in the ledger for reconciliation."""
+    money = [c.name for c in contract.columns if c.type == "money"]
+    if not money:
+        return {}
+    from psycopg import sql
+
+    sums = conn.execute(sql.SQL("select {} from {} where _file_id = %s").format(
+        sql.SQL(", ").join(sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(m)) for m in money),
+        sql.Identifier("raw", contract.key)), (file_id,)).fetchone()
+    return {name: str(total) for name, total in zip(money, sums, strict=True)}
 
 
 def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.LedgerEntry, table: LandingTable,
@@ -356,12 +383,11 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     rows: int | None = None
     try:
         with connect(url) as conn:
-            match, rows = land(conn, contract, table, path, 0)
+            match, rows, notes = land(conn, contract, table, path, 0)
         result = run_gate(url, contract, table, match)
         outcome = "passed" if result.passed else "failed"
         return build_report(outcome=outcome, agency=contract.agency, feed=contract.feed, name=path.name, file_id=None,
-                            sha256=None, rows=rows, problems=result.problems, suite=result.suite,
-                            warnings=warnings_for(match))
+                            sha256=None, rows=rows, problems=result.problems, suite=result.suite, warnings=notes)
     except Rejected as rejected:
         return build_report(outcome="failed", agency=contract.agency, feed=contract.feed, name=path.name,
                             file_id=None, sha256=None, rows=rows, problems=rejected.problems)

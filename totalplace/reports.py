@@ -98,6 +98,8 @@ def render_text(report: dict[str, Any]) -> str:
     outcome = report["outcome"]
     if outcome == "published":
         lines.append(f"ACCEPTED: {head} - {report['rows']} rows published as {ident}.")
+        for column, total in (report.get("control_totals") or {}).items():
+            lines.append(f"Total of {column}: £{float(total):,.2f}")
     elif outcome == "duplicate":
         lines.append(f"DUPLICATE: {head} - {report.get('note') or 'same content as a file already received'}.")
         lines.append("Nothing was loaded again. To correct data, send a file with the corrected content.")
@@ -113,7 +115,7 @@ def render_text(report: dict[str, Any]) -> str:
             count = f"{p['rows_failing']} row(s) " if p.get("rows_failing") else ""
             lines.append(f"  {i}. {column}{count}{p['rule']}")
             if p.get("examples"):
-                shown = "; ".join(f"line {e['line']}: {_show(e.get('value'))}" for e in p["examples"])
+                shown = "; ".join(f"line {e['line']}: {_show(e.get('value'))}" for e in p["examples"][:5])
                 lines.append(f"     e.g. {shown}")
     for w in report.get("warnings") or []:
         lines.append(f"Note: {w}")

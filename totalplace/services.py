@@ -42,12 +42,22 @@ def up(settings: Settings) -> str:
     """Warehouse (started if embedded) with schemas; SFTP accounts and server; dbt manifest. Idempotent."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     url = warehouse.ensure_warehouse(settings)
-    warehouse.bootstrap(url)
+    prepare_warehouse(settings, url)
     if uses_local_sftp(settings):
         sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
         sftp_server.start_background(settings)
     ensure_manifest(settings, url)
     return url
+
+
+def prepare_warehouse(settings: Settings, url: str) -> None:
+    """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first file."""
+    from connectors.promote import ensure_raw_table
+
+    warehouse.bootstrap(url)
+    with warehouse.connect(url) as conn:
+        for contract in load_contracts(settings.feeds_dir).values():
+            ensure_raw_table(conn, contract)
 
 
 def down(settings: Settings) -> list[str]:

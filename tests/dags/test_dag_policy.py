@@ -52,7 +52,7 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
 
 def test_transform_dag_renders_dbt_models_from_the_manifest(dagbag):
     task_ids = set(dagbag.dags["transform__dbt_build"].task_ids)
-    assert "load_reference" in task_ids
+    assert "prepare_warehouse" in task_ids
     assert any("mart_crimes_by_lad_month" in t for t in task_ids)
     assert any("stg_police__street_crimes" in t for t in task_ids)
 

@@ -1,0 +1,124 @@
+"""Council spend over £500 as councils really publish it: three header layouts from two councils,
+quoted thousands, trailing empty rows, Windows-1252, pounds signs and bracketed credits, several
+date formats - every payment line published with amounts that add up to the penny."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES
+
+from totalplace import intake
+from totalplace.warehouse import connect
+
+COUNCIL = FIXTURES / "council"
+
+
+@pytest.fixture
+def spend_contract(settings):
+    from totalplace.contracts import get_contract
+
+    return get_contract(settings.feeds_dir, "council", "spend_over_500")
+
+
+def payment_lines(path, encoding="utf-8") -> tuple[int, Decimal]:
+    """Independent count and total of a file's payment lines, read with Python's csv module."""
+    with path.open(newline="", encoding=encoding) as fh:
+        reader = csv.DictReader(fh)
+        amount_col = next(h for h in reader.fieldnames if h.strip().lower() == "amount")
+        rows = [r for r in reader if any((v or "").strip() for v in r.values())]
+    total = Decimal(0)
+    for r in rows:
+        text = r[amount_col].strip().replace(",", "").replace("£", "")
+        total += -Decimal(text.strip("()")) if text.startswith("(") else Decimal(text)
+    return len(rows), total
+
+
+def published(settings, file_id):
+    with connect(settings.warehouse_url) as conn:
+        return conn.execute(
+            "select count(*), sum(amount) from raw.council__spend_over_500 where _file_id = %s", (file_id,)
+        ).fetchone()
+
+
+@pytest.mark.parametrize("name", [
+    "devon_DCCSpendingOver500_201109.csv",      # 2011 layout, 258 trailing ",,,," rows, integer amounts
+    "devon_DCCSpendingOver500_202504.csv",      # 2025 layout: lower-case headers, quoted "1,496.00"
+    "oxford_expenditure-over-500-jul-sep-2014.csv",  # another council: "Paid Date", "Trans No", "Supplier Name "
+])
+def test_real_council_files_publish_every_payment_line_to_the_penny(settings, spend_contract, name):
+    path = COUNCIL / name
+    lines, total = payment_lines(path)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    assert published(settings, outcome.file_id) == (lines, total)
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert report["control_totals"] == {"amount": str(total.quantize(Decimal("0.01")))}
+
+
+def test_trailing_empty_rows_are_ignored_and_said(settings, spend_contract):
+    outcome = intake.ingest_local(settings, spend_contract, COUNCIL / "devon_DCCSpendingOver500_201109.csv")
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert "258 empty row(s)" in " ".join(report["warnings"])
+
+
+def test_a_file_whose_dates_were_lost_is_quarantined_with_a_usable_report(settings, spend_contract):
+    outcome = intake.ingest_local(settings, spend_contract, COUNCIL / "oxford_expenditure-over-500-apr-jun-2014.csv")
+    assert outcome.status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    [problem] = report["problems"]
+    assert problem["column"] == "Paid Date"
+    assert problem["rows_failing"] == outcome.rows
+    assert problem["examples"][0] == {"row": 1, "line": 2, "value": "00:00:00"}
+    assert published(settings, outcome.file_id) == (0, None)
+
+
+def test_windows_1252_pounds_signs_brackets_and_date_formats(settings, spend_contract, tmp_path):
+    rows = [
+        ["Body Name", "Date", "Transaction Number", "Amount", "Supplier Name", "Expense Area", "Expense Type"],
+        ["Anytown Council", "01/04/2014", "T1", "£1,496.00", "Café Ltd", "Adult Care", "Meals"],
+        ["Anytown Council", "2014-04-01", "T2", "(1,496.00)", "Café Ltd", "Adult Care", "Meals"],
+        ["Anytown Council", "01-Apr-14", "T3", "-3,956", "Smith & Co", "Highways", "Repairs"],
+        ["Anytown Council", "41730", "T4", "500", "REDACTED", "Children's Services", "Placements"],
+        ["Anytown Council", "1-Apr-2014", "T5", "£12.5", "Jones", "Housing", "Repairs"],
+    ]
+    path = tmp_path / "anytown.csv"
+    with path.open("w", newline="", encoding="cp1252") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        got = conn.execute("select transaction_number, payment_date, amount, supplier_name "
+                           "from raw.council__spend_over_500 order by _row_number").fetchall()
+        warnings = conn.execute("select report->'warnings' from ops.file_ledger where file_id = %s",
+                                (outcome.file_id,)).fetchone()[0]
+    assert got == [
+        ("T1", date(2014, 4, 1), Decimal("1496.00"), "Café Ltd"),
+        ("T2", date(2014, 4, 1), Decimal("-1496.00"), "Café Ltd"),
+        ("T3", date(2014, 4, 1), Decimal("-3956.00"), "Smith & Co"),
+        ("T4", date(2014, 4, 1), Decimal("500.00"), "REDACTED"),
+        ("T5", date(2014, 4, 1), Decimal("12.50"), "Jones"),
+    ]
+    assert any("cp1252" in w for w in warnings)
+
+
+def test_impossible_dates_and_malformed_amounts_are_reported_not_guessed(settings, spend_contract, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\r\n"
+        "Anytown Council,31/02/2014,T1,100,A,B,C\r\n"
+        "Anytown Council,01/03/2014,T2,\"1,49,6\",A,B,C\r\n"
+        "Anytown Council,01/03/2014,T3,12.345,A,B,C\r\n"
+        "Anytown Council,45,T4,100,A,B,C\r\n"
+    )
+    report = intake.check_file(settings, spend_contract, path)
+    assert report["outcome"] == "failed"
+    by_column = {p["column"]: p for p in report["problems"]}
+    assert [e["value"] for e in by_column["Date"]["examples"]] == ["31/02/2014", "45"]
+    assert [e["value"] for e in by_column["Amount"]["examples"]] == ["1,49,6", "12.345"]
