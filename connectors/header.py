@@ -38,6 +38,10 @@ class HeaderMatch:
     """``_extra_<n>`` -> original header, for columns the contract does not know."""
     duplicates: list[str] = field(default_factory=list)
     """Headers that map to a contract column already taken by an earlier header."""
+    header_line: int = 1
+    """Physical line of the file where the header row starts (title rows above it are skipped)."""
+    offset: int = 0
+    """Byte offset of that line: COPY streams the file from here."""
 
     @property
     def ok(self) -> bool:
@@ -68,8 +72,22 @@ def detect_encoding(path: Path) -> str:
         return "cp1252"
 
 
-def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
-    """The first CSV record of ``path`` (a header cell may be quoted and span lines)."""
+@dataclass(frozen=True)
+class HeaderRow:
+    cells: list[str]
+    line: int
+    offset: int
+
+
+MAX_PREAMBLE_RECORDS = 50
+
+
+def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
+                known: set[str] | None = None) -> HeaderRow:
+    """The header row of ``path``: the first record, or - given the contract's ``known`` header
+    keys - the record among the first 50 that names the most of them, so title and note rows
+    that publishers put above the header are skipped. A header cell may be quoted and span lines.
+    """
     with path.open("rb") as fh:
         head = fh.read(HEADER_READ_BYTES)
     if not head.strip():
@@ -83,14 +101,42 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") ->
             ) from exc
         text = head[: exc.start].decode(encoding)
     text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    best: tuple[int, list[str], int] | None = None  # (score, cells, first line)
+    line_before = 0
     try:
-        record = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except (StopIteration, csv.Error) as exc:
-        raise HeaderError(f"no header row could be read: {exc}") from exc
-    return record
+        for i, record in enumerate(reader):
+            first_line = line_before + 1
+            line_before = reader.line_num
+            if known is None:
+                best = (0, record, first_line)
+                break
+            score = len({normalise_header(c) for c in record} & known)
+            if best is None or score > best[0]:
+                best = (score, record, first_line)
+            if i + 1 >= MAX_PREAMBLE_RECORDS:
+                break
+    except csv.Error as exc:
+        if best is None:
+            raise HeaderError(f"no header row could be read: {exc}") from exc
+    if best is None:
+        raise HeaderError("no header row could be read")
+    _, cells, line = best
+    return HeaderRow(cells, line, _offset_of_line(head, line))
 
 
-def match_header(headers: list[str], contract: Contract) -> HeaderMatch:
+def _offset_of_line(data: bytes, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = data.index(b"\n", offset) + 1
+    return offset
+
+
+def header_keys(contract: Contract) -> set[str]:
+    return {key for col in contract.columns for key in col.header_keys}
+
+
+def match_header(headers: list[str], contract: Contract, *, line: int = 1, offset: int = 0) -> HeaderMatch:
     by_key = {key: col.name for col in contract.columns for key in col.header_keys}
     targets: list[str] = []
     taken: set[str] = set()
@@ -109,4 +155,4 @@ def match_header(headers: list[str], contract: Contract) -> HeaderMatch:
             targets.append(name)
     missing = [c.header for c in contract.columns if c.required and c.name not in taken]
     absent_optional = [c.header for c in contract.columns if not c.required and c.name not in taken]
-    return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates)
+    return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates, line, offset)

@@ -86,6 +86,7 @@ def copy_file(
     try:
         with conn.cursor() as cur:
             with cur.copy(statement) as copy, path.open("rb") as fh:
+                fh.seek(match.offset)  # title rows above the header are not sent
                 while chunk := fh.read(COPY_CHUNK):
                     copy.write(chunk)
             return cur.rowcount
@@ -195,8 +196,13 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
                 _value_expression(col, version), sql.SQL(col.sql_type), sql.Identifier(col.name)))
             # an empty cell in a column that must not be empty is invalid too, shown as ''
             empty = sql.SQL("''") if not col.nullable else sql.SQL("null")
-            items.append(sql.SQL("case when {t} is null then {e} when not ({g}) then {t} end as {n}").format(
-                t=text, e=empty, g=_guard(col, version), n=sql.Identifier(invalid_column(col))))
+            markers = sql.Literal(col.suppression_markers)
+            items.append(sql.SQL(
+                "case when {t} is null then {e} when {t} = any({m}) then null when not ({g}) then {t} end as {n}"
+            ).format(t=text, e=empty, m=markers, g=_guard(col, version), n=sql.Identifier(invalid_column(col))))
+            if col.flag_column:
+                items.append(sql.SQL("coalesce({t} = any({m}), false) as {f}").format(
+                    t=text, m=markers, f=sql.Identifier(col.flag_column)))
     if match.unknown:
         pairs = sql.SQL(", ").join(
             sql.SQL("{}, {}").format(sql.Literal(header), sql.Identifier(extra))

@@ -26,7 +26,7 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
     superseded or removed as a whole.
     """
     columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type)) for c in contract.columns
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(sql_type)) for name, sql_type, _ in contract.raw_columns
     )
     conn.execute(
         sql.SQL(
@@ -34,10 +34,10 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
             "_row_number bigint not null, primary key (_file_id, _row_number)) partition by list (_file_id)"
         ).format(raw_table(contract), columns)
     )
-    for c in contract.columns:
+    for name, sql_type, _ in contract.raw_columns:
         conn.execute(
             sql.SQL("alter table {} add column if not exists {} {}").format(
-                raw_table(contract), sql.Identifier(c.name), sql.SQL(c.sql_type)
+                raw_table(contract), sql.Identifier(name), sql.SQL(sql_type)
             )
         )
     conn.execute(

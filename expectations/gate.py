@@ -22,7 +22,6 @@ from totalplace.warehouse import sqlalchemy_url
 log = logging.getLogger(__name__)
 
 EXAMPLES_PER_PROBLEM = 10
-HEADER_LINES = 1  # data row N of a file is line N + 1 (the header is line 1), as a spreadsheet shows it
 
 
 @dataclass
@@ -42,7 +41,8 @@ def _problem_from(result: Any, match: HeaderMatch) -> Problem:
     for item in body.get("partial_unexpected_index_list") or []:
         row = item.get("_row_number")
         value = next((v for k, v in item.items() if k != "_row_number"), None)
-        examples.append({"row": row, "line": row + HEADER_LINES if row is not None else None, "value": value})
+        # data row N is line N + header line, as a spreadsheet shows it
+        examples.append({"row": row, "line": row + match.header_line if row is not None else None, "value": value})
     rows_failing = body.get("unexpected_count")
     rule = meta.get("rule", config.type)
     if config.type == "expect_table_row_count_to_be_between":

@@ -94,6 +94,10 @@ class Column(BaseModel):
     min: float | None = None
     max: float | None = None
     range_description: str | None = None
+    suppression_markers: list[str] = Field(
+        default_factory=list,
+        description='cells meaning "withheld", e.g. .., -, *, c, x: stored as NULL with <name>_suppressed true, never as 0',
+    )
     thousands_separator: Literal[","] | None = Field(
         default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
     )
@@ -135,7 +139,14 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: min/max need type integer or number, not {self.type}")
         if self.thousands_separator and not numeric:
             raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
+        if self.suppression_markers and not numeric:
+            raise ValueError(f"column {self.name}: suppression_markers need type integer, number or money")
         return self
+
+    @property
+    def flag_column(self) -> str | None:
+        """``<name>_suppressed``: true where the publisher withheld the value (only with suppression_markers)."""
+        return f"{self.name}_suppressed" if self.suppression_markers else None
 
     @property
     def sql_type(self) -> str:
@@ -243,6 +254,16 @@ class Contract(BaseModel):
     def asset_uri(self) -> str:
         """The Airflow asset a successful publish updates; the dbt build DAG is scheduled on it."""
         return f"totalplace://raw/{self.key}"
+
+    @property
+    def raw_columns(self) -> list[tuple[str, str, str]]:
+        """(name, SQL type, description) of the contract's columns in raw, suppression flags included."""
+        out = []
+        for c in self.columns:
+            out.append((c.name, c.sql_type, c.description or c.header))
+            if c.flag_column:
+                out.append((c.flag_column, "boolean", f"True where the publisher withheld {c.header!r} ({', '.join(c.suppression_markers)})."))
+        return out
 
     @cached_property
     def column_by_name(self) -> dict[str, Column]:

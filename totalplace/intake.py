@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from connectors import ledger
-from connectors.header import HeaderError, HeaderMatch, detect_encoding, match_header, read_header
+from connectors.header import (
+    HeaderError,
+    HeaderMatch,
+    detect_encoding,
+    header_keys,
+    match_header,
+    read_header,
+)
 from connectors.landing import (
     CopyFailed,
     LandingTable,
@@ -72,10 +79,11 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     """Read and match the header; a file whose columns cannot be matched is rejected here."""
     encoding = encoding or file_encoding(path, contract)
     try:
-        headers = read_header(path, encoding=encoding, delimiter=contract.format.delimiter)
+        row = read_header(path, encoding=encoding, delimiter=contract.format.delimiter, known=header_keys(contract))
     except HeaderError as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
-    match = match_header(headers, contract)
+    headers = row.cells
+    match = match_header(headers, contract, line=row.line, offset=row.offset)
     problems = [
         Problem(check="required_column", column=None, header=h, rule=f"required column {h!r} is missing from the header")
         for h in match.missing
@@ -101,6 +109,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     try:
         landed = copy_file(conn, table, match, path, contract, encoding)
     except CopyFailed as exc:
+        if exc.line is not None:  # COPY counts from the header line, the sender from the top of the file
+            exc.line += match.header_line - 1
         where = f" at line {exc.line}" if exc.line else ""
         raise Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
                                 examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
@@ -111,6 +121,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         notes.append(f"{landed - rows} empty row(s) (no value in any column) were ignored")
     if encoding != "utf-8":
         notes.append(f"the file was read as {encoding} (it is not UTF-8)")
+    if match.header_line > 1:
+        notes.append(f"the header is on line {match.header_line}; the {match.header_line - 1} line(s) above it were skipped")
     return match, rows, notes
 
 

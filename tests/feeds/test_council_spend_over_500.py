@@ -122,3 +122,30 @@ def test_impossible_dates_and_malformed_amounts_are_reported_not_guessed(setting
     by_column = {p["column"]: p for p in report["problems"]}
     assert [e["value"] for e in by_column["Date"]["examples"]] == ["31/02/2014", "45"]
     assert [e["value"] for e in by_column["Amount"]["examples"]] == ["1,49,6", "12.345"]
+
+
+def test_suppression_markers_become_null_with_a_flag_never_zero(settings, tmp_path):
+    from totalplace.contracts import Contract
+
+    contract = Contract.model_validate({
+        "agency": "council", "feed": "suppressed_counts", "title": "Counts with suppressed cells",
+        "owner": {"name": "x", "email": "x@example.org"},
+        "columns": [
+            {"name": "area", "header": "Area", "nullable": False},
+            {"name": "households", "header": "Households", "type": "integer", "thousands_separator": ",",
+             "suppression_markers": ["..", "c", "*"]},
+        ],
+    })
+    path = tmp_path / "counts.csv"
+    path.write_text('Area,Households\r\nA,"1,204"\r\nB,..\r\nC,c\r\nD,7\r\nE,\r\n')
+    outcome = intake.ingest_local(settings, contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        rows = conn.execute("select area, households, households_suppressed from raw.council__suppressed_counts "
+                            "order by area").fetchall()
+    assert rows == [("A", 1204, False), ("B", None, True), ("C", None, True), ("D", 7, False), ("E", None, False)]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Area,Households\r\nA,n/a\r\n")
+    report = intake.check_file(settings, contract, bad)
+    assert report["problems"][0]["examples"][0]["value"] == "n/a"

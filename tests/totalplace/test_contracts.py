@@ -39,6 +39,8 @@ def write_contract(tmp_path, data, agency="police", feed="street_crime"):
         (lambda d: d["columns"].append(dict(d["columns"][0])), "duplicate column names"),
         (lambda d: d.update(place_key={"column": "nope", "level": "lsoa"}), "key column 'nope'"),
         (lambda d: d["columns"][1].update(min=0), "min/max need type integer or number"),
+        (lambda d: d["columns"][2].update(suppression_markers=[".."]), "suppression_markers need type"),
+        (lambda d: d["columns"][1].update(type="date", formats=["MM/DD/YYYY"]), "unknown date formats"),
         (lambda d: d.pop("owner"), "owner"),
         (lambda d: d.update(colums=[]), "colums"),
     ],
@@ -63,7 +65,7 @@ def test_headers_match_case_and_whitespace_insensitively_and_keep_unknowns(tmp_p
     f = tmp_path / "h.csv"
     f.write_bytes("\ufeff  crime id ,MONTH,Reported  by,Falls within,Longitude,Latitude,Location,lsoa code,"
                   "LSOA name,Crime type,Last outcome category,Beat\r\n".encode())
-    match = match_header(read_header(f), contract)
+    match = match_header(read_header(f).cells, contract)
     assert match.ok
     assert match.targets[:3] == ["crime_id", "month", "reported_by"]
     assert match.unknown == {"_extra_12": "Beat"}
@@ -75,7 +77,7 @@ def test_missing_and_duplicate_headers_are_reported(tmp_path):
     contract = load_contract(FEEDS / "police" / "street_crime.yml")
     f = tmp_path / "h.csv"
     f.write_text("Crime ID,Month,Month,Reported by\n")
-    match = match_header(read_header(f), contract)
+    match = match_header(read_header(f).cells, contract)
     assert not match.ok
     assert match.duplicates == ["Month"]
     assert "Falls within" in match.missing and "Context" not in match.missing

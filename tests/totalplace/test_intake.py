@@ -180,3 +180,17 @@ def test_check_file_reports_every_problem_without_recording_anything(settings, p
         assert conn.execute("select count(*) from ops.file_ledger").fetchone()[0] == 0
         assert conn.execute("select count(*) from information_schema.tables where table_schema = 'landing'"
                             ).fetchone()[0] == 0
+
+
+def test_title_rows_above_the_header_are_skipped_and_lines_still_match_the_file(settings, police_contract, tmp_path):
+    def with_preamble(rows):
+        rows[2][1] = "2020-13"  # a bad month on data row 2
+        return [["City of London Police - street crime, January 2020"], ["Extracted 2020-02-03", "", "v2"], [], *rows]
+
+    f = write_variant(POLICE_SAMPLE, tmp_path / "titled.csv", with_preamble)
+    report = intake.check_file(settings, police_contract, f)
+    assert report["outcome"] == "failed" and report["rows"] == 797
+    [problem] = report["problems"]
+    # title, extract line, blank line, header = lines 1-4; data row 2 is line 6
+    assert problem["examples"] == [{"row": 2, "line": 6, "value": "2020-13"}]
+    assert any("header is on line 4" in w for w in report["warnings"])
