@@ -119,6 +119,10 @@ def _guard(col: Column, server_version: int) -> sql.Composable:
     text = _text(col)
     if col.type == "date":
         return sql.SQL("({})").format(sql.SQL(" or ").join(_date_guards(col, text)))
+    if col.type == "timestamp":
+        # ISO 8601 shape first: pg_input_is_valid alone would also take words such as 'now' or 'epoch'
+        return sql.SQL("(case when {t} ~ {p} then pg_input_is_valid({t}, 'timestamptz') else false end)").format(
+            t=text, p=sql.Literal(col.value_pattern))
     if col.thousands_separator or server_version < 160000 or col.type in ("month", "money"):
         guard = sql.SQL("{} ~ {}").format(text, sql.Literal(col.value_pattern))
         if col.type == "integer":  # a pattern cannot rule out bigint overflow
@@ -170,6 +174,7 @@ def _value_expression(col: Column, server_version: int) -> sql.Composable:
         "integer": sql.SQL("{}::bigint"),
         "number": sql.SQL("{}::double precision"),
         "month": sql.SQL("to_date({} || '-01', 'YYYY-MM-DD')"),
+        "timestamp": sql.SQL("{}::timestamptz"),
     }[col.type].format(plain)
     return sql.SQL("case when {} then {} end").format(_guard(col, server_version), cast)
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
-ColumnType = Literal["text", "integer", "number", "money", "month", "date"]
+ColumnType = Literal["text", "integer", "number", "money", "month", "date", "timestamp"]
 
 # Amounts as councils write them: 1500, 1496.00, "1,496.00", £1,496.00, -3,956, (1,496.00).
 _AMOUNT = r"([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
@@ -31,6 +31,12 @@ DATE_FORMATS: dict[str, tuple[str, str]] = {
                    "split_part({t}, '/', 3) || '-' || split_part({t}, '/', 2) || '-' || split_part({t}, '/', 1)"),
     "DD-Mon-YY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{2}$", "{t}"),
     "DD-Mon-YYYY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{4}$", "{t}"),
+    # NHS Digital extracts: 01JAN2021
+    "DDMONYYYY": (r"^[0-9]{2}[A-Za-z]{3}[0-9]{4}$",
+                  "substr({t}, 6, 4) || '-' || (case upper(substr({t}, 3, 3)) "
+                  + " ".join(f"when '{m}' then '{i:02d}'" for i, m in enumerate(
+                      ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1))
+                  + " else '00' end) || '-' || substr({t}, 1, 2)"),
     # Excel's 1900 date system; serials below 61 are refused (Excel counts a 29 February 1900 that never was)
     "excel_serial": (r"^[0-9]{2,5}$", "case when {t}::int >= 61 then (date '1899-12-30' + {t}::int)::text end"),
 }
@@ -41,11 +47,13 @@ TYPE_PATTERNS: dict[str, str] = {
     "number": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
     "month": r"^[0-9]{4}-(0[1-9]|1[0-2])$",
     "date": r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$",
 }
 TYPE_DESCRIPTIONS: dict[str, str] = {
     "integer": "a whole number",
     "number": "a number",
     "money": "an amount in pounds such as 1496.00, 1,496.00, £1,496.00 or (1,496.00)",
+    "timestamp": "a date and time such as 2020-01-31T14:05:00+00:00",
     "month": "a month written YYYY-MM, e.g. 2020-01",
     "date": "a date written YYYY-MM-DD",
 }
@@ -54,6 +62,7 @@ SQL_TYPES: dict[str, str] = {
     "integer": "bigint",
     "number": "double precision",
     "money": "numeric(18, 2)",
+    "timestamp": "timestamp with time zone",
     "month": "date",
     "date": "date",
 }

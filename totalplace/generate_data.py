@@ -65,3 +65,62 @@ def write_police_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, mon
                 "",
             ])
     return path
+
+
+STOP_SEARCH_HEADER = [
+    "Type", "Date", "Part of a policing operation", "Policing operation", "Latitude", "Longitude", "Gender",
+    "Age range", "Self-defined ethnicity", "Officer-defined ethnicity", "Legislation", "Object of search",
+    "Outcome", "Outcome linked to object of search", "Removal of more than just outer clothing",
+]
+OUTCOMES_HEADER = [
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code",
+    "LSOA name", "Outcome type",
+]
+
+
+def write_stop_and_search_csv(path: Path, rows: int, *, month: str = "2020-01", seed: int = 20202) -> Path:
+    """A data.police.uk-shaped stop-and-search file."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(STOP_SEARCH_HEADER)
+        for _ in range(rows):
+            located = rng.random() > 0.1
+            writer.writerow([
+                rng.choice(["Person search", "Vehicle search", "Person and Vehicle search"]),
+                f"{month}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00+00:00",
+                rng.choice(["False", "True", ""]),
+                "",
+                f"{rng.uniform(51.3, 51.7):.6f}" if located else "",
+                f"{rng.uniform(-0.5, 0.3):.6f}" if located else "",
+                rng.choice(["Male", "Female", ""]),
+                rng.choice(["10-17", "18-24", "25-34", "over 34", ""]),
+                rng.choice(["White - English/Welsh/Scottish/Northern Irish/British", "Black/African/Caribbean/Black "
+                            "British - Any other Black/African/Caribbean background", "Other ethnic group - Not stated"]),
+                rng.choice(["White", "Black", "Asian", "Other", ""]),
+                rng.choice(["Misuse of Drugs Act 1971 (section 23)", "Police and Criminal Evidence Act 1984 (section 1)"]),
+                rng.choice(["Controlled drugs", "Offensive weapons", "Stolen goods"]),
+                rng.choice(["A no further action disposal", "Arrest", "Community resolution"]),
+                rng.choice(["False", "True", ""]),
+                rng.choice(["False", "True", ""]),
+            ])
+    return path
+
+
+def write_outcomes_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2020-01",
+                       seed: int = 20203) -> Path:
+    """A data.police.uk-shaped outcomes file."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(OUTCOMES_HEADER)
+        for _ in range(rows):
+            code, name = rng.choice(lsoas)
+            writer.writerow([
+                f"{rng.getrandbits(256):064x}", month, "Metropolitan Police Service", "Metropolitan Police Service",
+                f"{rng.uniform(-0.5, 0.3):.6f}", f"{rng.uniform(51.3, 51.7):.6f}",
+                f"On or near {rng.choice(STREETS)}", code, name, rng.choice(OUTCOMES),
+            ])
+    return path
