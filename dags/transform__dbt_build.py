@@ -63,8 +63,9 @@ def transform__dbt_build():
                 load_method=LoadMode.DBT_MANIFEST,
                 # one `dbt build` per model: the model and its tests in one task, half the tasks
                 test_behavior=TestBehavior.BUILD,
-                # the contract-derived tests on raw.* run as their own tasks before the staging models
-                source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
+                # no tasks for sources: their tests repeat the feed contract's rules, which the gate
+                # already enforced on every published row (they still run in a CLI `dbt build`)
+                source_rendering_behavior=SourceRenderingBehavior.NONE,
                 # a test spanning two models (relationships) runs after both exist
                 should_detach_multiple_parents_tests=True,
                 # the embedded warehouse has a socket path, not a host, in its URI: no Airflow assets from dbt
