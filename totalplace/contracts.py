@@ -197,6 +197,7 @@ class FileFormat(BaseModel):
     encoding: Literal["auto", "utf-8", "cp1252"] = Field(
         default="auto", description="auto: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252")
     delimiter: str = ","
+    sheet: str | None = Field(default=None, description="for Excel files: the sheet to read (default: the one whose header matches)")
 
 
 class Contract(BaseModel):

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +72,22 @@ def prepare(settings: Settings, contract: Contract) -> str:
     return url
 
 
+def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) -> Path:
+    """The CSV to load: the file itself, or the contract's sheet of an Excel workbook written out as
+    CSV beside it (or in ``workdir``)."""
+    from connectors.xlsx import WorkbookError, is_xlsx, xlsx_to_csv
+
+    if not is_xlsx(path):
+        return path
+    target = (workdir or path.parent) / (path.name + ".sheet.csv")
+    if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+    try:
+        return xlsx_to_csv(path, target, contract, contract.format.sheet)
+    except WorkbookError as exc:
+        raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
+
+
 def file_encoding(path: Path, contract: Contract) -> str:
     return detect_encoding(path) if contract.format.encoding == "auto" else contract.format.encoding
 
@@ -103,6 +120,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
 
     Returns the header match, the number of data rows and notes for the sender's report.
     """
+    path = tabular_source(path, contract)
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
     create_landing_table(conn, table, contract, match, file_id)
@@ -233,7 +251,7 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         entry = ledger.get_entry(conn, file_id)
     if entry is None or entry.status != "validating":
         return None
-    match = match_file(local_path(settings, contract, file_id, entry.name), contract)
+    match = match_file(tabular_source(local_path(settings, contract, file_id, entry.name), contract), contract)
     result = run_gate(url, contract, landing_table(contract, file_id), match)
     report = dict(entry.report or {})
     report["gate"] = {
@@ -394,8 +412,8 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     table = LandingTable("landing", f"{contract.key}__check_{os.getpid()}")
     rows: int | None = None
     try:
-        with connect(url) as conn:
-            match, rows, notes = land(conn, contract, table, path, 0)
+        with tempfile.TemporaryDirectory() as workdir, connect(url) as conn:
+            match, rows, notes = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0)
         result = run_gate(url, contract, table, match)
         outcome = "passed" if result.passed else "failed"
         return build_report(outcome=outcome, agency=contract.agency, feed=contract.feed, name=path.name, file_id=None,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -72,15 +73,24 @@ def test_ingest_dag_shape(dagbag):
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (PROJECT_ROOT / "dags").glob("*.py")))
-def test_dag_files_parse_quickly_in_a_fresh_interpreter(policy_settings, dag_file):
-    """Parse time of one DAG file once Airflow itself is imported (what the dag-processor pays per file)."""
+def test_dag_files_parse_without_dbt_or_the_warehouse(policy_settings, dag_file):
+    """Parsing a DAG file runs no dbt and opens no connection: the warehouse URL here points nowhere
+    and dbt is not on PATH, yet every DAG renders (cosmos reads the manifest). Parse speed itself is
+    a `make bench` figure, not a timed test."""
+    from totalplace.airflow_env import settings_environment
+
     code = (
-        "import time, runpy, airflow.sdk, cosmos\n"
-        f"t = time.perf_counter(); runpy.run_path({str(PROJECT_ROOT / 'dags' / dag_file)!r}); "
-        "print(time.perf_counter() - t)"
+        "import json\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(PROJECT_ROOT / 'dags' / dag_file)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "print(json.dumps({k: len(v.tasks) for k, v in bag.dags.items()}))"
     )
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    parse_seconds = float(out.stdout.strip().splitlines()[-1])
-    assert parse_seconds < 2.0, f"{dag_file} took {parse_seconds:.2f}s to parse"
-    assert time.perf_counter() - start < 60
+    env = {**os.environ, **settings_environment(policy_settings),
+           "TOTALPLACE_WAREHOUSE_URL": "postgresql://nobody@unreachable.invalid:1/none", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    tasks = json.loads(out.stdout.strip().splitlines()[-1])
+    assert tasks and all(n >= 2 for n in tasks.values()), tasks
+    if dag_file == "transform__dbt_build.py":
+        assert tasks["transform__dbt_build"] > 5  # one task per dbt model, rendered from the manifest

@@ -149,3 +149,47 @@ def test_suppression_markers_become_null_with_a_flag_never_zero(settings, tmp_pa
     bad.write_text("Area,Households\r\nA,n/a\r\n")
     report = intake.check_file(settings, contract, bad)
     assert report["problems"][0]["examples"][0]["value"] == "n/a"
+
+
+def test_excel_workbook_sheet_found_by_its_header_with_dates_and_formulas(settings, spend_contract, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "Notes"
+    notes.append(["This workbook lists payments over £500."])
+    ws = wb.create_sheet("Payments Q1")
+    ws.append(["Anytown Council - spend over £500, April 2014"])
+    ws.append(["Body Name", "Payment Date", "Transaction Number", "Net Amount", "Supplier Name", "Service",
+               "Expense Type"])
+    ws.append(["Anytown Council", datetime(2014, 4, 1), "T1", 1496.0, "Café Ltd", "Adult Care", "Meals"])
+    ws.append(["Anytown Council", datetime(2014, 4, 2), "T2", -250.5, "Smith & Co", "Highways", "Repairs"])
+    ws.append(["Anytown Council", datetime(2014, 4, 3), "T3", "=B10+1", "Jones", "Housing", "Repairs"])
+    path = tmp_path / "anytown-2014-04.xlsx"
+    wb.save(path)
+
+    report = intake.check_file(settings, spend_contract, path)
+    # the formula has no cached value (never opened in Excel): an empty amount is reported, not guessed
+    assert report["outcome"] == "failed"
+    assert report["problems"][0]["column"] == "Net Amount"
+    assert report["problems"][0]["examples"] == [{"row": 3, "line": 5, "value": ""}]
+    assert not list(tmp_path.glob("*.sheet.csv"))  # the pre-flight check leaves the sender's folder alone
+
+    ws.delete_rows(5)
+    wb.save(path)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        got = conn.execute("select payment_date, amount, supplier_name from raw.council__spend_over_500 "
+                           "order by _row_number").fetchall()
+    assert got == [(date(2014, 4, 1), Decimal("1496.00"), "Café Ltd"), (date(2014, 4, 2), Decimal("-250.50"), "Smith & Co")]
+
+
+def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "quarantined"
+    assert "not a readable Excel workbook" in outcome.error

@@ -1,0 +1,78 @@
+"""Excel workbooks: the chosen sheet streamed row by row into a CSV the COPY path reads.
+
+openpyxl's read-only mode reads one row at a time, so a 200k-row workbook never sits in memory
+as a whole; cached formula results are read (``data_only``), never the formulas. Dates become
+ISO text, numbers their plain decimal form - the contract's types then check them like any CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from totalplace.contracts import Contract, normalise_header
+
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class WorkbookError(ValueError):
+    """The workbook cannot be read, or has no sheet the contract recognises."""
+
+
+def is_xlsx(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(4) == ZIP_MAGIC
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")
+        return text[:-2] if text.endswith(".0") else text
+    return str(value)
+
+
+def _pick_sheet(workbook, contract: Contract, wanted: str | None):
+    if wanted is not None:
+        if wanted not in workbook.sheetnames:
+            raise WorkbookError(f"the workbook has no sheet {wanted!r} (sheets: {', '.join(workbook.sheetnames)})")
+        return workbook[wanted]
+    keys = {key for col in contract.columns for key in col.header_keys}
+    best, best_score = None, 0
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows(max_row=50, values_only=True):
+            score = len({normalise_header(_cell_text(v)) for v in row} & keys)
+            if score > best_score:
+                best, best_score = sheet, score
+    if best is None:
+        raise WorkbookError(f"no sheet has the feed's column headers (sheets: {', '.join(workbook.sheetnames)})")
+    return best
+
+
+def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
+    """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
+    try:
+        ws = _pick_sheet(workbook, contract, sheet)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            for row in ws.iter_rows(values_only=True):
+                writer.writerow([_cell_text(v) for v in row])
+    finally:
+        workbook.close()
+    return target
