@@ -156,3 +156,27 @@ def match_header(headers: list[str], contract: Contract, *, line: int = 1, offse
     missing = [c.header for c in contract.columns if c.required and c.name not in taken]
     absent_optional = [c.header for c in contract.columns if not c.required and c.name not in taken]
     return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates, line, offset)
+
+
+def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str, limit: int = 10) -> tuple[int, list[dict]]:
+    """Data rows whose number of cells differs from the header's: (how many, the first ``limit``).
+
+    Only called after COPY refused a file, to tell the sender about every such row, not just the
+    first; an empty line counts as a row with no cells.
+    """
+    width = len(match.headers)
+    count, examples = 0, []
+    with path.open(encoding=encoding, newline="", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        line_before = 0
+        for record in reader:
+            first_line = line_before + 1
+            line_before = reader.line_num
+            if first_line <= match.header_line:
+                continue
+            if len(record) != width:
+                count += 1
+                if len(examples) < limit:
+                    cells = "an empty line" if not record else f"{len(record)} cells"
+                    examples.append({"row": None, "line": first_line, "value": cells})
+    return count, examples

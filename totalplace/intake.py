@@ -28,6 +28,7 @@ from connectors.header import (
     detect_encoding,
     header_keys,
     match_header,
+    ragged_rows,
     read_header,
 )
 from connectors.landing import (
@@ -127,6 +128,13 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     try:
         landed = copy_file(conn, table, match, path, contract, encoding)
     except CopyFailed as exc:
+        count, examples = ragged_rows(path, match, encoding=encoding, delimiter=contract.format.delimiter)
+        if count:
+            raise Rejected([Problem(
+                check="row_length", rows_failing=count, examples=examples,
+                rule=f"every row must have {len(match.headers)} cells, like the header "
+                     "(a cell with a comma or line break in it must be in double quotes)",
+            )]) from exc
         if exc.line is not None:  # COPY counts from the header line, the sender from the top of the file
             exc.line += match.header_line - 1
         where = f" at line {exc.line}" if exc.line else ""

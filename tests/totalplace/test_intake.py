@@ -116,7 +116,7 @@ def _ragged(rows):
 
 @pytest.mark.parametrize(
     ("edit", "message"),
-    [(_drop_month, "required column 'Month' is missing"), (_ragged, "line 6")],
+    [(_drop_month, "required column 'Month' is missing"), (_ragged, "every row must have 12 cells")],
     ids=["missing-column", "ragged-row"],
 )
 def test_a_structurally_broken_file_is_rejected_before_the_gate(sftp, police_contract, tmp_path, edit, message):
@@ -194,3 +194,17 @@ def test_title_rows_above_the_header_are_skipped_and_lines_still_match_the_file(
     # title, extract line, blank line, header = lines 1-4; data row 2 is line 6
     assert problem["examples"] == [{"row": 2, "line": 6, "value": "2020-13"}]
     assert any("header is on line 4" in w for w in report["warnings"])
+
+
+def test_every_ragged_row_and_blank_line_is_listed_not_just_the_first(settings, police_contract, tmp_path):
+    lines = POLICE_SAMPLE.read_bytes().split(b"\r\n")
+    lines[3] = lines[3] + b",extra"          # line 4: 13 cells
+    lines[10] = b""                          # line 11: empty
+    lines[20] = lines[20].rsplit(b",", 2)[0]  # line 21: 10 cells
+    f = tmp_path / "ragged.csv"
+    f.write_bytes(b"\r\n".join(lines))
+    report = intake.check_file(settings, police_contract, f)
+    [problem] = report["problems"]
+    assert problem["check"] == "row_length" and problem["rows_failing"] == 3
+    assert [(e["line"], e["value"]) for e in problem["examples"]] == [
+        (4, "13 cells"), (11, "an empty line"), (21, "10 cells")]
