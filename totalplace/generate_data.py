@@ -37,20 +37,27 @@ def london_lsoas(lookup_csv: Path, limit: int = 2000) -> list[tuple[str, str]]:
     return out
 
 
+def _write_csv(path: Path, header: list[str], rows, *, lineterminator: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator=lineterminator)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
 def write_police_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2020-01",
                      seed: int = 20201) -> Path:
     """A data.police.uk-shaped street-level crime file of ``rows`` data rows."""
     rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(POLICE_HEADER)
+
+    def generate():
         for _ in range(rows):
             crime_type = rng.choice(CRIME_TYPES)
             asb = crime_type == "Anti-social behaviour"
             located = rng.random() > 0.02
             code, name = rng.choice(lsoas) if located else ("", "")
-            writer.writerow([
+            yield [
                 "" if asb else f"{rng.getrandbits(256):064x}",
                 month,
                 "Metropolitan Police Service",
@@ -63,8 +70,9 @@ def write_police_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, mon
                 crime_type,
                 "" if asb else rng.choice(OUTCOMES),
                 "",
-            ])
-    return path
+            ]
+
+    return _write_csv(path, POLICE_HEADER, generate(), lineterminator="\r\n")
 
 
 STOP_SEARCH_HEADER = [
@@ -81,13 +89,11 @@ OUTCOMES_HEADER = [
 def write_stop_and_search_csv(path: Path, rows: int, *, month: str = "2020-01", seed: int = 20202) -> Path:
     """A data.police.uk-shaped stop-and-search file."""
     rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(STOP_SEARCH_HEADER)
+
+    def generate():
         for _ in range(rows):
             located = rng.random() > 0.1
-            writer.writerow([
+            yield [
                 rng.choice(["Person search", "Vehicle search", "Person and Vehicle search"]),
                 f"{month}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00+00:00",
                 rng.choice(["False", "True", ""]),
@@ -104,23 +110,23 @@ def write_stop_and_search_csv(path: Path, rows: int, *, month: str = "2020-01", 
                 rng.choice(["A no further action disposal", "Arrest", "Community resolution"]),
                 rng.choice(["False", "True", ""]),
                 rng.choice(["False", "True", ""]),
-            ])
-    return path
+            ]
+
+    return _write_csv(path, STOP_SEARCH_HEADER, generate(), lineterminator="\n")
 
 
 def write_outcomes_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2020-01",
                        seed: int = 20203) -> Path:
     """A data.police.uk-shaped outcomes file."""
     rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(OUTCOMES_HEADER)
+
+    def generate():
         for _ in range(rows):
             code, name = rng.choice(lsoas)
-            writer.writerow([
+            yield [
                 f"{rng.getrandbits(256):064x}", month, "Metropolitan Police Service", "Metropolitan Police Service",
                 f"{rng.uniform(-0.5, 0.3):.6f}", f"{rng.uniform(51.3, 51.7):.6f}",
                 f"On or near {rng.choice(STREETS)}", code, name, rng.choice(OUTCOMES),
-            ])
-    return path
+            ]
+
+    return _write_csv(path, OUTCOMES_HEADER, generate(), lineterminator="\n")
