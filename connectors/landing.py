@@ -8,6 +8,7 @@ are reported by row. ``_row_number`` is an identity column, numbered by COPY in 
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,20 +76,24 @@ def copy_file(
     encoding: str = "utf-8",
 ) -> int:
     """COPY the file's bytes into the landing table; returns the number of data rows."""
+    # PostgreSQL decodes UTF-8 and Windows-1252 itself; other encodings (Mac Roman) are re-encoded
+    # to UTF-8 on the way, chunk by chunk
+    transcode = encoding not in PG_ENCODINGS
     statement = sql.SQL(
         "copy {} ({}) from stdin with (format csv, header true, delimiter {}, encoding {})"
     ).format(
         table.ident,
         sql.SQL(", ").join(sql.Identifier(t) for t in match.targets),
         sql.Literal(contract.format.delimiter),
-        sql.Literal(PG_ENCODINGS[encoding]),
+        sql.Literal("UTF8" if transcode else PG_ENCODINGS[encoding]),
     )
+    decoder = codecs.getincrementaldecoder(encoding)() if transcode else None
     try:
         with conn.cursor() as cur:
             with cur.copy(statement) as copy, path.open("rb") as fh:
                 fh.seek(match.offset)  # title rows above the header are not sent
                 while chunk := fh.read(COPY_CHUNK):
-                    copy.write(chunk)
+                    copy.write(decoder.decode(chunk).encode() if decoder else chunk)
             return cur.rowcount
     except psycopg.errors.DataError as exc:
         context = exc.diag.context or ""

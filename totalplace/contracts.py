@@ -194,8 +194,11 @@ class PeriodKey(BaseModel):
 class FileFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["csv"] = "csv"
-    encoding: Literal["auto", "utf-8", "cp1252"] = Field(
-        default="auto", description="auto: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252")
+    encoding: Literal["auto", "utf-8", "cp1252", "mac_roman"] = Field(
+        default="auto",
+        description="auto: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252; "
+        "Mac Roman cannot be told from Windows-1252 by its bytes, so a feed sent from old Mac Excel says so",
+    )
     delimiter: str = ","
     sheet: str | None = Field(default=None, description="for Excel files: the sheet to read (default: the one whose header matches)")
 

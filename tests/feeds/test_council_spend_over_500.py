@@ -193,3 +193,17 @@ def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, t
     outcome = intake.ingest_local(settings, spend_contract, path)
     assert outcome.status == "quarantined"
     assert "not a readable Excel workbook" in outcome.error
+
+
+def test_a_feed_declared_mac_roman_is_read_as_such(settings, spend_contract, tmp_path):
+    contract = spend_contract.model_copy(
+        update={"format": spend_contract.format.model_copy(update={"encoding": "mac_roman"})})
+    path = tmp_path / "mac.csv"
+    path.write_bytes(
+        "Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\r\n"
+        "Anytown Council,01/04/2014,T1,£10.00,Café Ñandú,Adult Care,Meals\r\n".encode("mac_roman"))
+    outcome = intake.ingest_local(settings, contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        assert conn.execute("select supplier_name, amount from raw.council__spend_over_500").fetchone() == (
+            "Café Ñandú", Decimal("10.00"))
