@@ -116,11 +116,18 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     return match
 
 
-def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> tuple[HeaderMatch, int, list[str]]:
-    """Header check, landing table, COPY and typed table, in the caller's transaction.
+@dataclass
+class Landed:
+    """What landing a file found out: its header, data rows, encoding and notes for the sender."""
 
-    Returns the header match, the number of data rows and notes for the sender's report.
-    """
+    match: HeaderMatch
+    rows: int
+    encoding: str
+    notes: list[str]
+
+
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> Landed:
+    """Header check, landing table, COPY and typed table, in the caller's transaction."""
     path = tabular_source(path, contract)
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
@@ -149,7 +156,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         notes.append(f"the file was read as {encoding} (it is not UTF-8)")
     if match.header_line > 1:
         notes.append(f"the header is on line {match.header_line}; the {match.header_line - 1} line(s) above it were skipped")
-    return match, rows, notes
+    return Landed(match, rows, encoding, notes)
 
 
 def warnings_for(match: HeaderMatch) -> list[str]:
@@ -242,8 +249,10 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     table = landing_table(contract, file_id)
     try:
         with connect(url) as conn:
-            _, rows, notes = land(conn, contract, table, path, file_id)
-            ledger.transition(conn, file_id, "validating", rows=rows, report={"warnings": notes})
+            landed = land(conn, contract, table, path, file_id)
+            # the encoding is kept so the gate step need not read the whole file again to detect it
+            ledger.transition(conn, file_id, "validating", rows=landed.rows,
+                              report={"warnings": landed.notes, "encoding": landed.encoding})
         return "validating"
     except Rejected as rejected:
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
@@ -259,7 +268,8 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         entry = ledger.get_entry(conn, file_id)
     if entry is None or entry.status != "validating":
         return None
-    match = match_file(tabular_source(local_path(settings, contract, file_id, entry.name), contract), contract)
+    source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
+    match = match_file(source, contract, (entry.report or {}).get("encoding"))
     result = run_gate(url, contract, landing_table(contract, file_id), match)
     report = dict(entry.report or {})
     report["gate"] = {
@@ -421,11 +431,13 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     rows: int | None = None
     try:
         with tempfile.TemporaryDirectory() as workdir, connect(url) as conn:
-            match, rows, notes = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0)
-        result = run_gate(url, contract, table, match)
+            landed = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0)
+        rows = landed.rows
+        result = run_gate(url, contract, table, landed.match)
         outcome = "passed" if result.passed else "failed"
         return build_report(outcome=outcome, agency=contract.agency, feed=contract.feed, name=path.name, file_id=None,
-                            sha256=None, rows=rows, problems=result.problems, suite=result.suite, warnings=notes)
+                            sha256=None, rows=rows, problems=result.problems, suite=result.suite,
+                            warnings=landed.notes)
     except Rejected as rejected:
         return build_report(outcome="failed", agency=contract.agency, feed=contract.feed, name=path.name,
                             file_id=None, sha256=None, rows=rows, problems=rejected.problems)
