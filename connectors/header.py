@@ -42,6 +42,8 @@ class HeaderMatch:
     """Physical line of the file where the header row starts (title rows above it are skipped)."""
     offset: int = 0
     """Byte offset of that line: COPY streams the file from here."""
+    measures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """For a wide (unpivoted) feed: ``_measure_<n>`` -> (column number, header) of each measure column."""
 
     @property
     def ok(self) -> bool:
@@ -133,39 +135,52 @@ def _offset_of_line(data: bytes, line: int) -> int:
 
 
 def header_keys(contract: Contract) -> set[str]:
-    return {key for col in contract.columns for key in col.header_keys}
+    return {key for col in contract.header_columns for key in col.header_keys}
 
 
 def match_header(headers: list[str], contract: Contract, *, line: int = 1, offset: int = 0) -> HeaderMatch:
-    by_key = {key: col.name for col in contract.columns for key in col.header_keys}
+    by_key = {key: col.name for col in contract.header_columns for key in col.header_keys}
     targets: list[str] = []
     taken: set[str] = set()
     unknown: dict[str, str] = {}
+    measures: dict[str, tuple[int, str]] = {}
     duplicates: list[str] = []
     for i, header in enumerate(headers, start=1):
         name = by_key.get(normalise_header(header))
-        if name is None or name in taken:
+        if name is None and contract.unpivot is not None and normalise_header(header):
+            # in a wide table every other named column is a measure; the header is the measure's name
+            measure = f"_measure_{i}"
+            measures[measure] = (i, " ".join(header.split()))
+            targets.append(measure)
+        elif name is None or name in taken:
             if name is not None:
                 duplicates.append(header)
             extra = f"_extra_{i}"
-            unknown[extra] = header
+            # the name it is kept under in _extra: unique, and never empty
+            label = " ".join(header.split())
+            unknown[extra] = label if label and label not in unknown.values() else f"{label} (column {i})".strip()
             targets.append(extra)
         else:
             taken.add(name)
             targets.append(name)
-    missing = [c.header for c in contract.columns if c.required and c.name not in taken]
-    absent_optional = [c.header for c in contract.columns if not c.required and c.name not in taken]
-    return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates, line, offset)
+    missing = [c.header for c in contract.header_columns if c.required and c.name not in taken]
+    absent_optional = [c.header for c in contract.header_columns if not c.required and c.name not in taken]
+    if contract.unpivot is not None and not measures:
+        missing.append(f"(at least one column of values for {contract.unpivot.key_column})")
+    return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates, line, offset, measures)
 
 
-def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str, limit: int = 10) -> tuple[int, list[dict]]:
-    """Data rows whose number of cells differs from the header's: (how many, the first ``limit``).
+def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str,
+                limit: int = 10) -> tuple[int, list[dict], int]:
+    """Data rows whose number of cells differs from the header's: (how many, the first ``limit``,
+    how many empty or one-cell lines).
 
     Only called after COPY refused a file, to tell the sender about every such row, not just the
-    first; an empty line counts as a row with no cells.
+    first. Empty lines and one-cell lines (a note such as "Source: ...") are counted apart: they
+    are padded and read as rows that are not data, not rejected.
     """
     width = len(match.headers)
-    count, examples = 0, []
+    count, examples, short = 0, [], 0
     with path.open(encoding=encoding, newline="", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         line_before = 0
@@ -174,9 +189,10 @@ def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str
             line_before = reader.line_num
             if first_line <= match.header_line:
                 continue
-            if len(record) != width:
+            if len(record) <= 1 < width:
+                short += 1
+            elif len(record) != width:
                 count += 1
                 if len(examples) < limit:
-                    cells = "an empty line" if not record else f"{len(record)} cells"
-                    examples.append({"row": None, "line": first_line, "value": cells})
-    return count, examples
+                    examples.append({"row": None, "line": first_line, "value": f"{len(record)} cells"})
+    return count, examples, short

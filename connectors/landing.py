@@ -9,8 +9,10 @@ are reported by row. ``_row_number`` is an identity column, numbered by COPY in 
 from __future__ import annotations
 
 import codecs
+import csv
+import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -57,7 +59,6 @@ def landing_table(contract: Contract, file_id: int) -> LandingTable:
 def create_landing_table(
     conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch, file_id: int
 ) -> None:
-    columns = [c.name for c in contract.columns] + list(match.unknown)
     drop_landing(conn, table)
     conn.execute(
         sql.SQL(
@@ -66,19 +67,31 @@ def create_landing_table(
         ).format(
             table.ident,
             sql.Literal(file_id),
-            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns),
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in landed_columns(contract, match)),
         )
     )
 
 
+def landed_columns(contract: Contract, match: HeaderMatch) -> list[str]:
+    """Every text column of the landing table: the contract's header columns (absent optional
+    ones stay NULL), then the file's measure and unknown columns."""
+    return [c.name for c in contract.header_columns] + list(match.measures) + list(match.unknown)
+
+
 def copy_file(
     conn: psycopg.Connection, table: LandingTable, match: HeaderMatch, path: Path, contract: Contract,
-    encoding: str = "utf-8",
+    encoding: str = "utf-8", *, pad_short_rows: bool = False,
 ) -> int:
-    """COPY the file's bytes into the landing table; returns the number of data rows."""
+    """COPY the file's bytes into the landing table; returns the number of data rows.
+
+    The bytes go to PostgreSQL as they are. ``pad_short_rows`` is the slow path for a file with
+    empty lines or one-cell note lines in it (which COPY refuses): the file is re-read with
+    Python's csv module and those lines padded to the header's width, so row numbers stay those
+    of the file and the typed table can set them aside. Only ever used after a plain COPY failed.
+    """
     # PostgreSQL decodes UTF-8 and Windows-1252 itself; other encodings (Mac Roman) are re-encoded
     # to UTF-8 on the way, chunk by chunk
-    transcode = encoding not in PG_ENCODINGS
+    transcode = encoding not in PG_ENCODINGS or pad_short_rows
     statement = sql.SQL(
         "copy {} ({}) from stdin with (format csv, header true, delimiter {}, encoding {})"
     ).format(
@@ -87,13 +100,14 @@ def copy_file(
         sql.Literal(contract.format.delimiter),
         sql.Literal("UTF8" if transcode else PG_ENCODINGS[encoding]),
     )
-    decoder = codecs.getincrementaldecoder(encoding)() if transcode else None
+    if pad_short_rows:  # numbers the refused COPY drew from the identity are not given back
+        conn.execute(sql.SQL("alter table {} alter column _row_number restart with 1").format(table.ident))
     try:
-        with conn.cursor() as cur:
-            with cur.copy(statement) as copy, path.open("rb") as fh:
-                fh.seek(match.offset)  # title rows above the header are not sent
-                while chunk := fh.read(COPY_CHUNK):
-                    copy.write(decoder.decode(chunk).encode() if decoder else chunk)
+        # a savepoint: a refused COPY leaves the landing table in place for a retry
+        with conn.transaction(), conn.cursor() as cur:
+            with cur.copy(statement) as copy:
+                for chunk in _chunks(path, match, encoding, contract.format.delimiter, transcode, pad_short_rows):
+                    copy.write(chunk)
             return cur.rowcount
     except psycopg.errors.DataError as exc:
         context = exc.diag.context or ""
@@ -103,25 +117,45 @@ def copy_file(
         raise CopyFailed(detail, line) from exc
 
 
-def _text(col: Column) -> sql.Composable:
-    """The cell with surrounding spaces removed, NULL when empty.
+def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, transcode: bool, pad: bool):
+    with path.open("rb") as fh:
+        fh.seek(match.offset)  # title rows above the header are not sent
+        if pad:
+            width = len(match.headers)
+            text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+            out = io.StringIO()
+            writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+            for record in csv.reader(text, delimiter=delimiter):
+                writer.writerow(record + [""] * (width - len(record)) if len(record) <= 1 else record)
+                if out.tell() >= COPY_CHUNK:
+                    yield out.getvalue().encode()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue().encode()
+            return
+        decoder = codecs.getincrementaldecoder(encoding)() if transcode else None
+        while chunk := fh.read(COPY_CHUNK):
+            yield decoder.decode(chunk).encode() if decoder else chunk
+
+
+def _text(col: Column, cell: sql.Composable | None = None) -> sql.Composable:
+    """The cell (default: the landing column of the same name) with surrounding spaces removed, NULL when empty.
 
     ``btrim`` on every cell is the most expensive step of a load (measured: 3.4 s of a 1M-row,
     12-column police file), so it runs only on cells that start or end with a space.
     """
     return sql.SQL(
         "case when left({c}, 1) = ' ' or right({c}, 1) = ' ' then nullif(btrim({c}), '') else nullif({c}, '') end"
-    ).format(c=sql.Identifier(col.name))
+    ).format(c=cell if cell is not None else sql.Identifier(col.name))
 
 
-def _guard(col: Column, server_version: int) -> sql.Composable:
+def _guard(col: Column, server_version: int, text: sql.Composable) -> sql.Composable:
     """SQL that is true when the column's trimmed text can be cast to its type.
 
     PostgreSQL >= 16 has ``pg_input_is_valid``, several times cheaper than a regular expression;
     older servers fall back to the contract type's pattern. Bounded repetitions such as ``{64}``
     are slow in PostgreSQL's regex engine, so the patterns here avoid them.
     """
-    text = _text(col)
     if col.type == "date":
         return sql.SQL("({})").format(sql.SQL(" or ").join(_date_guards(col, text)))
     if col.type == "timestamp":
@@ -161,9 +195,8 @@ def _date_value(col: Column, text: sql.Composable) -> sql.Composable:
     return sql.SQL("case {} end").format(sql.SQL(" ").join(whens))
 
 
-def _value_expression(col: Column, server_version: int) -> sql.Composable:
+def _value_expression(col: Column, server_version: int, text: sql.Composable) -> sql.Composable:
     """SQL turning the trimmed text of a column into its contract type, NULL when it does not parse."""
-    text = _text(col)
     if col.type == "date":
         return _date_value(col, text)
     if col.type == "money":
@@ -171,7 +204,7 @@ def _value_expression(col: Column, server_version: int) -> sql.Composable:
         return sql.SQL(
             "case when {g} then (case when {t} like '(%' then -1 else 1 end) "
             "* regexp_replace({t}, '[£,()+ ]', '', 'g')::numeric(18, 2) end"
-        ).format(g=_guard(col, server_version), t=text)
+        ).format(g=_guard(col, server_version, text), t=text)
     plain = text
     if col.thousands_separator:
         plain = sql.SQL("replace({}, {}, '')").format(text, sql.Literal(col.thousands_separator))
@@ -181,61 +214,197 @@ def _value_expression(col: Column, server_version: int) -> sql.Composable:
         "month": sql.SQL("to_date({} || '-01', 'YYYY-MM-DD')"),
         "timestamp": sql.SQL("{}::timestamptz"),
     }[col.type].format(plain)
-    return sql.SQL("case when {} then {} end").format(_guard(col, server_version), cast)
+    return sql.SQL("case when {} then {} end").format(_guard(col, server_version, text), cast)
 
 
-def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch) -> int:
+@dataclass
+class TypedTable:
+    """What building the typed table found: data rows, and the rows that were not data."""
+
+    rows: int
+    empty_rows: int = 0
+    footer: list[tuple[int, str]] = field(default_factory=list)
+    """(row number, text) of note rows below the data ("Source: ...")."""
+    totals: list[dict] = field(default_factory=list)
+    """Totals rows the publisher added: row number, label and amounts; never loaded as data."""
+    problems: list[str] = field(default_factory=list)
+    """Reconciliation failures: the data does not add up to the file's own totals row."""
+
+
+def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch,
+                       landed_rows: int, constants: dict[str, str | None] | None = None) -> TypedTable:
     """``<landing>__typed``: every contract column trimmed and cast to its type, extras as JSON.
 
     Built in one pass (CREATE TABLE AS, which PostgreSQL can run in parallel). The gate validates
     this table and, if it passes, the very same table becomes the file's partition of
     ``raw.<agency>__<feed>`` - so what was checked is exactly what is published, and publishing
-    moves no rows. Returns the number of data rows (empty rows are left out). ``<col>__invalid`` holds the text of a cell that does not parse as its type
+    moves no rows. ``<col>__invalid`` holds the text of a cell that does not parse as its type
     (else NULL; ``''`` for an empty cell in a column that must not be empty): the gate expects it to
     be NULL, and its report shows the sender's own value.
+
+    Rows that are not data are taken out here and described in the result: rows with no value
+    at all (the trailing ",,,,," lines exports leave), note rows below the data (one cell filled,
+    e.g. "Source: ..."), and totals rows the contract describes - whose amounts the data must add
+    up to. ``constants`` gives the per-file text of columns read from the title rows or file name.
+    A wide feed (``unpivot``) yields one row per measure cell, numbered by ``_column_number``.
     """
     version = conn.info.server_version
+    cells: dict[str, sql.Composable] = {c.name: sql.Identifier(c.name) for c in contract.header_columns}
+    for name, value in (constants or {}).items():
+        cells[name] = sql.Literal(value)
+    landed = [sql.Identifier(c) for c in landed_columns(contract, match)]
     items: list[sql.Composable] = [sql.SQL("_file_id"), sql.SQL("_row_number")]
+    source = sql.SQL("(select *, {} as _cells from {}) as _l").format(_filled_cells(landed), table.ident)
+    if contract.unpivot is not None:
+        key, value = contract.unpivot.key_column, contract.unpivot.value_column
+        measures = sql.SQL(", ").join(
+            sql.SQL("({}, {}, {})").format(sql.Literal(number), sql.Literal(header), sql.Identifier(measure))
+            for measure, (number, header) in match.measures.items())
+        source = sql.SQL("{} cross join lateral (values {}) as _m(_column_number, _key, _value)").format(source, measures)
+        cells[key], cells[value] = sql.SQL("_m._key"), sql.SQL("_m._value")
+        items.append(sql.SQL("_m._column_number::integer as _column_number"))
     for col in contract.columns:
-        text = _text(col)
+        text = _text(col, cells.get(col.name, sql.NULL))
         if col.type == "text":
             items.append(sql.SQL("{} as {}").format(text, sql.Identifier(col.name)))
-        else:
-            # the explicit cast pins the column type (e.g. numeric(18, 2)) to the raw table's
-            items.append(sql.SQL("({})::{} as {}").format(
-                _value_expression(col, version), sql.SQL(col.sql_type), sql.Identifier(col.name)))
-            # an empty cell in a column that must not be empty is invalid too, shown as ''
-            empty = sql.SQL("''") if not col.nullable else sql.SQL("null")
-            markers = sql.Literal(col.suppression_markers)
-            items.append(sql.SQL(
-                "case when {t} is null then {e} when {t} = any({m}) then null when not ({g}) then {t} end as {n}"
-            ).format(t=text, e=empty, m=markers, g=_guard(col, version), n=sql.Identifier(invalid_column(col))))
-            if col.flag_column:
-                items.append(sql.SQL("coalesce({t} = any({m}), false) as {f}").format(
-                    t=text, m=markers, f=sql.Identifier(col.flag_column)))
+            continue
+        # the explicit cast pins the column type (e.g. numeric(18, 2)) to the raw table's
+        items.append(sql.SQL("({})::{} as {}").format(
+            _value_expression(col, version, text), sql.SQL(col.sql_type), sql.Identifier(col.name)))
+        # an empty cell in a column that must not be empty is invalid too, shown as ''
+        empty = sql.SQL("''") if not col.nullable else sql.SQL("null")
+        markers = sql.Literal(col.suppression_markers)
+        items.append(sql.SQL(
+            "case when {t} is null then {e} when {t} = any({m}) then null when not ({g}) then {t} end as {n}"
+        ).format(t=text, e=empty, m=markers, g=_guard(col, version, text), n=sql.Identifier(invalid_column(col))))
+        if col.flag_column:
+            items.append(sql.SQL("coalesce({t} = any({m}), false) as {f}").format(
+                t=text, m=markers, f=sql.Identifier(col.flag_column)))
     if match.unknown:
-        pairs = sql.SQL(", ").join(
-            sql.SQL("{}, {}").format(sql.Literal(header), sql.Identifier(extra))
-            for extra, header in match.unknown.items()
-        )
-        items.append(sql.SQL("jsonb_strip_nulls(jsonb_build_object({})) as _extra").format(pairs))
+        pairs = [sql.SQL("{}, {}").format(sql.Literal(header), sql.Identifier(extra))
+                 for extra, header in match.unknown.items()]
+        # PostgreSQL functions take at most 100 arguments: build the object 50 pairs at a time
+        objects = [sql.SQL("jsonb_build_object({})").format(sql.SQL(", ").join(pairs[i:i + 50]))
+                   for i in range(0, len(pairs), 50)]
+        items.append(sql.SQL("jsonb_strip_nulls({}) as _extra").format(sql.SQL(" || ").join(objects)))
     else:
         items.append(sql.SQL("null::jsonb as _extra"))
+    items.append(sql.SQL("_cells"))
+    items.append(sql.SQL("{} as _total").format(_totals_condition(contract, cells)))
+    # a note below the data fills one cell and leaves a column empty that data rows must fill
+    must = [sql.SQL("nullif({}, '')").format(sql.Identifier(c.name)) for c in contract.header_columns
+            if not c.nullable]
+    items.append(sql.SQL("(_cells = 1 and num_nulls({}) > 0) as _note").format(sql.SQL(", ").join(must))
+                 if must else sql.SQL("false as _note"))
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
-    # rows with no value at all (trailing ",,,,," lines exports leave behind) are not data
-    landed = [sql.Identifier(c.name) for c in contract.columns] + [sql.Identifier(e) for e in match.unknown]
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("create table {} as select {} from {} where num_nonnulls({}) > 0").format(
-                table.typed, sql.SQL(", ").join(items), table.ident, sql.SQL(", ").join(landed))
-        )
-        rows = cur.rowcount
-    conn.execute(
-        sql.SQL("alter table {} alter column _file_id set not null, alter column _row_number set not null").format(
-            table.typed
-        )
-    )
-    return rows
+    conn.execute(sql.SQL("create table {} as select {} from {} where _cells > 0").format(
+        table.typed, sql.SQL(", ").join(items), source))
+    result = _set_aside_non_data(conn, table, contract, match, landed_rows)
+    conn.execute(sql.SQL("alter table {} drop column _cells, drop column _total, drop column _note, {}").format(
+        table.typed, sql.SQL(", ").join(sql.SQL("alter column {} set not null").format(sql.Identifier(k))
+                                        for k in contract.row_key)))
+    return result
+
+
+def _filled_cells(columns: list[sql.Composable]) -> sql.Composable:
+    """SQL counting the non-empty cells among ``columns`` (in groups: functions take at most 100 arguments)."""
+    cells = [sql.SQL("nullif({}, '')").format(c) for c in columns]
+    return sql.SQL("({})").format(sql.SQL(" + ").join(
+        sql.SQL("num_nonnulls({})").format(sql.SQL(", ").join(cells[i:i + 100])) for i in range(0, len(cells), 100)))
+
+
+def _totals_condition(contract: Contract, cells: dict[str, sql.Composable]) -> sql.Composable:
+    rule = contract.totals_rows
+    if rule is None:
+        return sql.SQL("false")
+    tests = [sql.SQL("coalesce({} ~* {}, false)").format(
+        _text(contract.column_by_name[name], cells[name]), sql.Literal(rule.pattern)) for name in rule.columns]
+    return sql.SQL("({})").format(sql.SQL(" or ").join(tests))
+
+
+FOOTER_NOTES_SHOWN = 20
+
+
+def _set_aside_non_data(conn: psycopg.Connection, table: LandingTable, contract: Contract,
+                        match: HeaderMatch, landed_rows: int) -> TypedTable:
+    """Find totals rows and what lies below the data, reconcile, and delete them from the typed table.
+
+    Below the data are note rows ("Source: ...": one cell filled, a column data rows must fill left
+    empty) after the last data row, and anything after the grand totals row.
+    """
+    t = table.typed
+    source_rows, rows, totals = conn.execute(sql.SQL(
+        "select {}, count(*), count(*) filter (where _total) from {}").format(
+            sql.SQL("count(distinct _row_number)" if contract.unpivot else "count(*)"), t)).fetchone()
+    result = TypedTable(rows=rows, empty_rows=landed_rows - source_rows)
+    grand_row = None
+    if totals:
+        rule = contract.totals_rows
+        labels = sql.SQL("concat_ws(' ', {})").format(sql.SQL(", ").join(sql.Identifier(c) for c in rule.columns))
+        found = conn.execute(sql.SQL("select distinct _row_number, {} from {} where _total order by 1").format(
+            labels, t)).fetchall()
+        grand = [r for r, label in found if rule.grand_total and re.search(rule.grand_total, label or "", re.I)]
+        grand_row = (grand or [r for r, _ in found])[-1] if (grand or not rule.grand_total) else None
+        result.totals = [{"row": r, "line": r + match.header_line, "label": label} for r, label in found]
+    below = sql.SQL("not _total and (_row_number > %(grand)s or (_note and _row_number > "
+                    "(select max(_row_number) from {t} where not _note and not _total "
+                    "and _row_number < coalesce(%(grand)s, 9e18))))").format(t=t)
+    footer_rows = [r for (r,) in conn.execute(sql.SQL("select distinct _row_number from {} where {} order by 1").format(
+        t, below), {"grand": grand_row}).fetchall()]
+    if footer_rows:
+        texts = conn.execute(sql.SQL("select _row_number, concat_ws(' ', variadic array[{}]) from {} "
+                                     "where _row_number = any(%s) order by 1 limit {}").format(
+            sql.SQL(", ").join(sql.Identifier(c) for c in landed_columns(contract, match)), table.ident,
+            sql.Literal(FOOTER_NOTES_SHOWN)), (footer_rows,)).fetchall()
+        result.footer = [(row, text.strip()) for row, text in texts]
+        if len(footer_rows) > FOOTER_NOTES_SHOWN:
+            result.footer.append((footer_rows[FOOTER_NOTES_SHOWN], f"... and {len(footer_rows) - FOOTER_NOTES_SHOWN} "
+                                  "more rows below the data"))
+    if totals:
+        result.problems = _reconcile(conn, t, contract, match, result.totals, grand_row, footer_rows)
+    if footer_rows or totals:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("delete from {} where _total or _row_number = any(%s)").format(t), (footer_rows,))
+            result.rows -= cur.rowcount
+    return result
+
+
+def _reconcile(conn: psycopg.Connection, typed: sql.Composable, contract: Contract, match: HeaderMatch,
+               totals: list[dict], grand_row: int | None, footer_rows: list[int]) -> list[str]:
+    """Add each totals row's amounts to ``totals``; say how the data rows fail to add up to the grand total."""
+    rule = contract.totals_rows
+    value = contract.unpivot.value_column if contract.unpivot else None
+    amounts = [value] if value and contract.column_by_name[value].type != "text" else contract.money_columns
+    if not contract.unpivot and amounts:
+        sums = dict(((r[0]), r[1:]) for r in conn.execute(sql.SQL(
+            "select _row_number, {} from {} where _total").format(
+                sql.SQL(", ").join(sql.Identifier(a) for a in amounts), typed)).fetchall())
+        for total in totals:
+            total.update({a: str(v) if v is not None else None for a, v in zip(amounts, sums[total["row"]], strict=True)})
+    if not rule.reconcile or not amounts or grand_row is None:
+        return []
+    by = sql.SQL("_column_number") if contract.unpivot else sql.SQL("0")
+    problems = []
+    line = grand_row + match.header_line
+    for amount in amounts:
+        data = sql.SQL("sum({}) filter (where not _total and not (_row_number = any(%(footer)s)))").format(
+            sql.Identifier(amount))
+        mismatches = conn.execute(sql.SQL(
+            "select {by}, {data}, sum({a}) filter (where _row_number = %(grand)s), "
+            "count({a}) filter (where _row_number = %(grand)s) from {t} group by 1 "
+            "having coalesce(abs({data} - sum({a}) filter (where _row_number = %(grand)s)), 1e18) > %(tol)s "
+            "order by 1").format(by=by, data=data, a=sql.Identifier(amount), t=typed),
+            {"footer": footer_rows, "grand": grand_row, "tol": rule.tolerance}).fetchall()
+        for group, data_sum, total, present in mismatches[:5]:
+            where = f" in column {match.measures.get(f'_measure_{group}', (0, group))[1]!r}" if contract.unpivot else ""
+            if not present:
+                problems.append(f"the totals row on line {line} has no readable {amount}{where} to check the data against")
+            else:
+                problems.append(f"the totals row on line {line} says {amount} = {total}{where}, but the data rows "
+                                f"add up to {data_sum or 0} (difference {(data_sum or 0) - total})")
+        if len(mismatches) > 5:
+            problems.append(f"... and {len(mismatches) - 5} more columns that do not add up")
+    return problems
 
 
 def invalid_column(col: Column) -> str:

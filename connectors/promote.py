@@ -28,11 +28,12 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
     columns = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(sql_type)) for name, sql_type, _ in contract.raw_columns
     )
+    wide = sql.SQL("_column_number integer not null, ") if contract.unpivot else sql.SQL("")
     conn.execute(
         sql.SQL(
             "create table if not exists {} ({}, _extra jsonb, _file_id bigint not null, "
-            "_row_number bigint not null, primary key (_file_id, _row_number)) partition by list (_file_id)"
-        ).format(raw_table(contract), columns)
+            "_row_number bigint not null, {}primary key ({})) partition by list (_file_id)"
+        ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
     )
     for name, sql_type, _ in contract.raw_columns:
         conn.execute(

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+from connectors.header import header_keys
 from totalplace.contracts import Contract, normalise_header
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -44,7 +45,7 @@ def _pick_sheet(workbook, contract: Contract, wanted: str | None):
         if wanted not in workbook.sheetnames:
             raise WorkbookError(f"the workbook has no sheet {wanted!r} (sheets: {', '.join(workbook.sheetnames)})")
         return workbook[wanted]
-    keys = {key for col in contract.columns for key in col.header_keys}
+    keys = header_keys(contract)
     best, best_score = None, 0
     for sheet in workbook.worksheets:
         for row in sheet.iter_rows(max_row=50, values_only=True):

@@ -110,6 +110,16 @@ class Column(BaseModel):
     thousands_separator: Literal[","] | None = Field(
         default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
     )
+    source: Literal["header", "preamble", "file_name"] = Field(
+        default="header",
+        description="where the value comes from: a column of the file (matched by header), or text the "
+        "publisher puts once per file - the title rows above the header, or the file's name",
+    )
+    extract: str | None = Field(
+        default=None,
+        description="for source preamble / file_name: regular expression whose first group is the value, "
+        "e.g. '(20[0-9]{2}-[0-9]{2})' for a financial year in a title",
+    )
     description: str = ""
 
     @field_validator("name")
@@ -134,6 +144,18 @@ class Column(BaseModel):
             raise ValueError(f"unknown date formats {unknown}; use any of {sorted(DATE_FORMATS)}")
         return v
 
+    @field_validator("extract")
+    @classmethod
+    def _one_group(cls, v: str | None) -> str | None:
+        if v is not None and re.compile(v).groups < 1:
+            raise ValueError(f"extract {v!r} needs one (group) around the value")
+        return v
+
+    @property
+    def from_file(self) -> bool:
+        """True when the value is read from the file's header row, not from its title or name."""
+        return self.source == "header"
+
     @property
     def type_description(self) -> str:
         if self.type == "date":
@@ -150,6 +172,8 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
         if self.suppression_markers and not numeric:
             raise ValueError(f"column {self.name}: suppression_markers need type integer, number or money")
+        if (self.source == "header") == (self.extract is not None):
+            raise ValueError(f"column {self.name}: extract is needed with source {self.source!r}, and only then")
         return self
 
     @property
@@ -203,6 +227,46 @@ class FileFormat(BaseModel):
     sheet: str | None = Field(default=None, description="for Excel files: the sheet to read (default: the one whose header matches)")
 
 
+class TotalsRows(BaseModel):
+    """Rows a publisher adds that sum the others ("Total", "ENGLAND", "LONDON BOROUGHS")."""
+
+    model_config = ConfigDict(extra="forbid")
+    columns: list[str] = Field(description="text columns that carry the totals label")
+    pattern: str = Field(
+        default=r"^(grand |sub-?)?totals?:?$",
+        description="case-insensitive regular expression a whole label cell matches on a totals row",
+    )
+    grand_total: str | None = Field(
+        default=None,
+        description="label pattern of the row the file's data must add up to (default: the last totals row)",
+    )
+    reconcile: bool = Field(
+        default=True,
+        description="the money columns of the data rows must add up to the grand total, else the file is rejected",
+    )
+    tolerance: float = Field(default=0, ge=0, description="allowed difference in reconciliation (e.g. rounding)")
+
+    @field_validator("pattern", "grand_total")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            re.compile(v)
+        return v
+
+
+class Unpivot(BaseModel):
+    """A wide table (one column per service line) read as one row per cell.
+
+    Every header that is not one of the contract's own columns is a measure: its header text
+    goes into ``key_column`` and its cell into ``value_column``. Columns with an empty header are
+    kept aside in ``_extra`` like any unknown column.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    key_column: str
+    value_column: str
+
+
 class Contract(BaseModel):
     """A feed contract (see ``feeds/police/street_crime.yml`` for a documented example)."""
 
@@ -220,6 +284,8 @@ class Contract(BaseModel):
     period_key: PeriodKey | None = None
     person_identifiers: list[str] = Field(default_factory=list)
     min_rows: int = Field(default=1, ge=0)
+    totals_rows: TotalsRows | None = None
+    unpivot: Unpivot | None = None
     columns: list[Column]
 
     @field_validator("agency", "feed")
@@ -247,6 +313,16 @@ class Contract(BaseModel):
         for pid in self.person_identifiers:
             if pid not in names:
                 raise ValueError(f"person identifier {pid!r} is not a contract column")
+        if self.totals_rows is not None:
+            for name in self.totals_rows.columns:
+                if name not in names or self.column_by_name[name].type != "text":
+                    raise ValueError(f"totals_rows column {name!r} must be a text column of the contract")
+        if self.unpivot is not None:
+            for name in (self.unpivot.key_column, self.unpivot.value_column):
+                if name not in names:
+                    raise ValueError(f"unpivot column {name!r} is not a contract column")
+            if self.column_by_name[self.unpivot.key_column].type != "text":
+                raise ValueError("unpivot key_column must be a text column")
         return self
 
     # ---- names derived from the contract, used everywhere ----
@@ -281,6 +357,21 @@ class Contract(BaseModel):
     @cached_property
     def column_by_name(self) -> dict[str, Column]:
         return {c.name: c for c in self.columns}
+
+    @property
+    def header_columns(self) -> list[Column]:
+        """The columns matched against the file's header row (not the unpivoted or per-file ones)."""
+        unpivoted = {self.unpivot.key_column, self.unpivot.value_column} if self.unpivot else set()
+        return [c for c in self.columns if c.from_file and c.name not in unpivoted]
+
+    @property
+    def row_key(self) -> list[str]:
+        """Columns identifying a published row: the file's row, and for a wide table the column too."""
+        return ["_file_id", "_row_number"] + (["_column_number"] if self.unpivot else [])
+
+    @property
+    def money_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.type == "money"]
 
 
 def load_contract(path: Path) -> Contract:

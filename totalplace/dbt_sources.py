@@ -40,12 +40,15 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
             {"name": "_row_number", "description": "Data row number within that file (line = row + 1).",
              "data_tests": ["not_null"]},
         ]
+        if c.unpivot:
+            columns.append({"name": "_column_number", "description": "Column of the file the value came from.",
+                            "data_tests": ["not_null"]})
         tables.append({
             "name": c.key,
             "description": f"{c.title}. {c.description}".strip(),
             "meta": {"owner": c.owner.name, "contact": c.owner.email, "contract": f"feeds/{c.agency}/{c.feed}.yml",
                      "publisher": c.publisher},
-            "data_tests": [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": ["_file_id", "_row_number"]}}}],
+            "data_tests": [{"unique_combination_of_columns": {"arguments": {"combination_of_columns": c.row_key}}}],
             "columns": columns,
         })
     doc = {

@@ -13,11 +13,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -124,39 +125,89 @@ class Landed:
     rows: int
     encoding: str
     notes: list[str]
+    totals: list[dict] = field(default_factory=list)
 
 
 def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> Landed:
     """Header check, landing table, COPY and typed table, in the caller's transaction."""
+    name = path.name
     path = tabular_source(path, contract)
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
+    constants = per_file_values(contract, path, name, match, encoding)
     create_landing_table(conn, table, contract, match, file_id)
     try:
         landed = copy_file(conn, table, match, path, contract, encoding)
     except CopyFailed as exc:
-        count, examples = ragged_rows(path, match, encoding=encoding, delimiter=contract.format.delimiter)
+        count, examples, short = ragged_rows(path, match, encoding=encoding, delimiter=contract.format.delimiter)
         if count:
             raise Rejected([Problem(
                 check="row_length", rows_failing=count, examples=examples,
                 rule=f"every row must have {len(match.headers)} cells, like the header "
                      "(a cell with a comma or line break in it must be in double quotes)",
             )]) from exc
-        if exc.line is not None:  # COPY counts from the header line, the sender from the top of the file
-            exc.line += match.header_line - 1
-        where = f" at line {exc.line}" if exc.line else ""
-        raise Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
-                                examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
-                                if exc.line else [])]) from exc
-    rows = create_typed_table(conn, table, contract, match)
+        if not short:
+            raise _unreadable(exc, match) from exc
+        try:  # only empty lines and one-cell notes: read again, padding those
+            landed = copy_file(conn, table, match, path, contract, encoding, pad_short_rows=True)
+        except CopyFailed as again:
+            raise _unreadable(again, match) from again
+    typed = create_typed_table(conn, table, contract, match, landed, constants)
+    if typed.problems:
+        raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
     notes = warnings_for(match)
-    if landed > rows:
-        notes.append(f"{landed - rows} empty row(s) (no value in any column) were ignored")
+    if typed.empty_rows:
+        notes.append(f"{typed.empty_rows} empty row(s) (no value in any column) were ignored")
+    for row, text in typed.footer:
+        notes.append(f"line {row + match.header_line} is a note below the data, not a row: {text[:120]!r}")
+    for total in typed.totals:
+        sums = ", ".join(f"{k} {v}" for k, v in total.items() if k not in ("row", "line", "label"))
+        checked = "the data adds up to it" if contract.totals_rows and contract.totals_rows.reconcile else "not checked"
+        notes.append(f"line {total['line']} is a totals row ({total['label']!r}{': ' + sums if sums else ''}); "
+                     f"it was not loaded as data ({checked})")
     if encoding != "utf-8":
         notes.append(f"the file was read as {encoding} (it is not UTF-8)")
     if match.header_line > 1:
         notes.append(f"the header is on line {match.header_line}; the {match.header_line - 1} line(s) above it were skipped")
-    return Landed(match, rows, encoding, notes)
+    if match.measures:
+        notes.append(f"{len(match.measures)} columns of values were read as rows of "
+                     f"{contract.unpivot.key_column} / {contract.unpivot.value_column}")
+    return Landed(match, typed.rows, encoding, notes, typed.totals)
+
+
+def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:
+    if exc.line is not None:  # COPY counts from the header line, the sender from the top of the file
+        exc.line += match.header_line - 1
+    where = f" at line {exc.line}" if exc.line else ""
+    return Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
+                             examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
+                             if exc.line else [])])
+
+
+def per_file_values(contract: Contract, path: Path, name: str, match: HeaderMatch, encoding: str) -> dict[str, str | None]:
+    """Values of the columns a publisher writes once per file: in the title rows or the file's name.
+
+    A required one that cannot be found rejects the file, saying where it was looked for.
+    """
+    needed = [c for c in contract.columns if not c.from_file]
+    if not needed:
+        return {}
+    with path.open("rb") as fh:
+        preamble = fh.read(match.offset).decode(encoding, errors="replace")
+    values: dict[str, str | None] = {}
+    problems = []
+    for col in needed:
+        text = preamble if col.source == "preamble" else name
+        found = re.search(col.extract or "", text)
+        values[col.name] = found.group(1) if found else None
+        if found is None and not col.nullable:
+            where = "the title rows above the header" if col.source == "preamble" else "the file name"
+            problems.append(Problem(check="per_file_value", column=col.name, header=col.header,
+                                    rule=f"{where} must give {col.description or col.name} "
+                                         f"(looked for {col.extract!r} in {text[:200]!r})"))
+    if problems:
+        raise Rejected(problems)
+    return values
 
 
 def warnings_for(match: HeaderMatch) -> list[str]:
@@ -252,7 +303,8 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
             landed = land(conn, contract, table, path, file_id)
             # the encoding is kept so the gate step need not read the whole file again to detect it
             ledger.transition(conn, file_id, "validating", rows=landed.rows,
-                              report={"warnings": landed.notes, "encoding": landed.encoding})
+                              report={"warnings": landed.notes, "encoding": landed.encoding,
+                                     "file_totals": landed.totals})
         return "validating"
     except Rejected as rejected:
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
@@ -314,6 +366,8 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
                                   file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"],
                                   warnings=warnings)
             report["control_totals"] = control_totals(conn, contract, file_id)
+            if (entry.report or {}).get("file_totals"):
+                report["file_totals"] = entry.report["file_totals"]
             ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)
             drop_landing(conn, table)
     except psycopg.errors.UniqueViolation:
@@ -337,7 +391,7 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
 
 def control_totals(conn, contract: Contract, file_id: int) -> dict[str, str]:
     """Sum of every money column of a published file, recorded in the ledger for reconciliation."""
-    money = [c.name for c in contract.columns if c.type == "money"]
+    money = contract.money_columns
     if not money:
         return {}
     from psycopg import sql

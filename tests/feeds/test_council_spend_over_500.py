@@ -207,3 +207,44 @@ def test_a_feed_declared_mac_roman_is_read_as_such(settings, spend_contract, tmp
     with connect(settings.warehouse_url) as conn:
         assert conn.execute("select supplier_name, amount from raw.council__spend_over_500").fetchone() == (
             "Café Ñandú", Decimal("10.00"))
+
+
+def _spend_file(path, rows, total_row, footer=()):
+    header = ["Body Name", "Date", "Transaction Number", "Amount", "Supplier Name", "Expense Area", "Expense Type"]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerows([["Anytown Council payments over £500, April 2014"], [], header, *rows, total_row, *footer])
+    return path
+
+
+PAYMENTS = [
+    ["Anytown Council", "01/04/2014", f"T{i}", f"{amount:,.2f}", f"Supplier {i}", "Highways", "Repairs"]
+    for i, amount in enumerate([1496.00, 2500.50, -600.25, 12000.00], start=1)
+]
+
+
+def test_a_totals_row_is_reconciled_and_never_loaded_as_a_payment(settings, spend_contract, tmp_path):
+    path = _spend_file(tmp_path / "anytown-2014-04.csv", PAYMENTS, ["", "", "", "15,396.25", "", "Total", ""],
+                       footer=[["Source: Anytown Council finance system"]])
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    assert published(settings, outcome.file_id) == (4, Decimal("15396.25"))
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    # header on line 3: data rows are lines 4-7, the totals row line 8, the note line 9
+    assert report["file_totals"] == [{"row": 5, "line": 8, "label": "Total", "amount": "15396.25"}]
+    assert any("line 9 is a note below the data" in w for w in report["warnings"])
+    assert report["control_totals"] == {"amount": "15396.25"}
+
+
+def test_a_file_that_does_not_add_up_to_its_own_total_is_rejected(settings, spend_contract, tmp_path):
+    path = _spend_file(tmp_path / "anytown-2014-05.csv", PAYMENTS, ["", "", "", "15,400.00", "Grand Total", "", ""])
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    [problem] = report["problems"]
+    assert problem["check"] == "totals_reconcile"
+    assert problem["rule"] == ("the totals row on line 8 says amount = 15400.00, but the data rows add up to "
+                               "15396.25 (difference -3.75)")
+    assert published(settings, outcome.file_id) == (0, None)

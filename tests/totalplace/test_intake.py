@@ -196,7 +196,7 @@ def test_title_rows_above_the_header_are_skipped_and_lines_still_match_the_file(
     assert any("header is on line 4" in w for w in report["warnings"])
 
 
-def test_every_ragged_row_and_blank_line_is_listed_not_just_the_first(settings, police_contract, tmp_path):
+def test_every_ragged_row_is_listed_not_just_the_first(settings, police_contract, tmp_path):
     lines = POLICE_SAMPLE.read_bytes().split(b"\r\n")
     lines[3] = lines[3] + b",extra"          # line 4: 13 cells
     lines[10] = b""                          # line 11: empty
@@ -205,6 +205,21 @@ def test_every_ragged_row_and_blank_line_is_listed_not_just_the_first(settings, 
     f.write_bytes(b"\r\n".join(lines))
     report = intake.check_file(settings, police_contract, f)
     [problem] = report["problems"]
-    assert problem["check"] == "row_length" and problem["rows_failing"] == 3
-    assert [(e["line"], e["value"]) for e in problem["examples"]] == [
-        (4, "13 cells"), (11, "an empty line"), (21, "10 cells")]
+    assert problem["check"] == "row_length" and problem["rows_failing"] == 2
+    assert [(e["line"], e["value"]) for e in problem["examples"]] == [(4, "13 cells"), (21, "10 cells")]
+
+
+def test_blank_lines_mid_file_are_skipped_and_rows_keep_their_line_numbers(settings, police_contract, tmp_path):
+    lines = POLICE_SAMPLE.read_bytes().split(b"\r\n")
+    data = [line for line in lines[1:] if line]
+    lines[10:10] = [b"", b""]                # two blank lines after line 10 (COPY alone refuses them)
+    f = tmp_path / "blank-lines.csv"
+    f.write_bytes(b"\r\n".join(lines))
+    outcome = intake.ingest_local(settings, police_contract, f)
+    assert (outcome.status, outcome.rows) == ("published", len(data))
+    with connect(settings.warehouse_url) as conn:
+        numbers = [r for (r,) in conn.execute("select _row_number from raw.police__street_crime order by 1")]
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    # data rows 1-9 are lines 2-10; rows 10 and 11 are the blank lines; the next data row is row 12 = line 13
+    assert numbers[:10] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
+    assert "2 empty row(s)" in " ".join(report["warnings"])

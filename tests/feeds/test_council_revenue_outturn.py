@@ -1,0 +1,90 @@
+"""MHCLG revenue returns as published (real RSX outturn and RA budget files): title rows above the
+header, multi-line header cells, "..." markers, an ENGLAND row and class subtotals below the data,
+source notes and trailing comma rows - read as one row per authority and service line."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES
+
+from totalplace import intake
+from totalplace.contracts import get_contract
+from totalplace.warehouse import connect
+
+FINANCE = FIXTURES / "finance"
+RSX = FINANCE / "mhclg_RSX_2021-22_data_by_LA_Live.csv"
+RA = FINANCE / "mhclg_RA_2021-22_data_by_LA.csv"
+
+
+@pytest.fixture
+def contract(settings):
+    return get_contract(settings.feeds_dir, "council", "revenue_outturn")
+
+
+def authorities_and_cells(path, header_line):
+    """Independent reading with Python's csv module: authority rows and their filled measure cells."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, data = rows[header_line - 1], rows[header_line:]
+    authorities = [r for r in data if len(r) > 1 and r[1].strip() and r[0].startswith("E") and r[0][1:].isdigit()]
+    measures = [i for i, h in enumerate(header) if i >= 5 and h.strip() and h.strip() not in ("Class", "Detailed Class")]
+    return header, authorities, measures
+
+
+def test_rsx_outturn_publishes_one_row_per_authority_and_service_line(settings, contract):
+    outcome = intake.ingest_local(settings, contract, RSX)
+    assert outcome.status == "published", outcome.error
+    header, authorities, measures = authorities_and_cells(RSX, 11)
+    assert outcome.rows == len(authorities) * len(measures) == 426 * 98
+    with connect(settings.warehouse_url) as conn:
+        adur = conn.execute(
+            "select financial_year, return_code, amount_thousands from raw.council__revenue_outturn "
+            "where local_authority = 'Adur' and line = %s",
+            ("Total Service Expenditure - Net Current Expenditure (C7 = C3 - C6)",)).fetchone()
+        england = conn.execute("select count(*) from raw.council__revenue_outturn where local_authority = 'ENGLAND'"
+                               ).fetchone()[0]
+        suppressed = conn.execute(
+            "select count(*), count(amount_thousands) from raw.council__revenue_outturn where amount_thousands_suppressed"
+        ).fetchone()
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    # Adur's net current expenditure as the file's last column has it: 12,120 (£ thousand)
+    assert adur == ("2021-22", "RO", Decimal("12120.00"))
+    assert england == 0
+    expected_markers = sum(1 for r in authorities for i in measures if r[i].strip() == "...")
+    assert suppressed == (expected_markers, 0) and expected_markers > 0
+    assert [t["label"] for t in report["file_totals"]] == ["ENGLAND"]
+    assert any("the header is on line 11" in w for w in report["warnings"])
+
+
+def test_ra_budget_keeps_unlabelled_cells_aside_and_drops_the_class_subtotals(settings, contract):
+    outcome = intake.ingest_local(settings, contract, RA)
+    assert outcome.status == "published", outcome.error
+    header, authorities, measures = authorities_and_cells(RA, 7)
+    with connect(settings.warehouse_url) as conn:
+        rows, lines, years, codes = conn.execute(
+            "select count(*), count(distinct _column_number), min(financial_year), min(return_code) "
+            "from raw.council__revenue_outturn").fetchone()
+        eden = conn.execute("select distinct _extra from raw.council__revenue_outturn where local_authority = 'Eden'"
+                            ).fetchone()[0]
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert (years, codes) == ("2021-22", "RA")
+    assert rows == len(authorities) * len(measures) and lines == len(measures)
+    # the notes column has no header: its "S" marker is kept aside, not read as money
+    assert eden == {"(column 4)": "S"}
+    labels = [t["label"] for t in report["file_totals"]]
+    assert labels[0] == "ENGLAND" and "LONDON BOROUGHS" in labels and "SHIRE COUNTIES" in labels
+    assert any("Source: Ministry of Housing" in w for w in report["warnings"])
+
+
+def test_a_title_without_the_financial_year_is_a_clear_rejection(settings, contract, tmp_path):
+    text = RSX.read_text(encoding="utf-8-sig").replace("2021-22", "this year")
+    path = tmp_path / "rsx_no_year.csv"
+    path.write_text(text, encoding="utf-8")
+    report = intake.check_file(settings, contract, path)
+    assert report["outcome"] == "failed"
+    [problem] = report["problems"]
+    assert problem["check"] == "per_file_value"
+    assert "title rows above the header must give Financial year" in problem["rule"]
