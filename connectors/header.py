@@ -44,6 +44,8 @@ class HeaderMatch:
     """Byte offset of that line: COPY streams the file from here."""
     measures: dict[str, tuple[int, str]] = field(default_factory=dict)
     """For a wide (unpivoted) feed: ``_measure_<n>`` -> (column number, header) of each measure column."""
+    derived: list[str] = field(default_factory=list)
+    """Landing columns appended to every row on the way in (e.g. an NHS number's check-digit result)."""
 
     @property
     def ok(self) -> bool:

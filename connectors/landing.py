@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.header import HeaderMatch
+from connectors.pseudonymise import validity_column
 from totalplace.contracts import DATE_FORMATS, Column, Contract
 
 COPY_CHUNK = 1 << 20
@@ -75,12 +77,13 @@ def create_landing_table(
 def landed_columns(contract: Contract, match: HeaderMatch) -> list[str]:
     """Every text column of the landing table: the contract's header columns (absent optional
     ones stay NULL), then the file's measure and unknown columns."""
-    return [c.name for c in contract.header_columns] + list(match.measures) + list(match.unknown)
+    return [c.name for c in contract.header_columns] + list(match.measures) + list(match.unknown) + match.derived
 
 
 def copy_file(
     conn: psycopg.Connection, table: LandingTable, match: HeaderMatch, path: Path, contract: Contract,
     encoding: str = "utf-8", *, pad_short_rows: bool = False,
+    transform: Callable[[list[str]], list[str]] | None = None,
 ) -> int:
     """COPY the file's bytes into the landing table; returns the number of data rows.
 
@@ -88,15 +91,18 @@ def copy_file(
     empty lines or one-cell note lines in it (which COPY refuses): the file is re-read with
     Python's csv module and those lines padded to the header's width, so row numbers stay those
     of the file and the typed table can set them aside. Only ever used after a plain COPY failed.
+    ``transform`` rewrites each record on the same path - person identifiers are pseudonymised
+    there, so they never reach PostgreSQL.
     """
     # PostgreSQL decodes UTF-8 and Windows-1252 itself; other encodings (Mac Roman) are re-encoded
     # to UTF-8 on the way, chunk by chunk
-    transcode = encoding not in PG_ENCODINGS or pad_short_rows
+    rewrite = pad_short_rows or transform is not None
+    transcode = encoding not in PG_ENCODINGS or rewrite
     statement = sql.SQL(
         "copy {} ({}) from stdin with (format csv, header true, delimiter {}, encoding {})"
     ).format(
         table.ident,
-        sql.SQL(", ").join(sql.Identifier(t) for t in match.targets),
+        sql.SQL(", ").join(sql.Identifier(t) for t in match.targets + match.derived),
         sql.Literal(contract.format.delimiter),
         sql.Literal("UTF8" if transcode else PG_ENCODINGS[encoding]),
     )
@@ -106,7 +112,8 @@ def copy_file(
         # a savepoint: a refused COPY leaves the landing table in place for a retry
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(statement) as copy:
-                for chunk in _chunks(path, match, encoding, contract.format.delimiter, transcode, pad_short_rows):
+                for chunk in _chunks(path, match, encoding, contract.format.delimiter, transcode,
+                                     pad_short_rows, transform):
                     copy.write(chunk)
             return cur.rowcount
     except psycopg.errors.DataError as exc:
@@ -117,16 +124,21 @@ def copy_file(
         raise CopyFailed(detail, line) from exc
 
 
-def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, transcode: bool, pad: bool):
+def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, transcode: bool, pad: bool,
+            transform: Callable[[list[str]], list[str]] | None):
     with path.open("rb") as fh:
         fh.seek(match.offset)  # title rows above the header are not sent
-        if pad:
+        if pad or transform is not None:
             width = len(match.headers)
             text = io.TextIOWrapper(fh, encoding=encoding, newline="")
             out = io.StringIO()
             writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-            for record in csv.reader(text, delimiter=delimiter):
-                writer.writerow(record + [""] * (width - len(record)) if len(record) <= 1 else record)
+            reader = csv.reader(text, delimiter=delimiter)
+            writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
+            for record in reader:
+                if pad and len(record) <= 1 < width:
+                    record = record + [""] * (width - len(record))
+                writer.writerow(transform(record) if transform is not None else record)
                 if out.tell() >= COPY_CHUNK:
                     yield out.getvalue().encode()
                     out.seek(0)
@@ -265,6 +277,9 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
         items.append(sql.SQL("_m._column_number::integer as _column_number"))
     for col in contract.columns:
         text = _text(col, cells.get(col.name, sql.NULL))
+        if col.identifier == "nhs_number":
+            valid = sql.Identifier(validity_column(col.name)) if validity_column(col.name) in match.derived else sql.NULL
+            items.append(sql.SQL("(nullif({}, '') = 't') as {}").format(valid, sql.Identifier(f"{col.name}_is_valid")))
         if col.type == "text":
             items.append(sql.SQL("{} as {}").format(text, sql.Identifier(col.name)))
             continue

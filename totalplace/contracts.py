@@ -110,6 +110,11 @@ class Column(BaseModel):
     thousands_separator: Literal[","] | None = Field(
         default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
     )
+    identifier: Literal["nhs_number", "person_key", "date_of_birth"] | None = Field(
+        default=None,
+        description="a person identifier, replaced before landing: nhs_number and person_key by a keyed "
+        "hash (NHS numbers checked, <name>_is_valid), date_of_birth by the year of birth",
+    )
     source: Literal["header", "preamble", "file_name"] = Field(
         default="header",
         description="where the value comes from: a column of the file (matched by header), or text the "
@@ -172,9 +177,25 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
         if self.suppression_markers and not numeric:
             raise ValueError(f"column {self.name}: suppression_markers need type integer, number or money")
+        if self.identifier == "date_of_birth" and self.type != "integer":
+            raise ValueError(f"column {self.name}: a date_of_birth identifier is kept as the year of birth: type integer")
+        if self.identifier in ("nhs_number", "person_key") and self.type != "text":
+            raise ValueError(f"column {self.name}: a {self.identifier} identifier becomes a hash: type text")
         if (self.source == "header") == (self.extract is not None):
             raise ValueError(f"column {self.name}: extract is needed with source {self.source!r}, and only then")
         return self
+
+    @property
+    def derived_columns(self) -> list[tuple[str, str, str]]:
+        """(name, SQL type, description) of the columns raw adds for this one: suppression and validity flags."""
+        out = []
+        if self.flag_column:
+            out.append((self.flag_column, "boolean",
+                        f"True where the publisher withheld {self.header!r} ({', '.join(self.suppression_markers)})."))
+        if self.identifier == "nhs_number":
+            out.append((f"{self.name}_is_valid", "boolean",
+                        f"False where {self.header!r} failed the NHS number check digit (kept, pseudonymised)."))
+        return out
 
     @property
     def flag_column(self) -> str | None:
@@ -313,6 +334,10 @@ class Contract(BaseModel):
         for pid in self.person_identifiers:
             if pid not in names:
                 raise ValueError(f"person identifier {pid!r} is not a contract column")
+        marked = {c.name for c in self.columns if c.identifier}
+        if marked != set(self.person_identifiers):
+            raise ValueError(f"person_identifiers {sorted(self.person_identifiers)} must list exactly the columns "
+                             f"with an identifier kind {sorted(marked)}")
         if self.totals_rows is not None:
             for name in self.totals_rows.columns:
                 if name not in names or self.column_by_name[name].type != "text":
@@ -350,8 +375,7 @@ class Contract(BaseModel):
         out = []
         for c in self.columns:
             out.append((c.name, c.sql_type, c.description or c.header))
-            if c.flag_column:
-                out.append((c.flag_column, "boolean", f"True where the publisher withheld {c.header!r} ({', '.join(c.suppression_markers)})."))
+            out.extend(c.derived_columns)
         return out
 
     @cached_property

@@ -30,9 +30,8 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
             if tests:
                 entry["data_tests"] = tests
             columns.append(entry)
-            if col.flag_column:
-                columns.append({"name": col.flag_column, "data_type": "boolean",
-                                "description": f"True where the publisher withheld {col.header!r}."})
+            for name, sql_type, description in col.derived_columns:
+                columns.append({"name": name, "data_type": sql_type, "description": description})
         columns += [
             {"name": "_extra", "description": "Columns the contract does not know, kept as JSON (header -> value)."},
             {"name": "_file_id", "description": "ops.file_ledger.file_id of the file the row came from.",

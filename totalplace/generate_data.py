@@ -130,3 +130,218 @@ def write_outcomes_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, m
             ]
 
     return _write_csv(path, OUTCOMES_HEADER, generate(), lineterminator="\n")
+
+
+# ---------------------------------------------------------------- person-level and other agency extracts
+# No real public samples exist for these (person-level data is never published), so they are
+# generated with the mess real extracts have: NHS numbers with spaces or a wrong check digit,
+# several date formats, pound signs and thousands separators, title rows, totals rows,
+# suppression markers.
+
+def london_lads(lookup_csv: Path) -> list[tuple[str, str]]:
+    """(code, name) of the 33 London local authorities (E09), from the ONS lookup."""
+    with lookup_csv.open(newline="", encoding="utf-8") as fh:
+        return sorted({(r["LAD19CD"], r["LAD19NM"]) for r in csv.DictReader(fh) if r["LAD19CD"].startswith("E09")})
+
+
+def nhs_number(rng: random.Random, *, valid: bool = True) -> str:
+    """A 10-digit NHS number in the 9xx test range, with a correct (or deliberately wrong) check digit."""
+    while True:
+        digits = [9, rng.randint(0, 9)] + [rng.randint(0, 9) for _ in range(7)]
+        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
+        check = 0 if check == 11 else check
+        if check != 10:
+            break
+    last = check if valid else (check + 1) % 10
+    return "".join(map(str, digits)) + str(last)
+
+
+def _dob(rng: random.Random, fmt: str) -> str:
+    year, month, day = rng.randint(1930, 2020), rng.randint(1, 12), rng.randint(1, 28)
+    return f"{day:02d}/{month:02d}/{year}" if fmt == "dmy" else f"{year}-{month:02d}-{day:02d}"
+
+
+def _day(month: str, rng: random.Random) -> int:
+    return rng.randint(1, 28)
+
+
+AE_HEADER = ["Attendance ID", "NHS Number", "Date of Birth", "Sex", "LSOA", "Arrival Date", "Provider Code",
+             "Diagnosis Group", "Disposal", "Cost (£)"]
+DIAGNOSIS_GROUPS = ["Injury", "Respiratory", "Cardiac", "Alcohol related", "Drug related", "Mental health",
+                    "Gastrointestinal", "Falls", "Other"]
+
+
+def write_ae_attendances_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2021-04",
+                             people: int | None = None, seed: int = 20211) -> tuple[Path, dict]:
+    """An A&E attendance extract (one row per attendance) and facts about it for tests.
+
+    The same person attends several times (``people`` distinct NHS numbers). NHS numbers come
+    as ``943 476 5919`` or ``9434765919``; about 1 in 100 has a wrong check digit.
+    """
+    rng = random.Random(seed)
+    people = people or max(1, rows // 3)
+    persons = [(nhs_number(rng, valid=rng.random() > 0.01), _dob(rng, "dmy"), rng.choice(lsoas)[0])
+               for _ in range(people)]
+    facts = {"nhs_numbers": set(), "invalid": 0}
+    year, mon = month.split("-")
+
+    def generate():
+        for i in range(rows):
+            nhs, dob, lsoa = rng.choice(persons)
+            facts["nhs_numbers"].add(nhs)
+            shown = f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if rng.random() < 0.5 else nhs
+            yield [f"AE{seed}{i:07d}", shown, dob, rng.choice(["M", "F"]), lsoa,
+                   f"{_day(month, rng):02d}/{mon}/{year}", "RAL", rng.choice(DIAGNOSIS_GROUPS),
+                   rng.choice(["Discharged", "Admitted", "Referred"]), f"£{rng.choice([97, 145, 221, 337, 472]):,}.00"]
+
+    _write_csv(path, AE_HEADER, generate(), lineterminator="\r\n")
+    from connectors.pseudonymise import nhs_number_is_valid
+
+    facts["invalid"] = sum(1 for n in facts["nhs_numbers"] if not nhs_number_is_valid(n))
+    return path, facts
+
+
+ADMISSIONS_HEADER = ["SPELL_ID", "NHS_NUMBER", "DOB", "LSOA11", "ADMIDATE", "DISDATE", "ADMIMETH", "DIAG_GROUP", "COST"]
+
+
+def write_hospital_admissions_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2021-04",
+                                  seed: int = 20212) -> Path:
+    """An inpatient spell extract in HES-like column names, ISO dates, plain costs."""
+    rng = random.Random(seed)
+    persons = [(nhs_number(rng), _dob(rng, "iso"), rng.choice(lsoas)[0]) for _ in range(max(1, rows // 2))]
+
+    def generate():
+        for i in range(rows):
+            nhs, dob, lsoa = rng.choice(persons)
+            day = _day(month, rng)
+            yield [f"S{seed}{i:07d}", nhs, dob, lsoa, f"{month}-{day:02d}", f"{month}-{min(28, day + rng.randint(0, 9)):02d}",
+                   rng.choice(["Elective", "Emergency"]), rng.choice(DIAGNOSIS_GROUPS), f"{rng.randint(600, 9000)}.00"]
+
+    return _write_csv(path, ADMISSIONS_HEADER, generate(), lineterminator="\n")
+
+
+NHS_SPEND_HEADER = ["Department Family", "Entity", "Date", "Expense Type", "Expense Area", "Supplier",
+                    "Transaction Number", "Amount"]
+
+
+def write_nhs_spend_over_25k_csv(path: Path, rows: int, *, month: str = "2021-04", seed: int = 20213) -> Path:
+    """An NHS body's spend over £25,000: a title row, DD-Mon-YY dates, £ amounts and a Total row that adds up."""
+    rng = random.Random(seed)
+    year, mon = month.split("-")
+    month_name = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][int(mon) - 1]
+    total = 0
+    lines = []
+    for i in range(rows):
+        pence = rng.randint(2_500_000, 90_000_000)
+        total += pence
+        lines.append(["Department of Health", "NHS Anytown Integrated Care Board",
+                      f"{rng.randint(1, 28):02d}-{month_name}-{year[2:]}",
+                      rng.choice(["Acute services", "Mental health services", "Community services", "Prescribing"]),
+                      rng.choice(["Commissioning", "Primary care", "Corporate"]),
+                      rng.choice(["Anytown Hospitals NHS Trust", "Anytown Mental Health NHS FT", "Care Ltd"]),
+                      f"{seed}{i:06d}", f"£{pence / 100:,.2f}"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([f"NHS Anytown ICB: expenditure over £25,000, {month_name} {year}"])
+        writer.writerow(NHS_SPEND_HEADER)
+        writer.writerows(lines)
+        writer.writerow(["", "", "", "", "", "Total", "", f"£{total / 100:,.2f}"])
+    return path
+
+
+HOMELESSNESS_HEADER = ["LA code", "LA name", "Quarter", "Households assessed", "Owed prevention duty",
+                       "Owed relief duty", "Main duty owed"]
+
+
+def write_homelessness_csv(path: Path, lads: list[tuple[str, str]], *, quarter: str = "2021-Q1",
+                           seed: int = 20214) -> Path:
+    """Statutory homelessness by local authority (H-CLIC style): title rows, "1,234", ".." and "x" markers."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["Table A1: Number of households owed a homelessness duty by local authority"])
+        writer.writerow([f"{quarter}, England"])
+        writer.writerow([])
+        writer.writerow(HOMELESSNESS_HEADER)
+        for code, name in lads:
+            assessed = rng.randint(300, 2500)
+            cells = [assessed, assessed * 55 // 100, assessed * 35 // 100, assessed * 8 // 100]
+            shown = [f"{v:,}" for v in cells]
+            if rng.random() < 0.15:
+                shown[3] = rng.choice(["..", "x"])  # not returned / suppressed
+            writer.writerow([code, name, quarter, *shown])
+    return path
+
+
+LETTINGS_HEADER = ["Tenant Ref", "Letting Date", "LA Code", "LSOA", "Tenancy Type", "Weekly Rent",
+                   "Household Type", "Main Reason", "Previously Homeless"]
+
+
+def write_social_lettings_xlsx(path: Path, rows: int, lsoas: list[tuple[str, str]], lads: list[tuple[str, str]],
+                               *, month: str = "2021-04", seed: int = 20215) -> Path:
+    """Social housing lettings (CORE style), one row per letting, as an Excel workbook with a notes sheet."""
+    from openpyxl import Workbook
+
+    rng = random.Random(seed)
+    wb = Workbook(write_only=True)
+    notes = wb.create_sheet("Notes")
+    notes.append(["Lettings made in the month. Tenant references are the landlord's own."])
+    ws = wb.create_sheet("Lettings")
+    ws.append([f"Anytown Homes lettings, {month}"])
+    ws.append(LETTINGS_HEADER)
+    import datetime as dt
+
+    year, mon = map(int, month.split("-"))
+    for i in range(rows):
+        ws.append([f"T{rng.randint(10000, 99999)}-{i}", dt.datetime(year, mon, rng.randint(1, 28)),
+                   rng.choice(lads)[0], rng.choice(lsoas)[0], rng.choice(["Secure", "Assured", "Starter", "Affordable rent"]),
+                   round(rng.uniform(80, 240), 2), rng.choice(["Single adult", "Couple", "Lone parent", "Family"]),
+                   rng.choice(["Homeless", "Overcrowding", "Medical", "Other"]), rng.choice(["Yes", "No"])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+DWELLING_HEADER = ["LA Code", "LA Name", "Year", "Local Authority", "Private Registered Provider",
+                   "Other public sector", "Private sector", "Total"]
+
+
+def write_dwelling_stock_csv(path: Path, lads: list[tuple[str, str]], *, year: int = 2021, seed: int = 20216) -> Path:
+    """Dwelling stock by tenure and LA (Live Table 100 style), thousands separators and an England total row."""
+    rng = random.Random(seed)
+    rows, sums = [], [0, 0, 0, 0, 0]
+    for code, name in lads:
+        parts = [rng.randint(0, 30000), rng.randint(5000, 40000), rng.randint(0, 900), rng.randint(60000, 120000)]
+        values = [*parts, sum(parts)]
+        sums = [a + b for a, b in zip(sums, values, strict=True)]
+        rows.append([code, name, str(year), *(f"{v:,}" for v in values)])
+    rows.append(["", "England", str(year), *(f"{v:,}" for v in sums)])
+    return _write_csv(path, DWELLING_HEADER, rows, lineterminator="\r\n")
+
+
+LAND_HEADER = ["UPRN", "Property Name", "Address", "Postcode", "Tenure", "Easting", "Northing", "Asset Type",
+               "Holding Authority"]
+
+
+def write_land_assets_csv(path: Path, rows: int, *, seed: int = 20217) -> Path:
+    """A council's land and building assets (Transparency Code), Windows-1252 as Excel saves it."""
+    rng = random.Random(seed)
+    kinds = ["Library", "Depot", "Community Centre", "Car Park", "Café", "Office", "School", "Park"]
+
+    def generate():
+        for i in range(rows):
+            kind = rng.choice(kinds)
+            yield [str(100000000 + rng.randint(0, 899999999)), f"{rng.choice(STREETS)} {kind}",
+                   f"{rng.randint(1, 200)} {rng.choice(STREETS)}, Anytown", f"AN{rng.randint(1, 9)} {rng.randint(1, 9)}"
+                   f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
+                   rng.choice(["Freehold", "Leasehold", "Freehold"]), str(rng.randint(500000, 560000)),
+                   str(rng.randint(150000, 200000)), kind, "Anytown Council"]
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="cp1252") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(LAND_HEADER)
+        writer.writerows(generate())
+    return path

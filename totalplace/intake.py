@@ -42,6 +42,7 @@ from connectors.landing import (
     landing_table,
 )
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
+from connectors.pseudonymise import load_key, row_transform
 from connectors.sftp import RemoteFile, SftpAccount, open_account
 from totalplace.contracts import Contract
 from totalplace.reports import Problem, Rejected, build_report, render_text, summarise
@@ -128,16 +129,24 @@ class Landed:
     totals: list[dict] = field(default_factory=list)
 
 
-def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int) -> Landed:
-    """Header check, landing table, COPY and typed table, in the caller's transaction."""
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int, key: bytes | None = None) -> Landed:
+    """Header check, landing table, COPY and typed table, in the caller's transaction.
+
+    ``key`` is the pseudonymisation key, needed when the contract names person identifiers.
+    """
     name = path.name
     path = tabular_source(path, contract)
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
     constants = per_file_values(contract, path, name, match, encoding)
+    transform = None
+    if contract.person_identifiers:
+        if key is None:
+            raise RuntimeError(f"feed {contract.key} names person identifiers: a pseudonymisation key is needed")
+        transform, match.derived = row_transform(contract, match.targets, key)
     create_landing_table(conn, table, contract, match, file_id)
     try:
-        landed = copy_file(conn, table, match, path, contract, encoding)
+        landed = copy_file(conn, table, match, path, contract, encoding, transform=transform)
     except CopyFailed as exc:
         count, examples, short = ragged_rows(path, match, encoding=encoding, delimiter=contract.format.delimiter)
         if count:
@@ -149,7 +158,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         if not short:
             raise _unreadable(exc, match) from exc
         try:  # only empty lines and one-cell notes: read again, padding those
-            landed = copy_file(conn, table, match, path, contract, encoding, pad_short_rows=True)
+            landed = copy_file(conn, table, match, path, contract, encoding, pad_short_rows=True,
+                               transform=transform)
         except CopyFailed as again:
             raise _unreadable(again, match) from again
     typed = create_typed_table(conn, table, contract, match, landed, constants)
@@ -182,6 +192,11 @@ def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:
     return Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
                              examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]
                              if exc.line else [])])
+
+
+def pseudonymisation_key(settings: Settings, contract: Contract) -> bytes | None:
+    """The key for a feed with person identifiers (created on first use), else None."""
+    return load_key(settings.key_file) if contract.person_identifiers else None
 
 
 def per_file_values(contract: Contract, path: Path, name: str, match: HeaderMatch, encoding: str) -> dict[str, str | None]:
@@ -300,7 +315,7 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     table = landing_table(contract, file_id)
     try:
         with connect(url) as conn:
-            landed = land(conn, contract, table, path, file_id)
+            landed = land(conn, contract, table, path, file_id, pseudonymisation_key(settings, contract))
             # the encoding is kept so the gate step need not read the whole file again to detect it
             ledger.transition(conn, file_id, "validating", rows=landed.rows,
                               report={"warnings": landed.notes, "encoding": landed.encoding,
@@ -485,7 +500,8 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     rows: int | None = None
     try:
         with tempfile.TemporaryDirectory() as workdir, connect(url) as conn:
-            landed = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0)
+            landed = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0,
+                          pseudonymisation_key(settings, contract))
         rows = landed.rows
         result = run_gate(url, contract, table, landed.match)
         outcome = "passed" if result.passed else "failed"
