@@ -331,7 +331,7 @@ def write_land_assets_csv(path: Path, rows: int, *, seed: int = 20217) -> Path:
     kinds = ["Library", "Depot", "Community Centre", "Car Park", "Café", "Office", "School", "Park"]
 
     def generate():
-        for i in range(rows):
+        for _ in range(rows):
             kind = rng.choice(kinds)
             yield [str(100000000 + rng.randint(0, 899999999)), f"{rng.choice(STREETS)} {kind}",
                    f"{rng.randint(1, 200)} {rng.choice(STREETS)}, Anytown", f"AN{rng.randint(1, 9)} {rng.randint(1, 9)}"
