@@ -244,7 +244,8 @@ class TypedTable:
 
 
 def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch,
-                       landed_rows: int, constants: dict[str, str | None] | None = None) -> TypedTable:
+                       landed_rows: int, constants: dict[str, str | None] | None = None,
+                       sent_by: str | None = None) -> TypedTable:
     """``<landing>__typed``: every contract column trimmed and cast to its type, extras as JSON.
 
     Built in one pass (CREATE TABLE AS, which PostgreSQL can run in parallel). The gate validates
@@ -259,6 +260,7 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     e.g. "Source: ..."), and totals rows the contract describes - whose amounts the data must add
     up to. ``constants`` gives the per-file text of columns read from the title rows or file name.
     A wide feed (``unpivot``) yields one row per measure cell, numbered by ``_column_number``.
+    ``_sent_by`` is the partner body that sent the file, on every row.
     """
     version = conn.info.server_version
     cells: dict[str, sql.Composable] = {c.name: sql.Identifier(c.name) for c in contract.header_columns}
@@ -304,6 +306,7 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
         items.append(sql.SQL("jsonb_strip_nulls({}) as _extra").format(sql.SQL(" || ").join(objects)))
     else:
         items.append(sql.SQL("null::jsonb as _extra"))
+    items.append(sql.SQL("{}::text as _sent_by").format(sql.Literal(sent_by)))
     items.append(sql.SQL("_cells"))
     items.append(sql.SQL("{} as _total").format(_totals_condition(contract, cells)))
     # a note below the data fills one cell and leaves a column empty that data rows must fill

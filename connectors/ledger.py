@@ -50,9 +50,11 @@ class LedgerEntry:
     duplicate_of: int | None
     received_at: datetime
     finished_at: datetime | None
+    sent_by: str | None = None
 
 
-_COLUMNS = "file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, finished_at"
+_COLUMNS = ("file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, "
+            "finished_at, sent_by")
 
 
 def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
@@ -67,21 +69,22 @@ def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str)
 
 
 def record_received(
-    conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int
+    conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int, sent_by: str | None = None
 ) -> LedgerEntry:
     """Enter a downloaded file; a repeat of an already-decided file is entered as ``duplicate``."""
     previous = find_previous(conn, agency, feed, sha256)
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         if previous is None:
             cur.execute(
-                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes) values (%s, %s, %s, %s, %s) "
-                f"returning {_COLUMNS}",
-                (agency, feed, name, sha256, size),
+                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes, sent_by) "
+                f"values (%s, %s, %s, %s, %s, %s) returning {_COLUMNS}",
+                (agency, feed, name, sha256, size, sent_by),
             )
         else:
             cur.execute(
                 "insert into ops.file_ledger (agency, feed, name, sha256, bytes, rows, status, error, duplicate_of, "
-                f"finished_at) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, now()) returning {_COLUMNS}",
+                f"finished_at, sent_by) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, now(), %s) "
+                f"returning {_COLUMNS}",
                 (
                     agency,
                     feed,
@@ -91,6 +94,7 @@ def record_received(
                     0,
                     f"same content as file {previous.file_id} ({previous.name}), which was {previous.status}",
                     previous.file_id,
+                    sent_by,
                 ),
             )
         entry = cur.fetchone()

@@ -31,11 +31,11 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
     wide = sql.SQL("_column_number integer not null, ") if contract.unpivot else sql.SQL("")
     conn.execute(
         sql.SQL(
-            "create table if not exists {} ({}, _extra jsonb, _file_id bigint not null, "
+            "create table if not exists {} ({}, _extra jsonb, _sent_by text, _file_id bigint not null, "
             "_row_number bigint not null, {}primary key ({})) partition by list (_file_id)"
         ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
     )
-    for name, sql_type, _ in contract.raw_columns:
+    for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", "")]:
         conn.execute(
             sql.SQL("alter table {} add column if not exists {} {}").format(
                 raw_table(contract), sql.Identifier(name), sql.SQL(sql_type)

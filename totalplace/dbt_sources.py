@@ -34,6 +34,7 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
                 columns.append({"name": name, "data_type": sql_type, "description": description})
         columns += [
             {"name": "_extra", "description": "Columns the contract does not know, kept as JSON (header -> value)."},
+            {"name": "_sent_by", "description": "The partner body that sent the file (partners.yml)."},
             {"name": "_file_id", "description": "ops.file_ledger.file_id of the file the row came from.",
              "data_tests": ["not_null"]},
             {"name": "_row_number", "description": "Data row number within that file (line = row + 1).",

@@ -129,10 +129,12 @@ class Landed:
     totals: list[dict] = field(default_factory=list)
 
 
-def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int, key: bytes | None = None) -> Landed:
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int, key: bytes | None = None,
+         sent_by: str | None = None) -> Landed:
     """Header check, landing table, COPY and typed table, in the caller's transaction.
 
-    ``key`` is the pseudonymisation key, needed when the contract names person identifiers.
+    ``key`` is the pseudonymisation key, needed when the contract names person identifiers;
+    ``sent_by`` the partner body, repeated on every row.
     """
     name = path.name
     path = tabular_source(path, contract)
@@ -162,7 +164,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
                                transform=transform)
         except CopyFailed as again:
             raise _unreadable(again, match) from again
-    typed = create_typed_table(conn, table, contract, match, landed, constants)
+    typed = create_typed_table(conn, table, contract, match, landed, constants, sent_by)
     if typed.problems:
         raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
     notes = warnings_for(match)
@@ -267,14 +269,26 @@ def fetch(settings: Settings, contract: Contract) -> list[int]:
     return sorted(set(pending) | set(new_ids))
 
 
+def sender(settings: Settings, contract: Contract, account: str | None) -> str:
+    """The partner body sending this feed (partners.yml); the contract's publisher if none is listed."""
+    from totalplace.contracts import ContractError
+    from totalplace.partners import load_partners
+
+    try:
+        return load_partners(settings.partners_file).body_for(contract.agency, contract.feed, account)
+    except ContractError:
+        log.warning("no partner in %s sends %s; recording its publisher", settings.partners_file, contract.key)
+        return contract.publisher or contract.agency
+
+
 def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, name: str, sha256: str, size: int,
-                    *, move: bool) -> ledger.LedgerEntry:
+                    *, move: bool, account: str | None = None) -> ledger.LedgerEntry:
     """Enter a file in the ledger and keep its bytes under ``files/<agency>/<feed>/<file_id>/``.
 
     ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
     """
     entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
-                                   size=size)
+                                   size=size, sent_by=sender(settings, contract, account))
     final = local_path(settings, contract, entry.file_id, name)
     final.parent.mkdir(parents=True, exist_ok=True)
     if move:
@@ -291,7 +305,8 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{remote.name}"
     sha256, size = account.download(remote, incoming)
     with connect(url) as conn:
-        entry = record_and_keep(conn, settings, contract, incoming, remote.name, sha256, size, move=True)
+        entry = record_and_keep(conn, settings, contract, incoming, remote.name, sha256, size, move=True,
+                                account=contract.agency)
     # the ledger row is committed and the bytes are ours: the inbox copy can go
     account.remove_from_inbox(remote)
     log.info("received %s as file %s (%s, %d bytes)", remote.path, entry.file_id, entry.status, size)
@@ -315,7 +330,8 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     table = landing_table(contract, file_id)
     try:
         with connect(url) as conn:
-            landed = land(conn, contract, table, path, file_id, pseudonymisation_key(settings, contract))
+            landed = land(conn, contract, table, path, file_id, pseudonymisation_key(settings, contract),
+                          entry.sent_by)
             # the encoding is kept so the gate step need not read the whole file again to detect it
             ledger.transition(conn, file_id, "validating", rows=landed.rows,
                               report={"warnings": landed.notes, "encoding": landed.encoding,

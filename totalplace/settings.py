@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     )
     dags_folder: Path = Field(default=PROJECT_ROOT / "dags")
     feeds_dir: Path = Field(default=PROJECT_ROOT / "feeds")
+    partners_file: Path = Field(default=PROJECT_ROOT / "partners.yml",
+                                description="partner bodies, their SFTP accounts and the feeds each sends")
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
 
     # ---- derived paths (not settings: change state_dir instead) ----

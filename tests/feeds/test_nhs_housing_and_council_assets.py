@@ -39,6 +39,8 @@ def test_nhs_numbers_are_checked_and_pseudonymised_before_landing(settings, tmp_
         text = conn.execute("select string_agg(t::text, ' ') from raw.nhs__ae_attendances t").fetchone()[0]
         hashes = {h for (h,) in conn.execute("select distinct nhs_number from raw.nhs__ae_attendances")}
         cost = conn.execute("select sum(cost) from raw.nhs__ae_attendances").fetchone()[0]
+        senders = conn.execute("select array_agg(distinct _sent_by), (select sent_by from ops.file_ledger "
+                               "where file_id = %s) from raw.nhs__ae_attendances", (outcome.file_id,)).fetchone()
     assert people == len(facts["nhs_numbers"]) and invalid == facts["invalid"]
     assert 1930 <= years <= 2020
     # not one NHS number, with or without spaces, anywhere in the published rows
@@ -47,6 +49,8 @@ def test_nhs_numbers_are_checked_and_pseudonymised_before_landing(settings, tmp_
     key = load_key(settings.key_file)
     assert hashes == {pseudonym(key, n) for n in facts["nhs_numbers"]}
     assert cost > Decimal(0)
+    # every published row knows the partner body that sent it (partners.yml), as the ledger does
+    assert senders == (["Anytown Integrated Care Board"], "Anytown Integrated Care Board")
 
 
 def test_nhs_number_check_digit():

@@ -81,3 +81,14 @@ def test_missing_and_duplicate_headers_are_reported(tmp_path):
     assert not match.ok
     assert match.duplicates == ["Month"]
     assert "Falls within" in match.missing and "Context" not in match.missing
+
+
+def test_partners_file_names_a_sender_for_every_feed_and_only_known_feeds(settings):
+    from totalplace.partners import load_partners
+
+    partners = load_partners(settings.partners_file, settings.feeds_dir)  # raises on any mismatch
+    assert partners.body_for("police", "street_crime", "police") == "City of London Police"
+    accounts = {p.account for p in partners.partners if p.account}
+    from totalplace.settings import AGENCIES
+
+    assert accounts <= set(AGENCIES)  # every account is one the SFTP server creates

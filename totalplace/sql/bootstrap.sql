@@ -33,3 +33,5 @@ create table if not exists ops.file_ledger (
 create unique index if not exists file_ledger_one_publish_per_hash
     on ops.file_ledger (agency, feed, sha256) where status = 'published';
 create index if not exists file_ledger_feed_status on ops.file_ledger (agency, feed, status);
+-- the partner body that sent the file (partners.yml); every published row repeats it as _sent_by
+alter table ops.file_ledger add column if not exists sent_by text;
