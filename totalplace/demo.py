@@ -1,15 +1,21 @@
-"""``make demo``: the whole platform end to end on the sample police extract.
+"""``make demo``: the whole platform end to end, one sample extract or more for every feed.
 
-Starts the services, drops the real data.police.uk sample (City of London, January 2020) and a
-damaged copy of it as the ``police`` partner, runs the pipeline through the Airflow DAGs and
-prints what was built. Run it twice: the second time both files are recognised as duplicates
-and nothing is loaded again.
+Starts the services and drops, as each partner would on SFTP: the real data.police.uk sample
+(City of London, January 2020) and a damaged copy of it; four real council spend-over-£500 files;
+the real MHCLG revenue outturn and budget returns; the real NHS Digital GP registration extract;
+and generated extracts (deterministic, with real-world mess) where no public sample exists:
+stop and search, outcomes, A&E attendances and hospital admissions (person-level: pseudonymised
+on the way in), NHS spend over £25k, homelessness, social lettings (an Excel workbook), dwelling
+stock and council land assets. Then it runs the pipeline through the Airflow DAGs and prints what
+was built, with the rows published per feed. Run it twice: the second time every file is
+recognised as a duplicate and nothing is loaded again.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
@@ -20,8 +26,47 @@ from totalplace.settings import PROJECT_ROOT, Settings
 from totalplace.warehouse import connect
 
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "police" / "2020-01-city-of-london-street.csv"
-COUNCIL_SAMPLES = sorted((PROJECT_ROOT / "tests" / "fixtures" / "council").glob("*.csv"))
+FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
+COUNCIL_SAMPLES = sorted((FIXTURES / "council").glob("*.csv"))
 """Real spend-over-£500 files of Devon (2011 and 2025 layouts) and Oxford (2014, one with its dates lost)."""
+
+
+def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
+    """(agency, feed, file) for every partner feed: real samples where they exist, else generated."""
+    from totalplace import generate_data as gen
+    from totalplace.reference import REFERENCE_DIR
+
+    out = settings.state_dir / "demo"
+    lookup = REFERENCE_DIR / "ons_lsoa_lookup.csv"
+    lsoas = gen.london_lsoas(lookup, limit=400)
+    lads = gen.london_lads(lookup)
+
+    def once(name: str, make) -> Path:
+        """Generate a file the first time only: a second demo then drops the very same bytes."""
+        path = out / name
+        return path if path.exists() else make(path)
+
+    return [
+        ("police", "street_crime", SAMPLE),
+        ("police", "street_crime", once("2020-01-city-of-london-street-DAMAGED.csv", lambda p: damaged_copy(SAMPLE, p))),
+        ("police", "stop_and_search", once("2020-01-city-of-london-stop-and-search.csv",
+                                           lambda p: gen.write_stop_and_search_csv(p, 400))),
+        ("police", "outcomes", once("2020-01-city-of-london-outcomes.csv", lambda p: gen.write_outcomes_csv(p, 600, lsoas))),
+        *[("council", "spend_over_500", p) for p in COUNCIL_SAMPLES],
+        *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*.csv"))],
+        ("council", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
+        ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
+        ("nhs", "ae_attendances", once("ae-attendances-2021-04.csv",
+                                       lambda p: gen.write_ae_attendances_csv(p, 3000, lsoas)[0])),
+        ("nhs", "hospital_admissions", once("admissions-2021-04.csv",
+                                            lambda p: gen.write_hospital_admissions_csv(p, 1500, lsoas))),
+        ("nhs", "spend_over_25k", once("icb-spend-over-25k-2021-04.csv",
+                                       lambda p: gen.write_nhs_spend_over_25k_csv(p, 120))),
+        ("housing", "homelessness", once("homelessness-2021-q1.csv", lambda p: gen.write_homelessness_csv(p, lads))),
+        ("housing", "social_lettings", once("lettings-2021-04.xlsx",
+                                            lambda p: gen.write_social_lettings_xlsx(p, 500, lsoas, lads))),
+        ("housing", "dwelling_stock", once("dwelling-stock-2021.csv", lambda p: gen.write_dwelling_stock_csv(p, lads))),
+    ]
 
 
 def damaged_copy(source: Path, target: Path) -> Path:
@@ -41,10 +86,8 @@ def run_demo(settings: Settings, console: Console) -> None:
     console.print(f"[bold]1. Services[/]  warehouse {url}\n   sftp accounts police, nhs, housing, council "
                   f"(passwords in {settings.credentials_file})")
 
-    damaged = damaged_copy(SAMPLE, settings.state_dir / "demo" / "2020-01-city-of-london-street-DAMAGED.csv")
-    drops = [("police", "street_crime", p) for p in (SAMPLE, damaged)] + [
-        ("council", "spend_over_500", p) for p in COUNCIL_SAMPLES]
-    for agency in ("police", "council"):
+    drops = demo_drops(settings)
+    for agency in sorted({d[0] for d in drops}):
         with open_account(settings, agency) as account:
             for _, feed, path in [d for d in drops if d[0] == agency]:
                 remote = account.upload(path, feed)
@@ -58,7 +101,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     if not summary.ok:
         raise RuntimeError(f"a DAG run failed; see {summary.log_file}")
 
-    for agency, feed in (("police", "street_crime"), ("council", "spend_over_500")):
+    for agency, feed in sorted({(a, f) for a, f, _ in drops}):
         with open_account(settings, agency) as account:
             reports = [n for n in account.listdir(f"outbox/{feed}") if n.endswith(".quarantined.txt")]
             if reports:
@@ -69,7 +112,8 @@ def run_demo(settings: Settings, console: Console) -> None:
     with connect(url) as conn:
         raw_rows = conn.execute("select count(*) from raw.police__street_crime").fetchone()[0]
         files = conn.execute(
-            "select count(*) from ops.file_ledger where agency = 'police' and status = 'published'").fetchone()[0]
+            "select count(*) from ops.file_ledger where agency = 'police' and feed = 'street_crime' "
+            "and status = 'published'").fetchone()[0]
         cur = conn.execute(
             "select lad_name, month_start, crime_type, crimes, population, crimes_per_1000 "
             "from marts.mart_crimes_by_lad_month order by crimes desc, lad_name, crime_type limit 10"
@@ -79,14 +123,25 @@ def run_demo(settings: Settings, console: Console) -> None:
         mart_rows = conn.execute("select count(*) from marts.mart_crimes_by_lad_month").fetchone()[0]
         per_feed = conn.execute(
             "select agency || '/' || feed, count(*) filter (where status = 'published'), "
-            "count(*) filter (where status = 'quarantined'), coalesce(sum(rows) filter (where status = 'published'), 0) "
-            "from ops.file_ledger group by 1 order by 1").fetchall()
+            "count(*) filter (where status = 'quarantined'), count(*) filter (where status = 'duplicate'), "
+            "coalesce(sum(rows) filter (where status = 'published'), 0)::bigint, "
+            "(select string_agg(distinct sent_by, '; ') from ops.file_ledger l2 "
+            " where l2.agency = l.agency and l2.feed = l.feed) "
+            "from ops.file_ledger l group by agency, feed order by 1").fetchall()
     feeds = Table(title="5. Published rows per feed")
-    for col in ("feed", "files published", "files quarantined", "rows in raw"):
-        feeds.add_column(col)
+    for col in ("feed", "published", "quarantined", "duplicate", "rows published", "sent by"):
+        feeds.add_column(col, justify="right" if col in ("published", "quarantined", "duplicate", "rows published")
+                         else "left")
     for row in per_feed:
-        feeds.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+        feeds.add_row(*[f"{v:,}" if isinstance(v, int) else str(v or "") for v in row])
     console.print(feeds)
+    with connect(url) as conn:  # the ledger's word checked against the tables themselves
+        wrong = [f"{key}: ledger {rows:,}, raw {actual:,}" for key, _, _, _, rows, _ in per_feed
+                 if rows != (actual := conn.execute(
+                     sql.SQL("select count(*) from {}").format(sql.Identifier("raw", key.replace("/", "__")))
+                 ).fetchone()[0])]
+    console.print("   every raw table holds exactly the rows the ledger says were published" if not wrong
+                  else f"[red]   raw tables and ledger disagree: {'; '.join(wrong)}[/]")
     table = Table(title="6. marts.mart_crimes_by_lad_month (top 10 by crimes)")
     for n in names:
         table.add_column(n)

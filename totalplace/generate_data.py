@@ -281,7 +281,10 @@ LETTINGS_HEADER = ["Tenant Ref", "Letting Date", "LA Code", "LSOA", "Tenancy Typ
 
 def write_social_lettings_xlsx(path: Path, rows: int, lsoas: list[tuple[str, str]], lads: list[tuple[str, str]],
                                *, month: str = "2021-04", seed: int = 20215) -> Path:
-    """Social housing lettings (CORE style), one row per letting, as an Excel workbook with a notes sheet."""
+    """Social housing lettings (CORE style), one row per letting, as an Excel workbook with a notes sheet.
+
+    Same cells for the same seed; the bytes differ between runs (the zip records the time it was written).
+    """
     from openpyxl import Workbook
 
     rng = random.Random(seed)
