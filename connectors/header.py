@@ -46,6 +46,8 @@ class HeaderMatch:
     """For a wide (unpivoted) feed: ``_measure_<n>`` -> (column number, header) of each measure column."""
     derived: list[str] = field(default_factory=list)
     """Landing columns appended to every row on the way in (e.g. an NHS number's check-digit result)."""
+    has_header: bool = True
+    """False for a file without a header row: ``headers`` are then the contract's, by position."""
 
     @property
     def ok(self) -> bool:
@@ -170,6 +172,17 @@ def match_header(headers: list[str], contract: Contract, *, line: int = 1, offse
     if contract.unpivot is not None and not measures:
         missing.append(f"(at least one column of values for {contract.unpivot.key_column})")
     return HeaderMatch(headers, targets, missing, absent_optional, unknown, duplicates, line, offset, measures)
+
+
+def match_by_position(path: Path, contract: Contract, *, encoding: str, delimiter: str) -> HeaderMatch:
+    """For a file without a header row: its columns are the contract's header columns, in order."""
+    first = read_header(path, encoding=encoding, delimiter=delimiter).cells
+    columns = contract.header_columns
+    targets = [c.name for c in columns[: len(first)]] + [f"_extra_{i}" for i in range(len(columns) + 1, len(first) + 1)]
+    headers = [c.header for c in columns[: len(first)]] + [f"(column {i})" for i in range(len(columns) + 1, len(first) + 1)]
+    missing = [c.header for c in columns[len(first):] if c.required]
+    unknown = {t: h for t, h in zip(targets, headers, strict=True) if t.startswith("_extra_")}
+    return HeaderMatch(headers, targets, missing, [], unknown, [], header_line=0, offset=0, has_header=False)
 
 
 def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str,

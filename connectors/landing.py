@@ -99,10 +99,11 @@ def copy_file(
     rewrite = pad_short_rows or transform is not None
     transcode = encoding not in PG_ENCODINGS or rewrite
     statement = sql.SQL(
-        "copy {} ({}) from stdin with (format csv, header true, delimiter {}, encoding {})"
+        "copy {} ({}) from stdin with (format csv, header {}, delimiter {}, encoding {})"
     ).format(
         table.ident,
         sql.SQL(", ").join(sql.Identifier(t) for t in match.targets + match.derived),
+        sql.SQL("true" if match.has_header else "false"),
         sql.Literal(contract.format.delimiter),
         sql.Literal("UTF8" if transcode else PG_ENCODINGS[encoding]),
     )
@@ -134,7 +135,8 @@ def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, trans
             out = io.StringIO()
             writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
             reader = csv.reader(text, delimiter=delimiter)
-            writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
+            if match.has_header:
+                writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
             for record in reader:
                 if pad and len(record) <= 1 < width:
                     record = record + [""] * (width - len(record))

@@ -38,6 +38,8 @@ DATE_FORMATS: dict[str, tuple[str, str]] = {
                       ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1))
                   + " else '00' end) || '-' || substr({t}, 1, 2)"),
     # Excel's 1900 date system; serials below 61 are refused (Excel counts a 29 February 1900 that never was)
+    # NHS ODS extracts: 19740401
+    "YYYYMMDD": (r"^(19|20)[0-9]{6}$", "substr({t}, 1, 4) || '-' || substr({t}, 5, 2) || '-' || substr({t}, 7, 2)"),
     "excel_serial": (r"^[0-9]{2,5}$", "case when {t}::int >= 61 then (date '1899-12-30' + {t}::int)::text end"),
 }
 
@@ -245,6 +247,11 @@ class FileFormat(BaseModel):
         "Mac Roman cannot be told from Windows-1252 by its bytes, so a feed sent from old Mac Excel says so",
     )
     delimiter: str = ","
+    header: bool = Field(
+        default=True,
+        description="false for files with no header row (e.g. NHS ODS extracts): the columns are the "
+        "contract's, in the contract's order",
+    )
     sheet: str | None = Field(default=None, description="for Excel files: the sheet to read (default: the one whose header matches)")
 
 

@@ -2,7 +2,8 @@
 
 Starts the services and drops, as each partner would on SFTP: the real data.police.uk sample
 (City of London, January 2020) and a damaged copy of it; four real council spend-over-£500 files;
-the real MHCLG revenue outturn and budget returns; the real NHS Digital GP registration extract;
+the real MHCLG revenue outturn and budget returns; the real NHS Digital GP registration, ODS
+practice register and Fingertips practice deprivation extracts;
 and generated extracts (deterministic, with real-world mess) where no public sample exists:
 stop and search, outcomes, A&E attendances and hospital admissions (person-level: pseudonymised
 on the way in), NHS spend over £25k, homelessness, social lettings (an Excel workbook), dwelling
@@ -56,6 +57,8 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*.csv"))],
         ("council", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
         ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
+        ("nhs", "gp_practices", FIXTURES / "nhs" / "epraccur_first2000.csv"),
+        ("nhs", "practice_deprivation", FIXTURES / "nhs" / "fingertips_imd2019_by_gp_practice_indicator-data.csv"),
         ("nhs", "ae_attendances", once("ae-attendances-2021-04.csv",
                                        lambda p: gen.write_ae_attendances_csv(p, 3000, lsoas)[0])),
         ("nhs", "hospital_admissions", once("admissions-2021-04.csv",

@@ -28,6 +28,7 @@ from connectors.header import (
     HeaderMatch,
     detect_encoding,
     header_keys,
+    match_by_position,
     match_header,
     ragged_rows,
     read_header,
@@ -98,6 +99,16 @@ def file_encoding(path: Path, contract: Contract) -> str:
 def match_file(path: Path, contract: Contract, encoding: str | None = None) -> HeaderMatch:
     """Read and match the header; a file whose columns cannot be matched is rejected here."""
     encoding = encoding or file_encoding(path, contract)
+    if not contract.format.header:
+        try:
+            match = match_by_position(path, contract, encoding=encoding, delimiter=contract.format.delimiter)
+        except HeaderError as exc:
+            raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
+        if match.missing:
+            raise Rejected([Problem(check="row_length", rule=f"the file has {len(match.targets)} columns; the feed "
+                                    f"expects at least {len(match.targets) + len(match.missing)} (no header row: "
+                                    "columns are read by position)")])
+        return match
     try:
         row = read_header(path, encoding=encoding, delimiter=contract.format.delimiter, known=header_keys(contract))
     except HeaderError as exc:
@@ -189,7 +200,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
 
 def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:
     if exc.line is not None:  # COPY counts from the header line, the sender from the top of the file
-        exc.line += match.header_line - 1
+        exc.line += match.header_line - 1 if match.has_header else 0
     where = f" at line {exc.line}" if exc.line else ""
     return Rejected([Problem(check="csv_structure", rule=f"the file cannot be read as CSV{where}: {exc}",
                              examples=[{"line": exc.line, "row": exc.line - 1 if exc.line else None, "value": None}]

@@ -1,0 +1,78 @@
+"""The remaining real public samples: NHS ODS practices (no header row, every field quoted),
+Fingertips practice deprivation (27 columns, mostly empty, England rows among practices) and ONS
+lookups (MSOA -> ward, CCG names, LAD names with double-encoded Welsh names) - each published
+whole; and a sample sent to the wrong feed comes back with a report a sender can act on."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+
+import pytest
+from conftest import FIXTURES
+
+from totalplace import intake
+from totalplace.contracts import get_contract
+from totalplace.reference import REFERENCE_DIR
+from totalplace.warehouse import connect
+
+NHS = FIXTURES / "nhs"
+
+
+def ingest(settings, agency, feed, path):
+    return intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+
+
+def test_ods_practices_without_a_header_row_are_read_by_position(settings):
+    path = NHS / "epraccur_first2000.csv"
+    outcome = ingest(settings, "nhs", "gp_practices", path)
+    assert (outcome.status, outcome.rows) == ("published", 2000), outcome.error
+    with path.open(newline="") as fh:
+        first = next(csv.reader(fh))
+    with connect(settings.warehouse_url) as conn:
+        row = conn.execute("select practice_code, practice_name, postcode, open_date, status_code, commissioner "
+                           "from raw.nhs__gp_practices where _row_number = 1").fetchone()
+        closed = conn.execute("select count(*) from raw.nhs__gp_practices where status_code = 'C' "
+                              "and close_date is not null").fetchone()[0]
+    assert row == (first[0], first[1], first[9], date(1974, 4, 1), first[12], first[14])
+    assert closed > 0
+
+
+def test_a_bad_date_in_a_headerless_file_is_reported_on_its_own_line(settings, tmp_path):
+    lines = (NHS / "epraccur_first2000.csv").read_bytes().split(b"\r\n")
+    lines[4] = lines[4].replace(b'"19740401"', b'"1974-04-01"', 1)
+    bad = tmp_path / "epraccur_bad.csv"
+    bad.write_bytes(b"\r\n".join(lines))
+    report = intake.check_file(settings, get_contract(settings.feeds_dir, "nhs", "gp_practices"), bad)
+    [problem] = report["problems"]
+    assert problem["column"] == "Open Date"
+    assert problem["examples"] == [{"row": 5, "line": 5, "value": "1974-04-01"}]
+
+
+def test_fingertips_export_keeps_practices_and_england_with_unused_columns_aside(settings):
+    outcome = ingest(settings, "nhs", "practice_deprivation", NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
+    assert (outcome.status, outcome.rows) == ("published", 6547), outcome.error
+    with connect(settings.warehouse_url) as conn:
+        types = dict(conn.execute("select area_type, count(*) from raw.nhs__practice_deprivation group by 1").fetchall())
+        extra = conn.execute("select _extra->>'Recent Trend' from raw.nhs__practice_deprivation limit 1").fetchone()[0]
+        england = conn.execute("select max(value) from raw.nhs__practice_deprivation where area_type = 'England'"
+                               ).fetchone()[0]
+    assert types == {"GP": 6545, "England": 2}
+    assert extra == "Cannot be calculated"
+    assert england == pytest.approx(21.7220870988933)
+
+
+@pytest.mark.parametrize(("feed", "rows"), [("ons_msoa_ward", 7201), ("ons_ccg_names", 191), ("ons_lad_names", 382)])
+def test_ons_lookups_publish(settings, feed, rows):
+    outcome = ingest(settings, "reference", feed, REFERENCE_DIR / f"{feed}.csv")
+    assert (outcome.status, outcome.rows) == ("published", rows), outcome.error
+
+
+def test_a_sample_sent_to_the_wrong_feed_is_answered_with_the_columns_it_lacks(settings):
+    contract = get_contract(settings.feeds_dir, "council", "spend_over_500")
+    report = intake.check_file(settings, contract, NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
+    assert report["outcome"] == "failed"
+    missing = [p["column"] for p in report["problems"] if p["check"] == "required_column"]
+    # its "Value" column passes for the amount (an alias), but the rest is missing
+    assert "Supplier Name" in missing and "Date" in missing
+    assert any(p["check"] == "header" and "Indicator ID" in p["rule"] for p in report["problems"])
