@@ -46,6 +46,8 @@ class HeaderMatch:
     """For a wide (unpivoted) feed: ``_measure_<n>`` -> (column number, header) of each measure column."""
     derived: list[str] = field(default_factory=list)
     """Landing columns appended to every row on the way in (e.g. an NHS number's check-digit result)."""
+    header_first_line: int = 1
+    """First line of a header written over two rows (else ``header_line``)."""
     has_header: bool = True
     """False for a file without a header row: ``headers`` are then the contract's, by position."""
 
@@ -83,6 +85,8 @@ class HeaderRow:
     cells: list[str]
     line: int
     offset: int
+    first_line: int | None = None
+    """Where a header written over two rows (merged cells above sub-headings) starts."""
 
 
 MAX_PREAMBLE_RECORDS = 50
@@ -108,27 +112,55 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
         text = head[: exc.start].decode(encoding)
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    best: tuple[int, list[str], int] | None = None  # (score, cells, first line)
+    records: list[tuple[list[str], int]] = []  # (cells, first line)
     line_before = 0
     try:
-        for i, record in enumerate(reader):
-            first_line = line_before + 1
+        for record in reader:
+            records.append((record, line_before + 1))
             line_before = reader.line_num
-            if known is None:
-                best = (0, record, first_line)
-                break
-            score = len({normalise_header(c) for c in record} & known)
-            if best is None or score > best[0]:
-                best = (score, record, first_line)
-            if i + 1 >= MAX_PREAMBLE_RECORDS:
+            if known is None or len(records) >= MAX_PREAMBLE_RECORDS:
                 break
     except csv.Error as exc:
-        if best is None:
+        if not records:
             raise HeaderError(f"no header row could be read: {exc}") from exc
-    if best is None:
+    if not records:
         raise HeaderError("no header row could be read")
-    _, cells, line = best
+    if known is None:
+        cells, line = records[0]
+        return HeaderRow(cells, line, _offset_of_line(head, line))
+
+    def score(cells: list[str]) -> int:
+        return len({normalise_header(c) for c in cells} & known)
+
+    best = max(range(len(records)), key=lambda i: (score(records[i][0]), -i))
+    # a header over two rows (a merged "Payment" above "Date" and "Amount") wins only if it names more
+    pairs = [(score(combine_header_rows(records[i][0], records[i + 1][0])), -i) for i in range(len(records) - 1)]
+    if pairs and max(pairs)[0] > score(records[best][0]):
+        i = -max(pairs)[1]
+        line = records[i + 1][1]
+        return HeaderRow(combine_header_rows(records[i][0], records[i + 1][0]), line, _offset_of_line(head, line),
+                         first_line=records[i][1])
+    cells, line = records[best]
     return HeaderRow(cells, line, _offset_of_line(head, line))
+
+
+def combine_header_rows(top: list[str], bottom: list[str]) -> list[str]:
+    """One header from two rows: a heading merged across columns (written once, the cells to its
+    right left empty) is carried over the sub-headings below it; a cell with nothing below keeps
+    its own name ("Date" merged down over both rows)."""
+    width = max(len(top), len(bottom))
+    top = top + [""] * (width - len(top))
+    bottom = bottom + [""] * (width - len(bottom))
+    out, carried = [], ""
+    for above, below in zip(top, bottom, strict=True):
+        above, below = above.strip(), below.strip()
+        if above:
+            carried = above
+        elif not below:
+            carried = ""
+        heading = above or (carried if below else "")
+        out.append(" ".join(part for part in (heading, below) if part))
+    return out
 
 
 def _offset_of_line(data: bytes, line: int) -> int:
@@ -182,7 +214,8 @@ def match_by_position(path: Path, contract: Contract, *, encoding: str, delimite
     headers = [c.header for c in columns[: len(first)]] + [f"(column {i})" for i in range(len(columns) + 1, len(first) + 1)]
     missing = [c.header for c in columns[len(first):] if c.required]
     unknown = {t: h for t, h in zip(targets, headers, strict=True) if t.startswith("_extra_")}
-    return HeaderMatch(headers, targets, missing, [], unknown, [], header_line=0, offset=0, has_header=False)
+    return HeaderMatch(headers, targets, missing, [], unknown, [], header_line=0, offset=0,
+                        header_first_line=0, has_header=False)
 
 
 def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str,

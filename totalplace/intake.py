@@ -115,6 +115,7 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
     headers = row.cells
     match = match_header(headers, contract, line=row.line, offset=row.offset)
+    match.header_first_line = row.first_line or row.line
     problems = [
         Problem(check="required_column", column=None, header=h, rule=f"required column {h!r} is missing from the header")
         for h in match.missing
@@ -190,8 +191,12 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
                      f"it was not loaded as data ({checked})")
     if encoding != "utf-8":
         notes.append(f"the file was read as {encoding} (it is not UTF-8)")
-    if match.header_line > 1:
-        notes.append(f"the header is on line {match.header_line}; the {match.header_line - 1} line(s) above it were skipped")
+    if match.header_first_line != match.header_line:
+        notes.append(f"the header spans lines {match.header_first_line}-{match.header_line} (headings over "
+                     f"sub-headings were joined, e.g. {next((h for h in match.headers if ' ' in h), '')!r})")
+    if match.header_first_line > 1:
+        notes.append(f"the header is on line {match.header_first_line}; the {match.header_first_line - 1} "
+                     "line(s) above it were skipped")
     if match.measures:
         notes.append(f"{len(match.measures)} columns of values were read as rows of "
                      f"{contract.unpivot.key_column} / {contract.unpivot.value_column}")

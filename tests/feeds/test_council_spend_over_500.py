@@ -5,7 +5,7 @@ date formats - every payment line published with amounts that add up to the penn
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -152,7 +152,6 @@ def test_suppression_markers_become_null_with_a_flag_never_zero(settings, tmp_pa
 
 
 def test_excel_workbook_sheet_found_by_its_header_with_dates_and_formulas(settings, spend_contract, tmp_path):
-    from datetime import datetime
 
     from openpyxl import Workbook
 
@@ -248,3 +247,35 @@ def test_a_file_that_does_not_add_up_to_its_own_total_is_rejected(settings, spen
     assert problem["rule"] == ("the totals row on line 8 says amount = 15400.00, but the data rows add up to "
                                "15396.25 (difference -3.75)")
     assert published(settings, outcome.file_id) == (0, None)
+
+
+def test_an_excel_header_over_two_rows_with_merged_cells_is_joined(settings, spend_contract, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Spend"
+    ws.append(["Anytown Council - spend over £500, May 2014"])
+    # "Payment" is merged over its two sub-headings; the other headings are merged down over both rows
+    ws.append(["Body Name", "Payment", None, "Transaction Number", "Supplier Name", "Expense Area", "Expense Type"])
+    ws.append([None, "Date", "Amount", None, None, None, None])
+    ws.merge_cells("B2:C2")
+    for col in "ADEFG":
+        ws.merge_cells(f"{col}2:{col}3")
+    ws.append(["Anytown Council", datetime(2014, 5, 1), 1496.0, "T1", "Café Ltd", "Adult Care", "Meals"])
+    ws.append(["Anytown Council", datetime(2014, 5, 2), "x", "T2", "Smith & Co", "Highways", "Repairs"])
+    path = tmp_path / "anytown-2014-05.xlsx"
+    wb.save(path)
+
+    report = intake.check_file(settings, spend_contract, path)
+    [problem] = report["problems"]
+    # the sender's own words for the column, and the spreadsheet's line: header on lines 2-3, row 2 on line 5
+    assert problem["column"] == "Payment Amount"
+    assert problem["examples"] == [{"row": 2, "line": 5, "value": "x"}]
+    assert any("header spans lines 2-3" in w for w in report["warnings"])
+
+    ws["C5"] = 250.5
+    wb.save(path)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert (outcome.status, outcome.rows) == ("published", 2), outcome.error
+    assert published(settings, outcome.file_id) == (2, Decimal("1746.50"))
