@@ -16,7 +16,7 @@ from totalplace.settings import PROJECT_ROOT
 
 @pytest.fixture(scope="module")
 def policy_settings(tmp_path_factory, airflow_home):
-    """Settings with a dbt manifest (cosmos renders from it), shared by this module's tests."""
+    """Settings with a dbt manifest, shared by this module's tests."""
     from totalplace.airflow_env import settings_environment
     from totalplace.settings import Settings
 
@@ -51,11 +51,11 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
             assert task.retries >= 1, (dag_id, task.task_id)
 
 
-def test_transform_dag_renders_dbt_models_from_the_manifest(dagbag):
-    task_ids = set(dagbag.dags["transform__dbt_build"].task_ids)
-    assert "prepare_warehouse" in task_ids
-    assert any("mart_crimes_by_lad_month" in t for t in task_ids)
-    assert any("stg_police__street_crimes" in t for t in task_ids)
+def test_transform_dag_builds_layer_by_layer(dagbag):
+    dag = dagbag.dags["transform__dbt_build"]
+    assert sorted(dag.task_ids) == ["build_intermediate", "build_marts", "build_staging", "prepare_warehouse"]
+    assert dag.get_task("build_staging").upstream_task_ids == {"prepare_warehouse"}
+    assert dag.get_task("build_marts").upstream_task_ids == {"build_intermediate"}
 
 
 def test_transform_dag_is_scheduled_on_every_partner_feeds_asset(dagbag):
@@ -75,8 +75,8 @@ def test_ingest_dag_shape(dagbag):
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (PROJECT_ROOT / "dags").glob("*.py")))
 def test_dag_files_parse_without_dbt_or_the_warehouse(policy_settings, dag_file):
     """Parsing a DAG file runs no dbt and opens no connection: the warehouse URL here points nowhere
-    and dbt is not on PATH, yet every DAG renders (cosmos reads the manifest). Parse speed itself is
-    a `make bench` figure, not a timed test."""
+    and dbt is not on PATH, yet every DAG renders. Parse speed itself is a `make bench` figure, not a
+    timed test."""
     from totalplace.airflow_env import settings_environment
 
     code = (
@@ -92,5 +92,3 @@ def test_dag_files_parse_without_dbt_or_the_warehouse(policy_settings, dag_file)
     assert out.returncode == 0, out.stderr[-2000:]
     tasks = json.loads(out.stdout.strip().splitlines()[-1])
     assert tasks and all(n >= 2 for n in tasks.values()), tasks
-    if dag_file == "transform__dbt_build.py":
-        assert tasks["transform__dbt_build"] > 5  # one task per dbt model, rendered from the manifest

@@ -32,7 +32,12 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
         city = conn.execute(
             "select crimes, population, crimes_per_1000 from marts.mart_crimes_by_lad_month "
             "where lad_name = 'City of London' and crime_type = 'Other theft'").fetchone()
+        results = dict(conn.execute(
+            "select unique_id, status from ops.dbt_results where unique_id like 'model.%'").fetchall())
     assert mart_total == located and located > 700
+    # every model's outcome is kept, as the per-model status of the build
+    assert results["model.totalplace.mart_crimes_by_lad_month"] == "success"
+    assert set(results.values()) == {"success"}
     assert lads > 1
     assert city[0] > 0 and float(city[2]) == pytest.approx(1000 * city[0] / city[1], abs=0.001)
 

@@ -35,3 +35,17 @@ create unique index if not exists file_ledger_one_publish_per_hash
 create index if not exists file_ledger_feed_status on ops.file_ledger (agency, feed, status);
 -- the partner body that sent the file (partners.yml); every published row repeats it as _sent_by
 alter table ops.file_ledger add column if not exists sent_by text;
+
+-- Every model and test of every warehouse build, as dbt reported it (the transform DAG's per-model status).
+create table if not exists ops.dbt_results (
+    run_id        text        not null,
+    layer         text        not null,
+    unique_id     text        not null,
+    resource_type text        not null,
+    status        text        not null,
+    rows_affected bigint,
+    seconds       double precision,
+    message       text,
+    finished_at   timestamptz not null default now()
+);
+create index if not exists dbt_results_run on ops.dbt_results (run_id);
