@@ -1,5 +1,9 @@
-"""Builds the warehouse with dbt whenever a feed publishes: reference data, then staging,
-intermediate and marts - each layer one `dbt build` of its models and their tests.
+"""Builds the warehouse with dbt whenever a feed publishes, by write-audit-publish: reference data,
+then staging, intermediate and marts - each layer one `dbt build` of its models and tests - into
+build schemas (``<schema>__build``); then an audit against the ledger (spend per file equals the
+file's total to the penny, rows per crime file equal the rows published); then one transaction
+swaps the build in for the published schemas. A failed test or audit leaves the published
+warehouse exactly as it was, and the failed task says why.
 
 Scheduled on the assets the ingest DAGs update (``totalplace://raw/<agency>__<feed>``), so a
 publish anywhere rebuilds the marts. A layer is built by one dbt invocation, not one per model:
@@ -24,6 +28,7 @@ from totalplace.settings import AGENCIES, Settings
 _settings = Settings()
 _assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).values() if c.agency in AGENCIES]
 LAYERS = ("staging", "intermediate", "marts")
+BUILD_SUFFIX = "__build"
 
 
 @dag(
@@ -57,7 +62,11 @@ def transform__dbt_build():
 
             settings = Settings()
             url = warehouse_url(settings)
-            results = dbt.build_layer(settings, url, layer)
+            if layer == LAYERS[0]:
+                from totalplace.publish_warehouse import drop_build
+
+                drop_build(url)  # a fresh build: nothing left over from a failed run
+            results = dbt.build_layer(settings, url, layer, BUILD_SUFFIX)
             dbt.record_results(url, get_current_context()["run_id"], layer, results)
             log = logging.getLogger("totalplace.transform")
             for r in results:
@@ -74,7 +83,29 @@ def transform__dbt_build():
 
         return build_layer()
 
-    reduce(lambda upstream, task_: upstream >> task_, [prepare_warehouse(), *(build(layer) for layer in LAYERS)])
+    @task
+    def audit() -> int:
+        """Cross-check the build against the ledger; any disagreement stops the publish."""
+        from totalplace.publish_warehouse import AuditFailed
+        from totalplace.publish_warehouse import audit as run_audit
+        from totalplace.warehouse import warehouse_url
+
+        problems = run_audit(warehouse_url(Settings()))
+        if problems:
+            raise AuditFailed(f"{len(problems)} audit problem(s); the published warehouse is unchanged: "
+                              + "; ".join(problems[:10]))
+        return 0
+
+    @task
+    def publish() -> None:
+        """Swap the audited build in for the published schemas, in one transaction."""
+        from totalplace.publish_warehouse import swap
+        from totalplace.warehouse import warehouse_url
+
+        swap(warehouse_url(Settings()))
+
+    reduce(lambda upstream, task_: upstream >> task_,
+           [prepare_warehouse(), *(build(layer) for layer in LAYERS), audit(), publish()])
 
 
 transform__dbt_build()

@@ -30,6 +30,7 @@ def dbt_environment(settings: Settings, url: str) -> dict[str, str]:
     env["DBT_TARGET_PATH"] = str(dbt_target_dir(settings))
     env["DBT_LOG_PATH"] = str(settings.state_dir / "dbt" / "logs")
     env["DBT_PROJECT_DIR"] = str(settings.dbt_project_dir)
+    env["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = ""  # build straight into the published schemas (CLI, tests)
     return env
 
 
@@ -72,8 +73,16 @@ class NodeResult:
     message: str | None
 
 
-def build_layer(settings: Settings, url: str, layer: str) -> list[NodeResult]:
-    """``dbt build --select path:models/<layer>`` in this process; the result of every model and test.
+LAYER_SELECTORS = {
+    "staging": ["path:seeds", "path:models/staging"],
+    "intermediate": ["path:models/intermediate"],
+    "marts": ["path:models/marts"],
+}
+
+
+def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "") -> list[NodeResult]:
+    """``dbt build`` of one layer in this process (into ``<schema><schema_suffix>``); the result of
+    every model, seed and test.
 
     One dbt invocation per layer, not one per model: a dbt invocation costs seconds to start and
     parse. Measured here with the demo's data: astronomer-cosmos rendering one task per model took
@@ -83,7 +92,9 @@ def build_layer(settings: Settings, url: str, layer: str) -> list[NodeResult]:
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_environment(settings, url))
-    outcome = dbtRunner().invoke(["build", "--select", f"path:models/{layer}", "--project-dir",
+    os.environ["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = schema_suffix
+    # --quiet: errors only; the task logs one line per node from the results instead
+    outcome = dbtRunner().invoke(["build", "--quiet", "--select", *LAYER_SELECTORS[layer], "--project-dir",
                                   str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)])
     if outcome.result is None or not hasattr(outcome.result, "results"):
         raise RuntimeError(f"dbt build of {layer} did not run: {outcome.exception}")

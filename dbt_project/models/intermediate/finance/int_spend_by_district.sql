@@ -1,0 +1,76 @@
+-- Spend placed in local authority districts. Spend of a district (or of a patient's LSOA) stays
+-- where it is; spend of a wider area is shared among its districts by population: a county
+-- (upper-tier) among its districts, the Greater London Authority among the boroughs, a CCG among
+-- the districts its LSOAs lie in. Spend that cannot be placed (police force areas and other bodies
+-- without a district lookup yet) keeps lad_code NULL and is counted in dq_unplaced_spend.
+with
+
+spend as (
+
+    select * from {{ ref('int_spend_lines') }}
+
+),
+
+lsoas as (
+
+    select * from {{ ref('int_lsoa_geographies') }}
+
+),
+
+districts as (
+
+    select lad_code, utla_code, region_code, sum(population)::numeric as population
+    from lsoas
+    group by lad_code, utla_code, region_code
+
+),
+
+ccg_districts as (
+
+    select ccg_code, lad_code, sum(population)::numeric as population
+    from lsoas
+    where ccg_code is not null
+    group by ccg_code, lad_code
+
+),
+
+shares as (
+
+    select lad_code as place_code, 'lad' as place_level, lad_code, 1.0 as share from districts
+    union all
+    select lsoa_code, 'lsoa', lad_code, 1.0 from lsoas
+    union all
+    select utla_code, 'utla', lad_code, population / sum(population) over (partition by utla_code) from districts
+    union all
+    select region_code, 'region', lad_code, population / sum(population) over (partition by region_code)
+    from districts where region_code is not null
+    union all
+    select ccg_code, 'ccg', lad_code, population / sum(population) over (partition by ccg_code) from ccg_districts
+
+),
+
+placed as (
+
+    select
+        spend.feed,
+        spend.file_id,
+        spend.row_number,
+        spend.column_number,
+        spend.agency_type,
+        spend.body_name,
+        spend.place_code as body_place_code,
+        spend.place_level as body_place_level,
+        spend.financial_year,
+        spend.basis,
+        spend.theme_code,
+        shares.lad_code,
+        case when shares.share = 1.0 then 'direct' when shares.lad_code is not null then 'population_share' end
+            as allocation,
+        spend.amount * coalesce(shares.share, 1.0) as amount
+
+    from spend
+    left join shares on shares.place_code = spend.place_code and shares.place_level = spend.place_level
+
+)
+
+select * from placed

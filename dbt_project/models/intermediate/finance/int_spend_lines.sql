@@ -1,0 +1,173 @@
+-- Every spend line of every agency in one shape, before it is placed in districts. Four bases:
+--   outturn       - service-level totals for a year (MHCLG RO returns), council, police and fire bodies
+--   transaction   - payment lines (council spend over £500, NHS spend over £25k)
+--   activity_cost - tariff cost of NHS activity (A&E attendances, admissions), placed by patient's LSOA
+-- RA budget lines are not spend and are left out. Redacted suppliers are kept as "redacted".
+with
+
+revenue as (
+
+    select * from {{ ref('stg_council__revenue_lines') }}
+    where figure_kind = 'outturn'
+      -- one column per service: its net current expenditure; totals across services are left out
+      and service_line like '% - Net Current Expenditure%'
+      and service_line not like 'Total Service Expenditure%'
+      and amount is not null
+
+),
+
+council_payments as (
+
+    select * from {{ ref('stg_council__payments') }}
+
+),
+
+nhs_payments as (
+
+    select * from {{ ref('stg_nhs__payments') }}
+
+),
+
+attendances as (
+
+    select * from {{ ref('stg_nhs__ae_attendances') }}
+
+),
+
+admissions as (
+
+    select * from {{ ref('stg_nhs__hospital_admissions') }}
+
+),
+
+bodies as (
+
+    select * from {{ ref('bodies') }}
+
+),
+
+outturn as (
+
+    select
+        'council/revenue_outturn' as feed,
+        file_id,
+        row_number,
+        column_number,
+        -- the service decides the agency: the police services of the GLA (MOPAC) or the City of London
+        -- are police spend, whoever returns them
+        case
+            when service_line like 'Police services%' or authority_detailed_class = 'P' then 'police'
+            when service_line like 'Fire and rescue%' or authority_detailed_class = 'FR' then 'fire'
+            else 'council'
+        end as agency_type,
+        authority_name as body_name,
+        authority_code as place_code,
+        case
+            when authority_code ~ '^E0[6-9]' then 'lad'
+            when authority_code ~ '^E10' then 'utla'
+            when authority_code ~ '^E12' then 'region'
+            when authority_code ~ '^E23' then 'force'
+            else 'other'
+        end as place_level,
+        financial_year,
+        null::date as spend_date,
+        'outturn' as basis,
+        {{ theme_for('council_service_line', 'service_line') }} as theme_code,
+        split_part(service_line, ' - ', 1) as line_description,
+        null::text as supplier_name,
+        amount
+
+    from revenue
+
+),
+
+council_transactions as (
+
+    select
+        'council/spend_over_500',
+        council_payments.file_id,
+        council_payments.row_number,
+        null::integer,
+        'council',
+        council_payments.body_name,
+        bodies.place_code,
+        bodies.place_level,
+        {{ financial_year('council_payments.payment_date') }},
+        council_payments.payment_date,
+        'transaction',
+        {{ theme_for('council_expense', "council_payments.expense_area || ' ' || council_payments.expense_type") }},
+        council_payments.expense_area || ' / ' || council_payments.expense_type,
+        case when council_payments.is_supplier_redacted then 'redacted' else council_payments.supplier_name end,
+        council_payments.amount
+
+    from council_payments
+    left join bodies on bodies.body_name = council_payments.body_name
+
+),
+
+nhs_transactions as (
+
+    select
+        'nhs/spend_over_25k',
+        nhs_payments.file_id,
+        nhs_payments.row_number,
+        null::integer,
+        'nhs',
+        nhs_payments.body_name,
+        bodies.place_code,
+        bodies.place_level,
+        {{ financial_year('nhs_payments.payment_date') }},
+        nhs_payments.payment_date,
+        'transaction',
+        {{ theme_for('nhs_category', 'nhs_payments.expense_type') }},
+        nhs_payments.expense_area || ' / ' || nhs_payments.expense_type,
+        case when nhs_payments.is_supplier_redacted then 'redacted' else nhs_payments.supplier_name end,
+        nhs_payments.amount
+
+    from nhs_payments
+    left join bodies on bodies.body_name = nhs_payments.body_name
+
+),
+
+activity as (
+
+    select 'nhs/ae_attendances' as feed, file_id, row_number, provider_code, lsoa_code, arrival_date as activity_date,
+           diagnosis_group, cost
+    from attendances
+    union all
+    select 'nhs/hospital_admissions', file_id, row_number, null, lsoa_code, admission_date, diagnosis_group, cost
+    from admissions
+
+),
+
+activity_costs as (
+
+    select
+        feed,
+        file_id,
+        row_number,
+        null::integer,
+        'nhs',
+        coalesce('NHS provider ' || provider_code, 'NHS providers'),
+        lsoa_code,
+        'lsoa',
+        {{ financial_year('activity_date') }},
+        activity_date,
+        'activity_cost',
+        {{ theme_for('nhs_category', 'diagnosis_group') }},
+        diagnosis_group,
+        null::text,
+        cost
+
+    from activity
+    where cost is not null
+
+)
+
+select * from outturn
+union all
+select * from council_transactions
+union all
+select * from nhs_transactions
+union all
+select * from activity_costs

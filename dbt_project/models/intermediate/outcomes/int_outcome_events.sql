@@ -1,0 +1,78 @@
+-- Outcome counts per indicator, district and month from every agency's feed (numerators only).
+with
+
+crimes as (
+
+    select * from {{ ref('int_street_crimes_located') }}
+    where lad_code is not null
+
+),
+
+lsoas as (
+
+    select lsoa_code, lad_code from {{ ref('int_lsoa_geographies') }}
+
+),
+
+attendances as (
+
+    select a.*, l.lad_code from {{ ref('stg_nhs__ae_attendances') }} as a
+    inner join lsoas as l on l.lsoa_code = a.lsoa_code
+
+),
+
+admissions as (
+
+    select a.*, l.lad_code from {{ ref('stg_nhs__hospital_admissions') }} as a
+    inner join lsoas as l on l.lsoa_code = a.lsoa_code
+
+),
+
+homelessness as (
+
+    select * from {{ ref('stg_housing__homelessness_duties') }}
+
+),
+
+lettings as (
+
+    select * from {{ ref('stg_housing__lettings') }}
+
+),
+
+events as (
+
+    select 'crimes' as indicator, lad_code, month_start, count(*) as numerator
+    from crimes where not is_anti_social_behaviour group by lad_code, month_start
+    union all
+    select 'drug_crimes', lad_code, month_start, count(*) from crimes where crime_type = 'Drugs'
+    group by lad_code, month_start
+    union all
+    select 'violent_crimes', lad_code, month_start, count(*) from crimes
+    where crime_type = 'Violence and sexual offences' group by lad_code, month_start
+    union all
+    select 'asb_incidents', lad_code, month_start, count(*) from crimes where is_anti_social_behaviour
+    group by lad_code, month_start
+    union all
+    select 'ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*) from attendances
+    group by 2, 3
+    union all
+    select 'ae_alcohol_drug_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
+    from attendances where diagnosis_group in ('Alcohol related', 'Drug related') group by 2, 3
+    union all
+    select 'emergency_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where admission_method = 'Emergency' group by 2, 3
+    union all
+    select 'alcohol_drug_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where diagnosis_group in ('Alcohol related', 'Drug related') group by 2, 3
+    union all
+    -- quarterly returns: counted in the quarter's first month
+    select 'homelessness_main_duty', la_code, quarter_start, sum(main_duty_owed)
+    from homelessness where main_duty_owed is not null group by 2, 3
+    union all
+    select 'lettings_to_homeless', la_code, date_trunc('month', letting_date)::date, count(*)
+    from lettings where was_previously_homeless group by 2, 3
+
+)
+
+select * from events

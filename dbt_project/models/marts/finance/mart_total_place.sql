@@ -1,0 +1,72 @@
+-- Total Place: public spend per place, financial year, agency and theme, and per head - for every
+-- district and every named group of districts (seed place_groups).
+-- Never double-counted: for the same agency, district, year and body (all NHS bodies together),
+-- service totals (outturn) or activity costs win over transaction lines, which then count only
+-- where no total exists.
+with
+
+placed as (
+
+    select * from {{ ref('int_spend_by_district') }}
+    where lad_code is not null
+
+),
+
+ranked as (
+
+    select
+        *,
+        dense_rank() over (
+            partition by lad_code, financial_year, agency_type,
+                         case when agency_type = 'nhs' then 'nhs' else body_place_code end
+            order by case basis when 'transaction' then 2 else 1 end
+        ) as basis_rank
+
+    from placed
+
+),
+
+districts as (
+
+    select lad_code as place_code, 'lad' as place_level, financial_year, agency_type, theme_code,
+           sum(amount) as amount, count(*) as spend_lines
+    from ranked
+    where basis_rank = 1
+    group by lad_code, financial_year, agency_type, theme_code
+
+),
+
+groups as (
+
+    select g.group_code as place_code, 'group' as place_level, d.financial_year, d.agency_type, d.theme_code,
+           sum(d.amount) as amount, sum(d.spend_lines) as spend_lines
+    from districts as d
+    inner join {{ ref('place_groups') }} as g on g.lad_code = d.place_code
+    group by g.group_code, d.financial_year, d.agency_type, d.theme_code
+
+),
+
+places as (
+
+    select * from districts
+    union all
+    select * from groups
+
+)
+
+select
+    places.place_code::text as place_code,
+    dim_place.place_name::text as place_name,
+    places.place_level::text as place_level,
+    places.financial_year::text as financial_year,
+    places.agency_type::text as agency_type,
+    places.theme_code::text as theme_code,
+    themes.theme_name::text as theme_name,
+    round(places.amount, 2)::numeric(18, 2) as amount,
+    dim_place.population::integer as population,
+    round(places.amount / nullif(dim_place.population, 0), 2)::numeric(18, 2) as amount_per_head,
+    places.spend_lines::bigint as spend_lines
+from places
+inner join {{ ref('dim_place') }} as dim_place
+    on dim_place.place_code = places.place_code and dim_place.place_level = places.place_level
+inner join {{ ref('themes') }} as themes on themes.theme_code = places.theme_code

@@ -1,0 +1,62 @@
+-- What a theme's spend buys: spend on a theme in a district and financial year (all agencies,
+-- mart_total_place) divided by the outcome counts it is meant to move (seed outcome_themes), with
+-- the change against the previous financial year. Periods without outcome data give no row.
+with
+
+spend as (
+
+    select place_code as lad_code, financial_year, theme_code, sum(amount) as spend
+    from {{ ref('mart_total_place') }}
+    where place_level = 'lad'
+    group by 1, 2, 3
+
+),
+
+outcomes as (
+
+    select lad_code, financial_year, indicator, sum(numerator) as outcomes, max(denominator) as population,
+           count(distinct month_start) as months_with_data
+    from {{ ref('fct_outcomes') }}
+    group by 1, 2, 3
+
+),
+
+joined as (
+
+    select
+        spend.lad_code,
+        spend.financial_year,
+        spend.theme_code,
+        outcome_themes.indicator,
+        spend.spend,
+        outcomes.outcomes,
+        outcomes.months_with_data,
+        outcomes.population,
+        spend.spend / nullif(outcomes.outcomes, 0) as cost_per_outcome
+
+    from spend
+    inner join {{ ref('outcome_themes') }} as outcome_themes on outcome_themes.theme_code = spend.theme_code
+    inner join outcomes
+        on outcomes.lad_code = spend.lad_code
+        and outcomes.financial_year = spend.financial_year
+        and outcomes.indicator = outcome_themes.indicator
+
+)
+
+select
+    joined.lad_code::text as lad_code,
+    dim_place.place_name::text as lad_name,
+    joined.financial_year::text as financial_year,
+    joined.theme_code::text as theme_code,
+    joined.indicator::text as indicator,
+    round(joined.spend, 2)::numeric(18, 2) as spend,
+    joined.outcomes::bigint as outcomes,
+    joined.months_with_data::integer as months_with_data,
+    round(1000.0 * joined.outcomes / nullif(joined.population, 0), 3)::numeric(12, 3) as outcomes_per_1000,
+    round(joined.cost_per_outcome, 2)::numeric(18, 2) as cost_per_outcome,
+    round(lag(joined.cost_per_outcome) over (
+        partition by joined.lad_code, joined.theme_code, joined.indicator order by joined.financial_year), 2
+    )::numeric(18, 2) as previous_year_cost_per_outcome
+from joined
+inner join {{ ref('dim_place') }} as dim_place
+    on dim_place.place_code = joined.lad_code and dim_place.place_level = 'lad'

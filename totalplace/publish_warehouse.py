@@ -1,0 +1,86 @@
+"""Write-audit-publish for the warehouse.
+
+dbt builds into ``<schema>__build`` (reference, staging, intermediate, marts) with every test; the
+audit then cross-checks the build against the ledger (spend per file equals the file's control
+total to the penny; rows per crime file equal the rows published); only then are the build schemas
+swapped in for the published ones, all in one transaction. Analysts never see a half-built or
+failed warehouse: a failing test or audit leaves the published schemas exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from psycopg import sql
+
+from totalplace.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+SCHEMAS = ("reference", "staging", "intermediate", "marts")
+BUILD_SUFFIX = "__build"
+OLD_SUFFIX = "__old"
+
+# feed -> (money column in the ledger's control totals, how the fact's lines of that feed are selected)
+SPEND_FEEDS = {
+    "council/spend_over_500": "amount",
+    "nhs/spend_over_25k": "amount",
+    "nhs/ae_attendances": "cost",
+    "nhs/hospital_admissions": "cost",
+}
+
+
+class AuditFailed(RuntimeError):
+    """The build does not agree with what was published; it is not swapped in."""
+
+
+def drop_build(url: str) -> None:
+    with connect(url) as conn:
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + BUILD_SUFFIX)))
+
+
+def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
+    """Every disagreement between the build and the ledger (empty when the build may be published)."""
+    marts = "marts" + schema_suffix
+    problems: list[str] = []
+    with connect(url) as conn:
+        for feed, column in SPEND_FEEDS.items():
+            agency, name = feed.split("/")
+            rows = conn.execute(sql.SQL(
+                "select l.file_id, l.name, (l.report->'control_totals'->>{})::numeric, "
+                "(select sum(amount) from {} f where f.feed = %s and f.file_id = l.file_id) "
+                "from ops.file_ledger l where l.agency = %s and l.feed = %s and l.status = 'published'").format(
+                    sql.Literal(column), sql.Identifier(marts, "fct_spend")), (feed, agency, name)).fetchall()
+            for file_id, file_name, control, loaded in rows:
+                if (control or Decimal(0)) != (loaded or Decimal(0)):
+                    problems.append(f"{feed} file {file_id} ({file_name}): the file's {column} adds up to {control}, "
+                                    f"fct_spend holds {loaded}")
+        crimes = conn.execute(sql.SQL(
+            "select l.file_id, l.name, l.rows, (select count(*) from {} c where c.file_id = l.file_id) "
+            "from ops.file_ledger l where l.agency = 'police' and l.feed = 'street_crime' and l.status = 'published'"
+        ).format(sql.Identifier("staging" + schema_suffix, "stg_police__street_crimes"))).fetchall()
+        for file_id, file_name, ledger_rows, staged in crimes:
+            if ledger_rows != staged:
+                problems.append(f"police/street_crime file {file_id} ({file_name}): {ledger_rows} rows published, "
+                                f"{staged} in the warehouse")
+    return problems
+
+
+def swap(url: str) -> None:
+    """Make the build schemas the published ones, in one transaction."""
+    with connect(url) as conn:
+        for schema in SCHEMAS:
+            build, old = schema + BUILD_SUFFIX, schema + OLD_SUFFIX
+            exists = conn.execute("select count(*) from pg_namespace where nspname = %s", (build,)).fetchone()[0]
+            if not exists:
+                raise AuditFailed(f"schema {build} was not built")
+        for schema in SCHEMAS:
+            build, old = schema + BUILD_SUFFIX, schema + OLD_SUFFIX
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(old)))
+            conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(schema), sql.Identifier(old)))
+            conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build), sql.Identifier(schema)))
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema + OLD_SUFFIX)))
+    log.info("published warehouse schemas %s", ", ".join(SCHEMAS))
