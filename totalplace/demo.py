@@ -14,6 +14,7 @@ recognised as a duplicate and nothing is loaded again.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from psycopg import sql
@@ -52,6 +53,9 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         ("police", "street_crime", once("2020-01-city-of-london-street-DAMAGED.csv", lambda p: damaged_copy(SAMPLE, p))),
         ("police", "stop_and_search", once("2020-01-city-of-london-stop-and-search.csv",
                                            lambda p: gen.write_stop_and_search_csv(p, 400))),
+        # the Met's crimes in the financial year of the other extracts (2021-22), for cost per outcome
+        ("police", "street_crime", once("2021-06-metropolitan-street.csv",
+                                        lambda p: gen.write_police_csv(p, 6000, lsoas, month="2021-06"))),
         ("police", "outcomes", once("2020-01-city-of-london-outcomes.csv", lambda p: gen.write_outcomes_csv(p, 600, lsoas))),
         *[("council", "spend_over_500", p) for p in COUNCIL_SAMPLES],
         *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*.csv"))],
@@ -65,7 +69,8 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
                                             lambda p: gen.write_hospital_admissions_csv(p, 1500, lsoas))),
         ("nhs", "spend_over_25k", once("icb-spend-over-25k-2021-04.csv",
                                        lambda p: gen.write_nhs_spend_over_25k_csv(p, 120))),
-        ("housing", "homelessness", once("homelessness-2021-q1.csv", lambda p: gen.write_homelessness_csv(p, lads))),
+        ("housing", "homelessness", once("homelessness-2021-q2.csv",
+                                                lambda p: gen.write_homelessness_csv(p, lads, quarter="2021-Q2"))),
         ("housing", "social_lettings", once("lettings-2021-04.xlsx",
                                             lambda p: gen.write_social_lettings_xlsx(p, 500, lsoas, lads))),
         ("housing", "dwelling_stock", once("dwelling-stock-2021.csv", lambda p: gen.write_dwelling_stock_csv(p, lads))),
@@ -81,6 +86,44 @@ def damaged_copy(source: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(b"\r\n".join(lines))
     return target
+
+
+DEMO_YEAR = "2021-22"
+
+
+def _table(console: Console, title: str, cur) -> None:
+    table = Table(title=title)
+    for d in cur.description:
+        table.add_column(d.name, justify="left" if d.type_code == 25 else "right")
+    for row in cur.fetchall():
+        table.add_row(*["" if v is None else f"{v:,}" if isinstance(v, int | Decimal) else str(v) for v in row])
+    console.print(table)
+
+
+def print_total_place(console: Console, url: str) -> None:
+    """Spend per head by agency and theme, and cost per outcome, for sample places (financial year 2021-22)."""
+    with connect(url) as conn:
+        # City of London, the borough with the most NHS activity in the demo's extracts, and a group of boroughs
+        busiest = conn.execute(
+            "select lad_code from marts.fct_outcomes where indicator = 'ae_attendances' and financial_year = %s "
+            "group by 1 order by sum(numerator) desc, 1 limit 1", (DEMO_YEAR,)).fetchone()
+        places = ["E09000001", busiest[0] if busiest else "E09000007", "north_central_london"]
+        for code in places:
+            agencies = sql.SQL(", ").join(
+                sql.SQL("sum(amount_per_head) filter (where agency_type = {}) as {}").format(
+                    sql.Literal(a), sql.Identifier(a)) for a in ("council", "nhs", "police", "fire"))
+            cur = conn.execute(sql.SQL(
+                "select theme_name as theme, {}, sum(amount_per_head) as all_agencies from marts.mart_total_place "
+                "where place_code = %s and financial_year = %s group by theme_name order by all_agencies desc"
+            ).format(agencies), (code, DEMO_YEAR))
+            name = conn.execute("select place_name from marts.dim_place where place_code = %s", (code,)).fetchone()
+            _table(console, f"7. Total Place: £ per head by theme and agency, {name[0] if name else code}, {DEMO_YEAR}",
+                   cur)
+        cur = conn.execute(
+            "select lad_name as place, theme_code as theme, indicator, spend, outcomes, months_with_data as months, "
+            "cost_per_outcome from marts.mart_cost_per_outcome where financial_year = %s and lad_code = any(%s) "
+            "order by lad_name, theme_code, indicator", (DEMO_YEAR, places[:2]))
+        _table(console, f"8. Cost per outcome, {DEMO_YEAR} (spend of all agencies on the theme / outcomes)", cur)
 
 
 def run_demo(settings: Settings, console: Console) -> None:
@@ -145,12 +188,13 @@ def run_demo(settings: Settings, console: Console) -> None:
                  ).fetchone()[0])]
     console.print("   every raw table holds exactly the rows the ledger says were published" if not wrong
                   else f"[red]   raw tables and ledger disagree: {'; '.join(wrong)}[/]")
-    table = Table(title="6. marts.mart_crimes_by_lad_month (top 10 by crimes)")
+    table = Table(title="6. marts.mart_crimes_by_lad_month (top 5 by crimes)")
     for n in names:
         table.add_column(n)
-    for row in top:
+    for row in top[:5]:
         table.add_row(*[str(v) for v in row])
     console.print(table)
+    print_total_place(console, url)
     console.print(
         f"[green]demo:[/] raw.police__street_crime holds {raw_rows:,} rows from {files} published file(s); "
         f"the mart has {mart_rows} rows; this run: {summary.count('published')} published, "

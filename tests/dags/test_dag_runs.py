@@ -51,3 +51,23 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     assert not second.transformed
     with connect(sftp.warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797
+
+    # a dbt test broken on purpose: the build fails, the run says so, the published warehouse is untouched
+    import shutil
+
+    broken_project = tmp_path / "dbt_project"
+    shutil.copytree(sftp.dbt_project_dir, broken_project)
+    (broken_project / "tests" / "assert_no_crimes.sql").write_text(
+        "-- fails whenever there is a crime: a test broken on purpose\n"
+        "select * from {{ ref('mart_crimes_by_lad_month') }} where crimes > 0\n")
+    with connect(sftp.warehouse_url) as conn:
+        before = conn.execute("select md5(string_agg(t::text, ',' order by t::text)) "
+                              "from marts.mart_crimes_by_lad_month t").fetchone()[0]
+    third = pipeline.run_all(sftp.model_copy(update={"dbt_project_dir": broken_project}), transform="always")
+    assert not third.ok
+    [failed] = [r for r in third.dag_results if not r.ok]
+    assert failed.dag_id == "transform__dbt_build" and "build_marts" in failed.failed_tasks
+    with connect(sftp.warehouse_url) as conn:
+        after = conn.execute("select md5(string_agg(t::text, ',' order by t::text)) "
+                             "from marts.mart_crimes_by_lad_month t").fetchone()[0]
+    assert after == before

@@ -1,0 +1,69 @@
+"""Write-audit-publish of the warehouse with real dbt builds: spend in fct_spend reconciles with every
+file's own total to the penny, the audit catches a build that does not, and only an audited build
+is swapped in for the published schemas."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import FIXTURES
+
+from totalplace import dbt, intake
+from totalplace import generate_data as gen
+from totalplace.contracts import get_contract
+from totalplace.publish_warehouse import audit, drop_build, swap
+from totalplace.reference import REFERENCE_DIR
+from totalplace.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+
+def build(settings) -> list[dbt.NodeResult]:
+    drop_build(settings.warehouse_url)
+    failed = []
+    for layer in dbt.LAYERS:
+        failed += dbt.failures(dbt.build_layer(settings, settings.warehouse_url, layer, "__build"))
+    return failed
+
+
+def test_spend_reconciles_per_file_and_only_an_audited_build_is_published(reference_loaded, tmp_path):
+    s = reference_loaded
+    lsoas = gen.london_lsoas(REFERENCE_DIR / "ons_lsoa_lookup.csv", limit=200)
+    files = [
+        ("council", "spend_over_500", FIXTURES / "council" / "devon_DCCSpendingOver500_202504.csv"),
+        ("nhs", "spend_over_25k", gen.write_nhs_spend_over_25k_csv(tmp_path / "icb.csv", 50)),
+        ("nhs", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 400, lsoas)[0]),
+    ]
+    for agency, feed, path in files:
+        outcome = intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path)
+        assert outcome.status == "published", outcome.error
+
+    assert build(s) == []
+    assert audit(s.warehouse_url) == []
+    swap(s.warehouse_url)
+    with connect(s.warehouse_url) as conn:
+        # independent of the audit's own query: raw sums per file against the published fact
+        pairs = conn.execute(
+            "select f.feed, f.file_id, sum(f.amount), "
+            "coalesce((select sum(amount) from raw.council__spend_over_500 r where r._file_id = f.file_id), "
+            "(select sum(amount) from raw.nhs__spend_over_25k r where r._file_id = f.file_id), "
+            "(select sum(cost) from raw.nhs__ae_attendances r where r._file_id = f.file_id)) "
+            "from marts.fct_spend f where f.basis <> 'outturn' group by 1, 2").fetchall()
+        devon = conn.execute("select place_name, sum(amount) from marts.mart_total_place "
+                             "where place_level = 'lad' and financial_year = '2025-26' group by 1").fetchall()
+        schemas = {n for (n,) in conn.execute("select nspname from pg_namespace where nspname like 'marts%'")}
+    assert len(pairs) == 3 and all(fact == raw for _, _, fact, raw in pairs), pairs
+    # Devon County Council's April 2025 payments shared among Devon's eight districts by population
+    assert len(devon) == 8
+    assert sum(total for _, total in devon) == pytest.approx(pairs[[p[0] for p in pairs].index(
+        "council/spend_over_500")][2], abs=Decimal("0.05"))
+    assert schemas == {"marts"}
+
+    # a build whose fact does not add up to a file's total is caught and never published
+    assert build(s) == []
+    with connect(s.warehouse_url) as conn:
+        conn.execute("update marts__build.fct_spend set amount = amount + 0.01 where ctid = "
+                     "(select ctid from marts__build.fct_spend where feed = 'nhs/spend_over_25k' limit 1)")
+    [problem] = audit(s.warehouse_url)
+    assert problem.startswith("nhs/spend_over_25k file") and "fct_spend holds" in problem
