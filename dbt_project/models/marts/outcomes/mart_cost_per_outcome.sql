@@ -50,6 +50,7 @@ select
     joined.theme_code::text as theme_code,
     joined.indicator::text as indicator,
     round(joined.spend, 2)::numeric(18, 2) as spend,
+    round(joined.spend / nullif(joined.population, 0), 2)::numeric(18, 2) as spend_per_head,
     joined.outcomes::bigint as outcomes,
     joined.months_with_data::integer as months_with_data,
     round(1000.0 * joined.outcomes / nullif(joined.population, 0), 3)::numeric(12, 3) as outcomes_per_1000,

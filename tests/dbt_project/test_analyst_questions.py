@@ -1,0 +1,68 @@
+"""The analyst questions the warehouse exists for, each answered by one query (docs/queries/*.sql),
+on a warehouse built with write-audit-publish from real MHCLG returns and generated extracts."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from conftest import FIXTURES
+
+from totalplace import dbt, intake
+from totalplace import generate_data as gen
+from totalplace.contracts import get_contract
+from totalplace.publish_warehouse import audit, drop_build, swap
+from totalplace.reference import REFERENCE_DIR
+from totalplace.settings import PROJECT_ROOT
+from totalplace.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+QUERIES = PROJECT_ROOT / "docs" / "queries"
+
+
+def answer(url, name):
+    with connect(url) as conn:
+        cur = conn.execute((QUERIES / f"{name}.sql").read_text())
+        return [dict(zip([d.name for d in cur.description], row, strict=True)) for row in cur.fetchall()]
+
+
+def test_one_query_each(reference_loaded, tmp_path):
+    s = reference_loaded
+    barnet = [(c, n) for c, n in gen.london_lsoas(REFERENCE_DIR / "ons_lsoa_lookup.csv", limit=5000)
+              if n.startswith("Barnet ")]
+    drops = [
+        ("council", "revenue_outturn", FIXTURES / "finance" / "mhclg_RSX_2021-22_data_by_LA_Live.csv"),
+        ("council", "revenue_outturn", FIXTURES / "finance" / "mhclg_RA_2021-22_data_by_LA.csv"),
+        ("police", "street_crime", gen.write_police_csv(tmp_path / "2021-06-street.csv", 2000, barnet, month="2021-06")),
+        ("nhs", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 600, barnet)[0]),
+    ]
+    for agency, feed, path in drops:
+        assert intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path).status == "published"
+    drop_build(s.warehouse_url)
+    for layer in dbt.LAYERS:
+        assert dbt.failures(dbt.build_layer(s, s.warehouse_url, layer, "__build")) == []
+    assert audit(s.warehouse_url) == []
+    swap(s.warehouse_url)
+
+    # 1. spend per head on drugs & alcohol against its outcomes, for Barnet
+    drugs = answer(s.warehouse_url, "drugs_alcohol_spend_vs_outcomes")
+    assert {r["indicator"] for r in drugs} == {"drug_crimes", "ae_alcohol_drug_attendances"}
+    assert all(r["spend_per_head"] > 0 and r["outcomes"] > 0 and r["cost_per_outcome"] > 0 for r in drugs)
+
+    # 2. the ten places most like Barnet, and where its crime rate ranks among them
+    alike = answer(s.warehouse_url, "places_most_like")
+    assert [r["neighbour_rank"] for r in alike] == list(range(1, 11))
+    assert "Barnet" not in {r["neighbour_name"] for r in alike}
+    with (tmp_path / "2021-06-street.csv").open(newline="") as fh:
+        crimes = sum(1 for r in csv.DictReader(fh) if r["LSOA code"] and r["Crime type"] != "Anti-social behaviour")
+    with connect(s.warehouse_url) as conn:
+        residents = conn.execute("select population from marts.fct_population where lad_code = 'E09000003'").fetchone()[0]
+    assert float(alike[0]["place_crimes_per_1000"]) == pytest.approx(1000 * crimes / residents, abs=0.001)
+    assert alike[0]["place_crime_rank_among_neighbours"] == 1  # the only one of them with crime data here
+
+    # 3. how many funding streams each council received per year (RA 2021-22 budget)
+    streams = {r["authority_name"]: r for r in answer(s.warehouse_url, "funding_streams_per_year")}
+    # revenue support grant, retained business rates, specific grants inside and outside AEF
+    assert streams["Barnet"]["funding_streams"] == 4
+    assert 0 < streams["Barnet"]["ring_fenced_share"] <= 1
