@@ -60,6 +60,7 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         *[("council", "spend_over_500", p) for p in COUNCIL_SAMPLES],
         *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*.csv"))],
         ("council", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
+        ("council", "pooled_budgets", once("pooled-budgets-2021-22.csv", lambda p: gen.write_pooled_budgets_csv(p, lads))),
         ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
         ("nhs", "gp_practices", FIXTURES / "nhs" / "epraccur_first2000.csv"),
         ("nhs", "practice_deprivation", FIXTURES / "nhs" / "fingertips_imd2019_by_gp_practice_indicator-data.csv"),

@@ -328,8 +328,12 @@ LAND_HEADER = ["UPRN", "Property Name", "Address", "Postcode", "Tenure", "Eastin
                "Holding Authority"]
 
 
+ASSET_HOLDERS = ["London Borough of Barnet", "London Borough of Barnet", "NHS North London ICB", "Metropolitan Police Service"]
+
+
 def write_land_assets_csv(path: Path, rows: int, *, seed: int = 20217) -> Path:
-    """A council's land and building assets (Transparency Code), Windows-1252 as Excel saves it."""
+    """A joint public-estate register (the council's land and buildings with its partners', One Public
+    Estate style), Windows-1252 as Excel saves it; British National Grid coordinates in north London."""
     rng = random.Random(seed)
     kinds = ["Library", "Depot", "Community Centre", "Car Park", "Café", "Office", "School", "Park"]
 
@@ -339,8 +343,8 @@ def write_land_assets_csv(path: Path, rows: int, *, seed: int = 20217) -> Path:
             yield [str(100000000 + rng.randint(0, 899999999)), f"{rng.choice(STREETS)} {kind}",
                    f"{rng.randint(1, 200)} {rng.choice(STREETS)}, Anytown", f"AN{rng.randint(1, 9)} {rng.randint(1, 9)}"
                    f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}",
-                   rng.choice(["Freehold", "Leasehold", "Freehold"]), str(rng.randint(500000, 560000)),
-                   str(rng.randint(150000, 200000)), kind, "Anytown Council"]
+                   rng.choice(["Freehold", "Leasehold", "Freehold"]), str(rng.randint(520000, 530000)),
+                   str(rng.randint(188000, 196000)), kind, rng.choice(ASSET_HOLDERS)]
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="cp1252") as fh:
@@ -348,3 +352,29 @@ def write_land_assets_csv(path: Path, rows: int, *, seed: int = 20217) -> Path:
         writer.writerow(LAND_HEADER)
         writer.writerows(generate())
     return path
+
+
+POOLED_HEADER = ["LA Code", "Pool", "Pool Type", "Financial Year", "Contributing Body", "Agency Type", "Contribution (£)"]
+
+
+def write_pooled_budgets_csv(path: Path, lads: list[tuple[str, str]], *, financial_year: str = "2021-22",
+                             seed: int = 20218) -> Path:
+    """Pooled budget contributions per borough: a Better Care Fund pool (council and NHS) and a children
+    and young people's pool (council, NHS and police), amounts with pound signs and separators."""
+    rng = random.Random(seed)
+    rows = []
+    for code, name in lads:
+        bcf_nhs = rng.randint(8_000_000, 30_000_000)
+        rows += [
+            [code, f"{name} Better Care Fund", "better_care_fund", financial_year, f"{name} Council", "council",
+             f"£{bcf_nhs * rng.uniform(0.3, 0.6):,.2f}"],
+            [code, f"{name} Better Care Fund", "better_care_fund", financial_year, "NHS North London ICB", "nhs",
+             f"£{bcf_nhs:,.2f}"],
+            [code, f"{name} Children and Young People's Pool", "children_young_people", financial_year,
+             f"{name} Council", "council", f"£{rng.randint(500_000, 3_000_000):,.2f}"],
+            [code, f"{name} Children and Young People's Pool", "children_young_people", financial_year,
+             "NHS North London ICB", "nhs", f"£{rng.randint(200_000, 1_500_000):,.2f}"],
+            [code, f"{name} Children and Young People's Pool", "children_young_people", financial_year,
+             "Metropolitan Police Service", "police", f"£{rng.randint(50_000, 400_000):,.2f}"],
+        ]
+    return _write_csv(path, POOLED_HEADER, rows, lineterminator="\r\n")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import POLICE_SAMPLE
 
 from totalplace import intake
-from totalplace.dbt import run_dbt
+from totalplace.dbt import dbt_target_dir, run_dbt
 from totalplace.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -32,6 +34,11 @@ def test_dbt_build_passes_and_its_tests_catch_an_unknown_place(reference_loaded,
     assert places["msoa"] == 7201 and places["ccg"] == 191 and places["group"] == 2
     assert {"ward", "utla", "region"} <= set(places)
     assert mart_rows > 0
+    docs = run_dbt(s, s.warehouse_url, "docs", "generate", capture=True)
+    assert docs.returncode == 0, docs.stdout[-3000:]
+    catalog = json.loads((dbt_target_dir(s) / "catalog.json").read_text())
+    documented = {n["metadata"]["name"] for n in catalog["nodes"].values()}
+    assert {"mart_total_place", "fct_spend", "dim_place", "mart_joint_outcomes"} <= documented
     broken = run_dbt(s, s.warehouse_url, "build", capture=True)
     assert broken.returncode != 0
     assert "relationships_stg_police__street_crimes_lsoa_code" in broken.stdout
