@@ -36,6 +36,8 @@ def test_one_query_each(reference_loaded, tmp_path):
         ("council", "revenue_outturn", FIXTURES / "finance" / "mhclg_RA_2021-22_data_by_LA.csv"),
         ("police", "street_crime", gen.write_police_csv(tmp_path / "2021-06-street.csv", 2000, barnet, month="2021-06")),
         ("nhs", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 600, barnet)[0]),
+        ("council", "pooled_budgets", gen.write_pooled_budgets_csv(tmp_path / "pools.csv", [("E09000003", "Barnet")])),
+        ("council", "land_assets", gen.write_land_assets_csv(tmp_path / "estate.csv", 300)),
     ]
     for agency, feed, path in drops:
         assert intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path).status == "published"
@@ -66,3 +68,20 @@ def test_one_query_each(reference_loaded, tmp_path):
     # revenue support grant, retained business rates, specific grants inside and outside AEF
     assert streams["Barnet"]["funding_streams"] == 4
     assert 0 < streams["Barnet"]["ring_fenced_share"] <= 1
+
+
+    with connect(s.warehouse_url) as conn:
+        # pooled budgets: every pool's agency shares add up to 1, and the NHS pays into the Better Care Fund
+        pools = conn.execute("select pool_type, sum(agency_share), bool_or(agency_type = 'nhs') "
+                             "from marts.mart_pooled_budgets group by pool_name, pool_type").fetchall()
+        # co-location: a candidate's nearest other-agency asset really is another agency's, within 250 m
+        near = conn.execute(
+            "select a.agency_type, b.agency_type, a.nearest_other_agency_metres, "
+            "sqrt(power(a.easting - b.easting, 2) + power(a.northing - b.northing, 2)) "
+            "from marts.mart_assets a join marts.mart_assets b on b.uprn = a.nearest_other_agency_uprn "
+            "where a.is_co_location_candidate").fetchall()
+        joint = {r[0] for r in conn.execute(
+            "select agency_type from marts.mart_joint_outcomes where lad_code = 'E09000003'")}
+    assert len(pools) == 2 and all(abs(float(share) - 1) < 0.001 and nhs for _, share, nhs in pools)
+    assert near and all(a != b and float(m) <= 250 and abs(float(m) - d) < 0.1 for a, b, m, d in near)
+    assert {"police", "nhs", "council"} <= joint
