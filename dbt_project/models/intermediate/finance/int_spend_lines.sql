@@ -16,15 +16,17 @@ revenue as (
 
 ),
 
-council_payments as (
+payments as (
 
-    select * from {{ ref('stg_council__payments') }}
-
-),
-
-nhs_payments as (
-
-    select * from {{ ref('stg_nhs__payments') }}
+    select 'council/spend_over_500' as feed, 'council' as agency_type, 'council_expense' as theme_source,
+           file_id, row_number, body_name, payment_date, expense_area, expense_type, supplier_name,
+           is_supplier_redacted, amount
+    from {{ ref('stg_council__payments') }}
+    union all
+    select 'nhs/spend_over_25k', 'nhs', 'nhs_category',
+           file_id, row_number, body_name, payment_date, expense_area, expense_type, supplier_name,
+           is_supplier_redacted, amount
+    from {{ ref('stg_nhs__payments') }}
 
 ),
 
@@ -81,51 +83,32 @@ outturn as (
 
 ),
 
-council_transactions as (
+transactions as (
 
     select
-        'council/spend_over_500',
-        council_payments.file_id,
-        council_payments.row_number,
+        payments.feed,
+        payments.file_id,
+        payments.row_number,
         null::integer,
-        'council',
-        council_payments.body_name,
+        payments.agency_type,
+        payments.body_name,
         bodies.place_code,
         bodies.place_level,
-        {{ financial_year('council_payments.payment_date') }},
-        council_payments.payment_date,
+        {{ financial_year('payments.payment_date') }},
+        payments.payment_date,
         'transaction',
-        {{ theme_for('council_expense', "council_payments.expense_area || ' ' || council_payments.expense_type") }},
-        council_payments.expense_area || ' / ' || council_payments.expense_type,
-        case when council_payments.is_supplier_redacted then 'redacted' else council_payments.supplier_name end,
-        council_payments.amount
+        -- council lines are themed by expense area and type, NHS lines by expense type
+        case payments.theme_source
+            when 'council_expense'
+                then {{ theme_for('council_expense', "payments.expense_area || ' ' || payments.expense_type") }}
+            else {{ theme_for('nhs_category', 'payments.expense_type') }}
+        end,
+        payments.expense_area || ' / ' || payments.expense_type,
+        case when payments.is_supplier_redacted then 'redacted' else payments.supplier_name end,
+        payments.amount
 
-    from council_payments
-    left join bodies on bodies.body_name = council_payments.body_name
-
-),
-
-nhs_transactions as (
-
-    select
-        'nhs/spend_over_25k',
-        nhs_payments.file_id,
-        nhs_payments.row_number,
-        null::integer,
-        'nhs',
-        nhs_payments.body_name,
-        bodies.place_code,
-        bodies.place_level,
-        {{ financial_year('nhs_payments.payment_date') }},
-        nhs_payments.payment_date,
-        'transaction',
-        {{ theme_for('nhs_category', 'nhs_payments.expense_type') }},
-        nhs_payments.expense_area || ' / ' || nhs_payments.expense_type,
-        case when nhs_payments.is_supplier_redacted then 'redacted' else nhs_payments.supplier_name end,
-        nhs_payments.amount
-
-    from nhs_payments
-    left join bodies on bodies.body_name = nhs_payments.body_name
+    from payments
+    left join bodies on bodies.body_name = payments.body_name
 
 ),
 
@@ -166,8 +149,6 @@ activity_costs as (
 
 select * from outturn
 union all
-select * from council_transactions
-union all
-select * from nhs_transactions
+select * from transactions
 union all
 select * from activity_costs
