@@ -57,6 +57,18 @@ def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
                 if (control or Decimal(0)) != (loaded or Decimal(0)):
                     problems.append(f"{feed} file {file_id} ({file_name}): the file's {column} adds up to {control}, "
                                     f"fct_spend holds {loaded}")
+        # revenue returns are not all spend (income, employees ...): the service lines' net current
+        # expenditure in raw must arrive in the fact whole - no line lost or counted twice
+        outturn = conn.execute(sql.SQL(
+            "select r._file_id, sum(r.amount_thousands) * 1000, "
+            "(select sum(amount) from {} f where f.feed = 'council/revenue_outturn' and f.file_id = r._file_id) "
+            "from raw.council__revenue_outturn r where r.return_code = 'RO' "
+            "and r.line like '% - Net Current Expenditure%' and r.line not like 'Total Service Expenditure%' "
+            "group by r._file_id").format(sql.Identifier(marts, "fct_spend"))).fetchall()
+        for file_id, raw_total, loaded in outturn:
+            if (raw_total or Decimal(0)) != (loaded or Decimal(0)):
+                problems.append(f"council/revenue_outturn file {file_id}: service lines add up to {raw_total}, "
+                                f"fct_spend holds {loaded}")
         crimes = conn.execute(sql.SQL(
             "select l.file_id, l.name, l.rows, (select count(*) from {} c where c.file_id = l.file_id) "
             "from ops.file_ledger l where l.agency = 'police' and l.feed = 'street_crime' and l.status = 'published'"
