@@ -13,6 +13,7 @@ revenue as (
       and service_line like '% - Net Current Expenditure%'
       and service_line not like 'Total Service Expenditure%'
       and amount is not null
+      and amount <> 0  -- a service an authority does not provide is written as 0
 
 ),
 
