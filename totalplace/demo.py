@@ -122,7 +122,8 @@ def print_total_place(console: Console, url: str) -> None:
                    cur)
         cur = conn.execute(
             "select lad_name as place, theme_code as theme, indicator, spend, outcomes, months_with_data as months, "
-            "cost_per_outcome from marts.mart_cost_per_outcome where financial_year = %s and lad_code = any(%s) "
+            "cost_per_outcome, cost_per_outcome_annualised as annualised from marts.mart_cost_per_outcome "
+            "where financial_year = %s and lad_code = any(%s) "
             "order by lad_name, theme_code, indicator", (DEMO_YEAR, places[:2]))
         _table(console, f"8. Cost per outcome, {DEMO_YEAR} (spend of all agencies on the theme / outcomes)", cur)
 

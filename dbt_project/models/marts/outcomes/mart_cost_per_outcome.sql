@@ -55,6 +55,9 @@ select
     joined.months_with_data::integer as months_with_data,
     round(1000.0 * joined.outcomes / nullif(joined.population, 0), 3)::numeric(12, 3) as outcomes_per_1000,
     round(joined.cost_per_outcome, 2)::numeric(18, 2) as cost_per_outcome,
+    -- a year's spend against a part year's outcomes overstates the cost: scaled to twelve months
+    round(joined.spend / nullif(joined.outcomes * 12.0 / nullif(joined.months_with_data, 0), 0), 2
+    )::numeric(18, 2) as cost_per_outcome_annualised,
     round(lag(joined.cost_per_outcome) over (
         partition by joined.lad_code, joined.theme_code, joined.indicator order by joined.financial_year), 2
     )::numeric(18, 2) as previous_year_cost_per_outcome
