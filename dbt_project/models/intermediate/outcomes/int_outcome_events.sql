@@ -75,4 +75,8 @@ events as (
 
 )
 
-select * from events
+select
+    *,
+    -- months a row stands for: quarterly returns cover three
+    case when indicator = 'homelessness_main_duty' then 3 else 1 end as months_covered
+from events

@@ -5,6 +5,7 @@ select
     e.lad_code::text as lad_code,
     e.month_start::date as month_start,
     {{ financial_year('e.month_start') }} as financial_year,
+    e.months_covered::integer as months_covered,
     e.numerator::bigint as numerator,
     p.population::bigint as denominator
 from {{ ref('int_outcome_events') }} as e

@@ -15,7 +15,7 @@ spend as (
 outcomes as (
 
     select lad_code, financial_year, indicator, sum(numerator) as outcomes, max(denominator) as population,
-           count(distinct month_start) as months_with_data
+           sum(months_covered) as months_with_data
     from {{ ref('fct_outcomes') }}
     group by 1, 2, 3
 
