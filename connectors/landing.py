@@ -353,8 +353,9 @@ def _set_aside_non_data(conn: psycopg.Connection, table: LandingTable, contract:
     empty) after the last data row, and anything after the grand totals row.
     """
     t = table.typed
-    source_rows, rows, totals = conn.execute(sql.SQL(
-        "select {}, count(*), count(*) filter (where _total) from {}").format(
+    # one scan for the common case: a file with no note rows and no totals rows needs nothing more
+    source_rows, rows, totals, notes = conn.execute(sql.SQL(
+        "select {}, count(*), count(*) filter (where _total), count(*) filter (where _note) from {}").format(
             sql.SQL("count(distinct _row_number)" if contract.unpivot else "count(*)"), t)).fetchone()
     result = TypedTable(rows=rows, empty_rows=landed_rows - source_rows)
     grand_row = None
@@ -370,7 +371,7 @@ def _set_aside_non_data(conn: psycopg.Connection, table: LandingTable, contract:
                     "(select max(_row_number) from {t} where not _note and not _total "
                     "and _row_number < coalesce(%(grand)s, 9e18))))").format(t=t)
     footer_rows = [r for (r,) in conn.execute(sql.SQL("select distinct _row_number from {} where {} order by 1").format(
-        t, below), {"grand": grand_row}).fetchall()]
+        t, below), {"grand": grand_row}).fetchall()] if (notes or grand_row is not None) else []
     if footer_rows:
         texts = conn.execute(sql.SQL("select _row_number, concat_ws(' ', variadic array[{}]) from {} "
                                      "where _row_number = any(%s) order by 1 limit {}").format(
