@@ -134,12 +134,11 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
 
     best = max(range(len(records)), key=lambda i: (score(records[i][0]), -i))
     # a header over two rows (a merged "Payment" above "Date" and "Amount") wins only if it names more
-    pairs = [(score(combine_header_rows(records[i][0], records[i + 1][0])), -i) for i in range(len(records) - 1)]
-    if pairs and max(pairs)[0] > score(records[best][0]):
-        i = -max(pairs)[1]
-        line = records[i + 1][1]
-        return HeaderRow(combine_header_rows(records[i][0], records[i + 1][0]), line, _offset_of_line(head, line),
-                         first_line=records[i][1])
+    joined = [combine_header_rows(records[i][0], records[i + 1][0]) for i in range(len(records) - 1)]
+    pair = max(range(len(joined)), key=lambda i: (score(joined[i]), -i), default=None)
+    if pair is not None and score(joined[pair]) > score(records[best][0]):
+        line = records[pair + 1][1]
+        return HeaderRow(joined[pair], line, _offset_of_line(head, line), first_line=records[pair][1])
     cells, line = records[best]
     return HeaderRow(cells, line, _offset_of_line(head, line))
 

@@ -56,6 +56,7 @@ def transform__dbt_build():
         @task(task_id=f"build_{layer}", doc_md=f"`dbt build --select path:models/{layer}`: models and their tests.")
         def build_layer() -> dict[str, int]:
             import logging
+            from collections import Counter
 
             from totalplace import dbt
             from totalplace.warehouse import warehouse_url
@@ -76,10 +77,7 @@ def transform__dbt_build():
             if failed:
                 raise RuntimeError(f"dbt build of {layer}: {len(failed)} of {len(results)} failed: " + "; ".join(
                     f"{r.unique_id}: {r.message}" for r in failed[:10]))
-            counts: dict[str, int] = {}
-            for r in results:
-                counts[r.status] = counts.get(r.status, 0) + 1
-            return counts
+            return dict(Counter(r.status for r in results))
 
         return build_layer()
 

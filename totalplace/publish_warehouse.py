@@ -22,7 +22,7 @@ SCHEMAS = ("reference", "staging", "intermediate", "marts")
 BUILD_SUFFIX = "__build"
 OLD_SUFFIX = "__old"
 
-# feed -> (money column in the ledger's control totals, how the fact's lines of that feed are selected)
+# feed -> the money column whose control total (in the ledger) fct_spend must equal for each file
 SPEND_FEEDS = {
     "council/spend_over_500": "amount",
     "nhs/spend_over_25k": "amount",
@@ -84,7 +84,7 @@ def swap(url: str) -> None:
     """Make the build schemas the published ones, in one transaction."""
     with connect(url) as conn:
         for schema in SCHEMAS:
-            build, old = schema + BUILD_SUFFIX, schema + OLD_SUFFIX
+            build = schema + BUILD_SUFFIX
             exists = conn.execute("select count(*) from pg_namespace where nspname = %s", (build,)).fetchone()[0]
             if not exists:
                 raise AuditFailed(f"schema {build} was not built")

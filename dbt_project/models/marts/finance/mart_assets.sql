@@ -18,18 +18,28 @@ latest as (
 
 ),
 
-pairs as (
+candidates as (
 
-    select a.uprn as uprn, b.uprn as near_uprn, b.holding_authority as near_holder, b.agency_type as near_agency,
-           b.property_name as near_property,
+    -- the cheap box test first: the square root is only taken for pairs already close
+    select a.uprn as uprn, b.uprn as near_uprn, b.holding_authority as near_holder,
            sqrt(power(a.easting - b.easting, 2) + power(a.northing - b.northing, 2)) as metres
     from latest as a
     inner join latest as b
         on a.agency_type <> b.agency_type
         and abs(a.easting - b.easting) <= {{ var('co_location_metres', 250) }}
         and abs(a.northing - b.northing) <= {{ var('co_location_metres', 250) }}
-    where sqrt(power(a.easting - b.easting, 2) + power(a.northing - b.northing, 2))
-        <= {{ var('co_location_metres', 250) }}
+
+),
+
+pairs as (
+
+    select * from candidates where metres <= {{ var('co_location_metres', 250) }}
+
+),
+
+nearby as (
+
+    select uprn, count(*) as assets from pairs group by uprn
 
 ),
 
@@ -49,10 +59,11 @@ select
     latest.place_code::text as body_place_code,
     latest.easting::bigint as easting,
     latest.northing::bigint as northing,
-    (select count(*) from pairs where pairs.uprn = latest.uprn)::integer as other_agency_assets_nearby,
+    coalesce(nearby.assets, 0)::integer as other_agency_assets_nearby,
     nearest.near_uprn::text as nearest_other_agency_uprn,
     nearest.near_holder::text as nearest_other_agency_holder,
     round(nearest.metres::numeric, 1)::numeric(10, 1) as nearest_other_agency_metres,
     (nearest.near_uprn is not null) as is_co_location_candidate
 from latest
+left join nearby on nearby.uprn = latest.uprn
 left join nearest on nearest.uprn = latest.uprn

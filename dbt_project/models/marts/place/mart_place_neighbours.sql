@@ -33,20 +33,25 @@ crime_rates as (
 
 ),
 
-pairs as (
+distances as (
 
     select
         a.lad_code,
         a.lad_name,
         b.lad_code as neighbour_code,
         b.lad_name as neighbour_name,
-        sqrt(power(a.z_population - b.z_population, 2) + power(a.z_imd - b.z_imd, 2)) as distance,
-        row_number() over (
-            partition by a.lad_code
-            order by sqrt(power(a.z_population - b.z_population, 2) + power(a.z_imd - b.z_imd, 2)), b.lad_code
-        ) as neighbour_rank
+        sqrt(power(a.z_population - b.z_population, 2) + power(a.z_imd - b.z_imd, 2)) as distance
     from scaled as a
     inner join scaled as b on b.lad_code <> a.lad_code
+
+),
+
+pairs as (
+
+    select
+        *,
+        row_number() over (partition by lad_code order by distance, neighbour_code) as neighbour_rank
+    from distances
 
 ),
 
