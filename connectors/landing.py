@@ -21,6 +21,7 @@ from psycopg import sql
 
 from connectors.header import HeaderMatch
 from connectors.pseudonymise import validity_column
+from totalplace.access import protect
 from totalplace.contracts import DATE_FORMATS, Column, Contract
 
 COPY_CHUNK = 1 << 20
@@ -72,6 +73,7 @@ def create_landing_table(
             sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in landed_columns(contract, match)),
         )
     )
+    protect(conn, table.ident, contract.agency)
 
 
 def landed_columns(contract: Contract, match: HeaderMatch) -> list[str]:
@@ -247,7 +249,7 @@ class TypedTable:
 
 def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: Contract, match: HeaderMatch,
                        landed_rows: int, constants: dict[str, str | None] | None = None,
-                       sent_by: str | None = None) -> TypedTable:
+                       sent_by: str | None = None, agreement: str | None = None) -> TypedTable:
     """``<landing>__typed``: every contract column trimmed and cast to its type, extras as JSON.
 
     Built in one pass (CREATE TABLE AS, which PostgreSQL can run in parallel). The gate validates
@@ -262,7 +264,8 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     e.g. "Source: ..."), and totals rows the contract describes - whose amounts the data must add
     up to. ``constants`` gives the per-file text of columns read from the title rows or file name.
     A wide feed (``unpivot``) yields one row per measure cell, numbered by ``_column_number``.
-    ``_sent_by`` is the partner body that sent the file, on every row.
+    ``_sent_by`` is the partner body that sent the file, ``_agreement`` the data-sharing agreement
+    it was accepted under, on every row.
     """
     version = conn.info.server_version
     cells: dict[str, sql.Composable] = {c.name: sql.Identifier(c.name) for c in contract.header_columns}
@@ -279,7 +282,9 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
         source = sql.SQL("{} cross join lateral (values {}) as _m(_column_number, _key, _value)").format(source, measures)
         cells[key], cells[value] = sql.SQL("_m._key"), sql.SQL("_m._value")
         items.append(sql.SQL("_m._column_number::integer as _column_number"))
-    for col in contract.columns:
+    if contract.match_key:
+        items.append(sql.SQL("nullif(match_key, '') as match_key"))
+    for col in contract.stored_columns:
         text = _text(col, cells.get(col.name, sql.NULL))
         if col.identifier == "nhs_number":
             valid = sql.Identifier(validity_column(col.name)) if validity_column(col.name) in match.derived else sql.NULL
@@ -309,6 +314,7 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     else:
         items.append(sql.SQL("null::jsonb as _extra"))
     items.append(sql.SQL("{}::text as _sent_by").format(sql.Literal(sent_by)))
+    items.append(sql.SQL("{}::text as _agreement").format(sql.Literal(agreement)))
     items.append(sql.SQL("_cells"))
     items.append(sql.SQL("{} as _total").format(_totals_condition(contract, cells)))
     # a note below the data fills one cell and leaves a column empty that data rows must fill
@@ -319,6 +325,7 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
     conn.execute(sql.SQL("create table {} as select {} from {} where _cells > 0").format(
         table.typed, sql.SQL(", ").join(items), source))
+    protect(conn, table.typed, contract.agency)  # it becomes the file's partition of raw
     result = _set_aside_non_data(conn, table, contract, match, landed_rows)
     conn.execute(sql.SQL("alter table {} drop column _cells, drop column _total, drop column _note, {}").format(
         table.typed, sql.SQL(", ").join(sql.SQL("alter column {} set not null").format(sql.Identifier(k))

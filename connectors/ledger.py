@@ -51,10 +51,12 @@ class LedgerEntry:
     received_at: datetime
     finished_at: datetime | None
     sent_by: str | None = None
+    agreement: str | None = None
+    purged_at: datetime | None = None
 
 
 _COLUMNS = ("file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, "
-            "finished_at, sent_by")
+            "finished_at, sent_by, agreement, purged_at")
 
 
 def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
@@ -100,6 +102,11 @@ def record_received(
         entry = cur.fetchone()
     assert entry is not None
     return entry
+
+
+def set_agreement(conn: psycopg.Connection, file_id: int, agreement: str) -> None:
+    """Record the data-sharing agreement a file is accepted under (before any row lands)."""
+    conn.execute("update ops.file_ledger set agreement = %s where file_id = %s", (agreement, file_id))
 
 
 def transition(

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from connectors.landing import LandingTable, invalid_column
+from totalplace.access import protect
 from totalplace.contracts import Contract
 
 
@@ -31,11 +32,15 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
     wide = sql.SQL("_column_number integer not null, ") if contract.unpivot else sql.SQL("")
     conn.execute(
         sql.SQL(
-            "create table if not exists {} ({}, _extra jsonb, _sent_by text, _file_id bigint not null, "
+            "create table if not exists {} ({}, _extra jsonb, _sent_by text, _agreement text, _file_id bigint not null, "
             "_row_number bigint not null, {}primary key ({})) partition by list (_file_id)"
         ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
     )
-    for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", "")]:
+    protected = conn.execute("select 1 from pg_policies where schemaname = 'raw' and tablename = %s "
+                             "and policyname = 'agency_rows'", (contract.key,)).fetchone()
+    if not protected:
+        protect(conn, raw_table(contract), contract.agency)
+    for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", ""), ("_agreement", "text", "")]:
         conn.execute(
             sql.SQL("alter table {} add column if not exists {} {}").format(
                 raw_table(contract), sql.Identifier(name), sql.SQL(sql_type)

@@ -7,28 +7,44 @@ A feed contract marks each person-identifying column with ``identifier``:
   other) and flagged ``<column>_is_valid = false`` - flagged, never dropped;
 - ``person_key`` (police person ID, council client ID, housing tenant reference ...): trimmed,
   upper-cased and replaced by a keyed hash;
-- ``date_of_birth``: reduced to the year of birth.
+- ``date_of_birth``: reduced to the year of birth (age bands are derived from it downstream);
+- ``postcode``: replaced by the LSOA it lies in (postcode lookup file), empty when unknown;
+- ``name``: used only for the match key, then blanked - no name column exists in the warehouse.
 
-The key lives in a file outside the warehouse and the repository (``make demo`` creates one in
-the state folder for local use). Without the key the hashes cannot be reversed or recomputed from
-a list of NHS numbers; with the same key, the same person gets the same pseudonym in every feed,
-which is what cross-agency linkage needs.
+The contract's ``match_key`` lists name, date-of-birth and postcode columns; their normalised
+values (names upper-cased to letters only, the full date of birth, the postcode without spaces)
+are hashed into ``match_key``, which links a person across agencies that share no ID.
+
+The key lives in a file outside the warehouse and the repository, one per data-sharing agreement
+(``agreements.yml``): without it the hashes cannot be reversed or recomputed from a list of NHS
+numbers; with the same key, the same person gets the same pseudonym in every feed of that
+agreement, which is what cross-agency linkage needs - and two agreements' pseudonyms do not join.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from totalplace.contracts import Contract
 
 YEAR = re.compile(r"(?<![0-9])(1[89][0-9]{2}|20[0-9]{2})(?![0-9])")
 UNREADABLE_DATE = "(unreadable date of birth)"
+FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+# strptime formats of the contract's date format names (see totalplace.contracts.DATE_FORMATS)
+STRPTIME = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y", "DD-Mon-YY": "%d-%b-%y",
+            "DD-Mon-YYYY": "%d-%b-%Y", "DDMONYYYY": "%d%b%Y", "YYYYMMDD": "%Y%m%d"}
+POSTCODE_HEADERS = ("pcds", "pcd", "pcd7", "pcd8", "postcode")
+LSOA_HEADERS = ("lsoa11", "lsoa11cd", "lsoa21", "lsoa21cd", "lsoa", "lsoa_code")
 
 
 def load_key(path: Path) -> bytes:
@@ -53,6 +69,51 @@ def nhs_number_is_valid(digits: str) -> bool:
     return check != 10 and check == int(digits[9])
 
 
+def normal_postcode(text: str) -> str:
+    return re.sub(r"\s", "", text).upper()
+
+
+@lru_cache(maxsize=4)
+def load_postcode_lookup(path: Path) -> dict[str, str]:
+    """{postcode without spaces: LSOA code} from an ONS Postcode Directory style CSV.
+
+    The columns are found by name (``pcds``/``pcd``/``postcode`` and ``lsoa11``/``lsoa21``/``lsoa``),
+    so the full ONSPD file can be pointed at as it is published.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"postcode lookup {path} not found: a feed with a postcode identifier needs it "
+                                "(TOTALPLACE_POSTCODE_LOOKUP_FILE: an ONS Postcode Directory CSV)")
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip().lower() for h in next(reader)]
+        try:
+            pc = next(header.index(h) for h in POSTCODE_HEADERS if h in header)
+            ls = next(header.index(h) for h in LSOA_HEADERS if h in header)
+        except StopIteration:
+            raise ValueError(f"postcode lookup {path}: needs a postcode column ({', '.join(POSTCODE_HEADERS)}) "
+                             f"and an LSOA column ({', '.join(LSOA_HEADERS)}); found {header}") from None
+        return {normal_postcode(r[pc]): r[ls].strip() for r in reader if len(r) > max(pc, ls) and r[ls].strip()}
+
+
+def normal_name(text: str) -> str:
+    """Upper-case letters only, accents removed: "O'Brien-Smith " and "OBRIENSMITH" match."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Z]", "", plain.upper())
+
+
+def parse_birth_date(text: str, formats: list[str]) -> date | None:
+    text = text.strip()
+    for name in formats:
+        fmt = STRPTIME.get(name)
+        if fmt is None:
+            continue
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def pseudonym(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
@@ -62,13 +123,35 @@ def validity_column(name: str) -> str:
     return f"{name}__valid"
 
 
-def row_transform(contract: Contract, targets: list[str], key: bytes) -> tuple[Callable[[list[str]], list[str]], list[str]]:
+def row_transform(contract: Contract, targets: list[str], key: bytes,
+                  postcodes: dict[str, str] | None = None) -> tuple[Callable[[list[str]], list[str]], list[str]]:
     """(function rewriting one CSV record, the landing columns it appends) for the contract's identifiers.
 
-    ``targets`` is the landing column of each cell in file order.
+    ``targets`` is the landing column of each cell in file order; ``postcodes`` the postcode lookup
+    (needed when a column is a postcode identifier). The match key is computed first, from the
+    cells as sent; then every identifier is replaced.
     """
     steps: list[Callable[[list[str]], None]] = []
     appended: list[str] = []
+    columns = contract.column_by_name
+    if contract.match_key:
+        slot = len(targets)
+        appended.append("match_key")
+        parts = [(targets.index(n) if n in targets else None, columns[n]) for n in contract.match_key]
+
+        def match(record: list[str], parts=parts, slot: int = slot) -> None:
+            values = []
+            for i, col in parts:
+                text = record[i] if i is not None else ""
+                if col.identifier == "name":
+                    values.append(normal_name(text))
+                elif col.identifier == "postcode":
+                    values.append(normal_postcode(text))
+                else:
+                    born = parse_birth_date(text, col.formats)
+                    values.append(born.isoformat() if born else "")
+            record[slot] = pseudonym(key, "|".join(values)) if all(values) else ""
+        steps.append(match)
     for col in contract.columns:
         if col.identifier is None or col.name not in targets:
             continue
@@ -87,20 +170,83 @@ def row_transform(contract: Contract, targets: list[str], key: bytes) -> tuple[C
                 value = record[i].strip().upper()
                 record[i] = pseudonym(key, value) if value else ""
             steps.append(person)
+        elif col.identifier == "name":
+            def blank(record: list[str], i: int = i) -> None:
+                record[i] = ""
+            steps.append(blank)
+        elif col.identifier == "postcode":
+            if postcodes is None:
+                raise ValueError(f"feed {contract.key}: column {col.name} is a postcode: a postcode lookup is needed")
+
+            def lsoa(record: list[str], i: int = i, lookup: dict[str, str] = postcodes) -> None:
+                record[i] = lookup.get(normal_postcode(record[i]), "")
+            steps.append(lsoa)
         else:  # date_of_birth -> year of birth
-            def year(record: list[str], i: int = i) -> None:
+            def year(record: list[str], i: int = i, formats: list[str] = col.formats) -> None:
                 text = record[i].strip()
+                born = parse_birth_date(text, formats)
                 found = YEAR.search(text)
-                record[i] = found.group(1) if found else (UNREADABLE_DATE if text else "")
+                record[i] = str(born.year) if born else found.group(1) if found else (UNREADABLE_DATE if text else "")
             steps.append(year)
     width = len(targets) + len(appended)
 
     def transform(record: list[str]) -> list[str]:
         if len(record) != len(targets):
-            return record  # a ragged row: left for COPY to refuse, with its row number
+            # a ragged row: left for COPY to refuse with its row number, but with its cells blanked,
+            # since which cell is an identifier cannot be told
+            return [""] * len(record)
         record = record + [""] * (width - len(record))
         for step in steps:
             step(record)
         return record
 
     return transform, appended
+
+
+# Headers that name a person identifier whatever the values look like.
+IDENTIFIER_HEADER = re.compile(r"\b(date of birth|d\.?o\.?b|birth ?date|nhs ?(number|no)|forename|surname|"
+                               r"first ?name|last ?name|full ?name|home ?post ?code)\b", re.IGNORECASE)
+SAMPLE_ROWS = 10_000
+
+
+def undeclared_identifiers(conn, table, contract: Contract, match) -> list[tuple[str | None, str, str]]:
+    """(column, header, rule) of each landed column that holds person identifiers it does not declare.
+
+    Looked for in the first rows landed (the check must stay cheap on a 5-million-row file): a
+    column where at least half of the values (and five or more) are valid NHS numbers, or - in a
+    person-level feed - full postcodes; and any column whose header names an identifier (date of
+    birth, NHS number, a name). Runs in the load transaction, which the rejection rolls back.
+    """
+    from psycopg import sql
+
+    declared = {c.name for c in contract.columns if c.identifier}
+    headers = {c.name: c.header for c in contract.header_columns if c.name in match.targets}
+    headers.update(match.unknown)
+    found: list[tuple[str | None, str, str]] = []
+    checked = [name for name in headers if name not in declared]
+    for name in checked:
+        if IDENTIFIER_HEADER.search(headers[name]):
+            found.append((name if name in contract.column_by_name else None, headers[name],
+                          f"column {headers[name]!r} names a person identifier, but the feed contract does not "
+                          "declare it one (identifier: ...); the file was not loaded and nothing of it was kept"))
+    if not checked:
+        return found
+    person_level = bool(contract.person_identifiers)
+    counts = []
+    for name in checked:
+        col = sql.Identifier(name)
+        counts.append(sql.SQL("count(nullif(trim({c}), ''))").format(c=col))
+        counts.append(sql.SQL("count(*) filter (where ops.is_nhs_number({c}))").format(c=col))
+        counts.append(sql.SQL("count(*) filter (where ops.is_full_postcode({c}))").format(c=col)
+                      if person_level else sql.SQL("0"))
+    row = conn.execute(sql.SQL("select {} from (select * from {} limit {}) as s").format(
+        sql.SQL(", ").join(counts), table.ident, sql.Literal(SAMPLE_ROWS))).fetchone()
+    for i, name in enumerate(checked):
+        filled, nhs, postcodes = row[3 * i: 3 * i + 3]
+        for what, hits in (("valid NHS numbers", nhs), ("full postcodes", postcodes)):
+            if hits >= 5 and hits * 2 >= filled:
+                found.append((name if name in contract.column_by_name else None, headers[name],
+                              f"column {headers[name]!r} holds {what} ({hits} of {filled} values in the first "
+                              f"{SAMPLE_ROWS:,} rows), but the feed contract does not declare it a person "
+                              "identifier; the file was not loaded and nothing of it was kept"))
+    return found

@@ -50,10 +50,10 @@ def build_ingest_dag(contract: Contract):
             """Done when a file waits in the inbox or an earlier run left one unfinished."""
             from connectors import ledger
             from connectors.sftp import open_account
-            from totalplace.warehouse import connect, warehouse_url
+            from totalplace.warehouse import connect, pipeline_url
 
             settings = Settings()
-            with connect(warehouse_url(settings)) as conn:
+            with connect(pipeline_url(settings, "loader")) as conn:
                 pending = ledger.pending_for_feed(conn, *key) if _ledger_exists(conn) else []
             with open_account(settings, key[0]) as account:
                 waiting = key[1] in account.waiting_feeds()

@@ -59,10 +59,10 @@ def transform__dbt_build():
             from collections import Counter
 
             from totalplace import dbt
-            from totalplace.warehouse import warehouse_url
+            from totalplace.warehouse import pipeline_url
 
             settings = Settings()
-            url = warehouse_url(settings)
+            url = pipeline_url(settings, "transformer")
             if layer == LAYERS[0]:
                 from totalplace.publish_warehouse import drop_build
 
@@ -86,9 +86,9 @@ def transform__dbt_build():
         """Cross-check the build against the ledger; any disagreement stops the publish."""
         from totalplace.publish_warehouse import AuditFailed
         from totalplace.publish_warehouse import audit as run_audit
-        from totalplace.warehouse import warehouse_url
+        from totalplace.warehouse import pipeline_url
 
-        problems = run_audit(warehouse_url(Settings()))
+        problems = run_audit(pipeline_url(Settings(), "transformer"))
         if problems:
             raise AuditFailed(f"{len(problems)} audit problem(s); the published warehouse is unchanged: "
                               + "; ".join(problems[:10]))
@@ -98,9 +98,9 @@ def transform__dbt_build():
     def publish() -> None:
         """Swap the audited build in for the published schemas, in one transaction."""
         from totalplace.publish_warehouse import swap
-        from totalplace.warehouse import warehouse_url
+        from totalplace.warehouse import pipeline_url
 
-        swap(warehouse_url(Settings()))
+        swap(pipeline_url(Settings(), "transformer"))
 
     reduce(lambda upstream, task_: upstream >> task_,
            [prepare_warehouse(), *(build(layer) for layer in LAYERS), audit(), publish()])

@@ -19,7 +19,7 @@ def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dic
     Kept free of GX imports so it is cheap to call (DAG parsing, docs, tests).
     """
     specs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    for col in contract.columns:
+    for col in contract.stored_columns:
         def meta(rule: str, name: str = col.name) -> dict[str, Any]:
             return {"column": name, "rule": rule}
 

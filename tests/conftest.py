@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -66,6 +68,24 @@ def warehouse_url(pg_server_url):
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+def test_agreements(folder: Path) -> Path:
+    """The project's agreements, then one covering the feeds tests make up on the spot (after the
+    real ones, so a real feed is still accepted under - and keyed by - its own agreement)."""
+    import yaml
+
+    from totalplace.settings import PROJECT_ROOT
+
+    doc = yaml.safe_load((PROJECT_ROOT / "agreements.yml").read_text())
+    doc["agreements"].append({
+        "id": "test-fixtures", "title": "Feeds made up by tests", "purpose": "testing the platform",
+        "lawful_basis": "no personal data (synthetic)", "partners": ["*"], "feeds": ["*/*"],
+        "starts": "2000-01-01", "review": "2099-01-01", "expires": "2099-12-31", "retention_days": 3650,
+    })
+    path = folder / "agreements.yml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path, warehouse_url, monkeypatch):
     """Settings for one test: its own state folder and database; exported for code that calls Settings()."""
@@ -74,10 +94,10 @@ def settings(tmp_path, warehouse_url, monkeypatch):
     from totalplace.warehouse import bootstrap
 
     s = Settings(state_dir=tmp_path / "state", warehouse_url=warehouse_url, sftp_settle_seconds=0.3,
-                 airflow_home_dir=_WORKER_DIR / "airflow")
+                 airflow_home_dir=_WORKER_DIR / "airflow", agreements_file=test_agreements(tmp_path))
     for key, value in settings_environment(s).items():
         monkeypatch.setenv(key, value)
-    bootstrap(warehouse_url)
+    bootstrap(warehouse_url, s)
     return s
 
 
@@ -98,6 +118,15 @@ def police_contract(settings):
     from totalplace.contracts import get_contract
 
     return get_contract(settings.feeds_dir, "police", "street_crime")
+
+
+def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
+    """The ``totalplace`` command as a user runs it: a subprocess seeing the test's settings."""
+    from totalplace.airflow_env import settings_environment
+
+    env = dict(os.environ, **settings_environment(settings))
+    command = str(Path(sys.executable).with_name("totalplace"))
+    return subprocess.run([command, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 def write_variant(src: Path, dst: Path, edit) -> Path:

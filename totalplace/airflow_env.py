@@ -42,8 +42,11 @@ def airflow_environment(settings: Settings) -> dict[str, str]:
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """Every setting as a TOTALPLACE_* variable, so tasks that call ``Settings()`` see the same values."""
+    import json
+
     return {
-        f"TOTALPLACE_{name.upper()}": str(value)
+        # lists go as JSON, which is how pydantic-settings reads a list from the environment
+        f"TOTALPLACE_{name.upper()}": json.dumps(value) if isinstance(value, list) else str(value)
         for name, value in settings.model_dump().items()
         if value is not None and value != ""
     }

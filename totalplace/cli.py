@@ -226,18 +226,82 @@ def sql(
     query: Annotated[str, typer.Argument(help="A SQL query (run in a read-only transaction).")],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
     limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 1000,
+    as_role: Annotated[str, typer.Option(
+        "--as", help="Database role to query as: analyst (published marts only), an agency (police, nhs, "
+        "housing, council: its own raw rows), transformer, loader, or admin.")] = "analyst",
 ) -> None:
-    """Query the warehouse."""
+    """Query the warehouse (as the analyst role unless --as says otherwise); recorded in ops.audit_log."""
+    import psycopg
+
+    from totalplace.access import as_role as role_url
+    from totalplace.access import audit
     from totalplace.warehouse import connect, warehouse_url
 
-    with connect(warehouse_url(settings())) as conn:
-        conn.read_only = True
-        cur = conn.execute(query)
-        names = [d.name for d in cur.description] if cur.description else []
-        rows = cur.fetchmany(limit) if names else []
+    s = settings()
+    admin = warehouse_url(s)
+    url = admin if as_role == "admin" else role_url(admin, s, as_role) if as_role in (
+        "analyst", "loader", "transformer", "police", "nhs", "housing", "council") else None
+    if url is None:
+        fail(f"unknown role {as_role!r}", "use analyst, police, nhs, housing, council, transformer, loader or admin")
+    outcome: dict = {"statement": query, "role": as_role}
+    try:
+        with connect(url) as conn:
+            conn.read_only = True
+            cur = conn.execute(query)
+            names = [d.name for d in cur.description] if cur.description else []
+            rows = cur.fetchmany(limit) if names else []
+        outcome["rows"] = len(rows)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        outcome["refused"] = str(exc).splitlines()[0]
+        raise
+    finally:
+        with connect(admin) as conn:
+            audit(conn, "query", as_role, outcome)
     print_rows(names, rows, format)
     if format == "table":
         console.print(f"[green]sql:[/] {len(rows)} row(s).")
+
+
+@app.command("grant")
+@guarded
+def grant_cmd(
+    role: Annotated[str, typer.Argument(help="analyst, police, nhs, housing or council")],
+    user: Annotated[str, typer.Argument(help="The person's database login (created if new).")],
+    password: Annotated[str | None, typer.Option(help="Password for a new login (default: generated, shown once).")] = None,
+) -> None:
+    """Give a person's database login the rights of a role (recorded in ops.audit_log)."""
+    import secrets
+
+    from totalplace.access import grant
+    from totalplace.warehouse import connect, warehouse_url
+
+    chosen = password or secrets.token_urlsafe(18)
+    try:
+        with connect(warehouse_url(settings())) as conn:
+            done = grant(conn, role, user, chosen)
+    except ValueError as exc:
+        fail(str(exc))
+    if "created" in done and password is None:
+        console.print(f"password of the new login {user}: {chosen}  (shown once)", markup=False)
+    console.print(f"[green]grant:[/] {done}.")
+
+
+@app.command("revoke")
+@guarded
+def revoke_cmd(
+    role: Annotated[str, typer.Argument(help="analyst, police, nhs, housing or council")],
+    user: Annotated[str, typer.Argument(help="The person's database login.")],
+) -> None:
+    """Take a role away from a person's login (recorded in ops.audit_log)."""
+    from totalplace.access import revoke
+    from totalplace.warehouse import connect, warehouse_url
+
+    try:
+        with connect(warehouse_url(settings())) as conn:
+            done = revoke(conn, role, user)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"[green]revoke:[/] {done}.")
 
 
 @app.command("ledger")

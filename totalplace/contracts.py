@@ -112,10 +112,16 @@ class Column(BaseModel):
     thousands_separator: Literal[","] | None = Field(
         default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
     )
-    identifier: Literal["nhs_number", "person_key", "date_of_birth"] | None = Field(
+    identifier: Literal["nhs_number", "person_key", "date_of_birth", "name", "postcode"] | None = Field(
         default=None,
         description="a person identifier, replaced before landing: nhs_number and person_key by a keyed "
-        "hash (NHS numbers checked, <name>_is_valid), date_of_birth by the year of birth",
+        "hash (NHS numbers checked, <name>_is_valid), date_of_birth by the year of birth, postcode by "
+        "its LSOA; a name is only used for the contract's match_key and never lands",
+    )
+    not_personal: str | None = Field(
+        default=None,
+        description="why a column that looks like a person identifier is not one (e.g. the postcode of a public "
+        "building); the warehouse privacy scan lets it be and lists it",
     )
     source: Literal["header", "preamble", "file_name"] = Field(
         default="header",
@@ -181,8 +187,9 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: suppression_markers need type integer, number or money")
         if self.identifier == "date_of_birth" and self.type != "integer":
             raise ValueError(f"column {self.name}: a date_of_birth identifier is kept as the year of birth: type integer")
-        if self.identifier in ("nhs_number", "person_key") and self.type != "text":
-            raise ValueError(f"column {self.name}: a {self.identifier} identifier becomes a hash: type text")
+        if self.identifier in ("nhs_number", "person_key", "name", "postcode") and self.type != "text":
+            raise ValueError(f"column {self.name}: a {self.identifier} identifier becomes text (a hash, an "
+                             "LSOA code or nothing): type text")
         if (self.source == "header") == (self.extract is not None):
             raise ValueError(f"column {self.name}: extract is needed with source {self.source!r}, and only then")
         return self
@@ -198,6 +205,11 @@ class Column(BaseModel):
             out.append((f"{self.name}_is_valid", "boolean",
                         f"False where {self.header!r} failed the NHS number check digit (kept, pseudonymised)."))
         return out
+
+    @property
+    def stored(self) -> bool:
+        """False for a name: it only feeds the match key, and no column of the warehouse holds it."""
+        return self.identifier != "name"
 
     @property
     def flag_column(self) -> str | None:
@@ -314,6 +326,11 @@ class Contract(BaseModel):
     min_rows: int = Field(default=1, ge=0)
     totals_rows: TotalsRows | None = None
     unpivot: Unpivot | None = None
+    match_key: list[str] | None = Field(
+        default=None,
+        description="identifier columns (names, date of birth, postcode) whose normalised values make the "
+        "keyed-hash match_key, linking people across agencies that share no ID",
+    )
     columns: list[Column]
 
     @field_validator("agency", "feed")
@@ -341,10 +358,21 @@ class Contract(BaseModel):
         for pid in self.person_identifiers:
             if pid not in names:
                 raise ValueError(f"person identifier {pid!r} is not a contract column")
+        from connectors.pseudonymise import IDENTIFIER_HEADER
+
+        for col in self.columns:
+            if col.identifier is None and any(IDENTIFIER_HEADER.search(h) for h in (col.header, *col.aliases)):
+                raise ValueError(f"column {col.name} ({col.header!r}) names a person identifier: declare its "
+                                 "identifier kind (nhs_number, person_key, date_of_birth, name, postcode)")
         marked = {c.name for c in self.columns if c.identifier}
         if marked != set(self.person_identifiers):
             raise ValueError(f"person_identifiers {sorted(self.person_identifiers)} must list exactly the columns "
                              f"with an identifier kind {sorted(marked)}")
+        for name in self.match_key or []:
+            if name not in names or self.column_by_name[name].identifier not in ("name", "date_of_birth", "postcode"):
+                raise ValueError(f"match_key column {name!r} must be a name, date_of_birth or postcode identifier")
+        if self.match_key is not None and "match_key" in names:
+            raise ValueError("'match_key' is the name of the derived match key; rename that column")
         if self.totals_rows is not None:
             for name in self.totals_rows.columns:
                 if name not in names or self.column_by_name[name].type != "text":
@@ -380,10 +408,19 @@ class Contract(BaseModel):
     def raw_columns(self) -> list[tuple[str, str, str]]:
         """(name, SQL type, description) of the contract's columns in raw, suppression flags included."""
         out = []
-        for c in self.columns:
+        for c in self.stored_columns:
             out.append((c.name, c.sql_type, c.description or c.header))
             out.extend(c.derived_columns)
+        if self.match_key:
+            sources = ", ".join(self.column_by_name[n].header for n in self.match_key)
+            out.append(("match_key", "text", f"Keyed hash of the normalised {sources} as sent (full date of birth "
+                        "and postcode): links people across agencies without a common ID; empty when a part is missing."))
         return out
+
+    @property
+    def stored_columns(self) -> list[Column]:
+        """The columns that reach the warehouse (names do not)."""
+        return [c for c in self.columns if c.stored]
 
     @cached_property
     def column_by_name(self) -> dict[str, Column]:

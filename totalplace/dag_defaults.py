@@ -21,6 +21,7 @@ class Tag(StrEnum):
 
     LAYER_INGEST = "layer/ingest"
     LAYER_TRANSFORM = "layer/transform"
+    LAYER_OPS = "layer/ops"
     AGENCY_POLICE = "agency/police"
     AGENCY_NHS = "agency/nhs"
     AGENCY_HOUSING = "agency/housing"

@@ -26,7 +26,11 @@ def manifest_path(settings: Settings) -> Path:
 
 
 def dbt_environment(settings: Settings, url: str) -> dict[str, str]:
-    env = dbt_env(url, settings)
+    """dbt's environment; it always logs in as ``transformer``, whichever URL it is given, so every
+    object of the warehouse has the one owner that may replace it."""
+    from totalplace.access import as_role
+
+    env = dbt_env(as_role(url, settings, "transformer"), settings)
     env["DBT_TARGET_PATH"] = str(dbt_target_dir(settings))
     env["DBT_LOG_PATH"] = str(settings.state_dir / "dbt" / "logs")
     env["DBT_PROJECT_DIR"] = str(settings.dbt_project_dir)
@@ -109,6 +113,18 @@ def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "
         )
         for r in outcome.result.results
     ]
+
+
+def compile_inline(settings: Settings, url: str, text: str) -> str:
+    """The SQL dbt compiles ``text`` (Jinja using the project's macros) to - for tests and analysts."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(dbt_environment(settings, url))
+    outcome = dbtRunner().invoke(["compile", "--quiet", "--inline", text, "--project-dir",
+                                  str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)])
+    if not outcome.success:
+        raise RuntimeError(f"dbt could not compile the text: {outcome.exception}")
+    return outcome.result.results[0].node.compiled_code
 
 
 FAILED = {"error", "fail", "runtime error"}

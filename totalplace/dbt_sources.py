@@ -20,7 +20,7 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
     tables = []
     for c in sorted(contracts, key=lambda c: c.feed):
         columns = []
-        for col in c.columns:
+        for col in c.stored_columns:
             entry: dict = {"name": col.name, "description": col.description or col.header, "data_type": col.sql_type}
             tests: list = []
             if not col.nullable:
@@ -32,9 +32,13 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
             columns.append(entry)
             for name, sql_type, description in col.derived_columns:
                 columns.append({"name": name, "data_type": sql_type, "description": description})
+        if c.match_key:
+            columns.append({"name": "match_key", "data_type": "text", "description": next(
+                d for n, _, d in c.raw_columns if n == "match_key")})
         columns += [
             {"name": "_extra", "description": "Columns the contract does not know, kept as JSON (header -> value)."},
             {"name": "_sent_by", "description": "The partner body that sent the file (partners.yml)."},
+            {"name": "_agreement", "description": "The data-sharing agreement the file was accepted under (agreements.yml)."},
             {"name": "_file_id", "description": "ops.file_ledger.file_id of the file the row came from.",
              "data_tests": ["not_null"]},
             {"name": "_row_number", "description": "Data row number within that file (line = row + 1).",

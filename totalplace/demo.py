@@ -14,6 +14,7 @@ recognised as a duplicate and nothing is loaded again.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 
@@ -36,12 +37,17 @@ COUNCIL_SAMPLES = sorted((FIXTURES / "council").glob("*.csv"))
 def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
     """(agency, feed, file) for every partner feed: real samples where they exist, else generated."""
     from totalplace import generate_data as gen
+    from totalplace import generate_people as gp
     from totalplace.reference import REFERENCE_DIR
 
     out = settings.state_dir / "demo"
     lookup = REFERENCE_DIR / "ons_lsoa_lookup.csv"
     lsoas = gen.london_lsoas(lookup, limit=400)
     lads = gen.london_lads(lookup)
+
+    @functools.cache
+    def people() -> list:
+        return gp.population(gp.read_postcodes(settings.postcode_lookup_file), DEMO_PEOPLE)
 
     def once(name: str, make) -> Path:
         """Generate a file the first time only: a second demo then drops the very same bytes."""
@@ -64,10 +70,18 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
         ("nhs", "gp_practices", FIXTURES / "nhs" / "epraccur_first2000.csv"),
         ("nhs", "practice_deprivation", FIXTURES / "nhs" / "fingertips_imd2019_by_gp_practice_indicator-data.csv"),
+        # person-level extracts about one synthetic population (pseudonymised on the way in)
         ("nhs", "ae_attendances", once("ae-attendances-2021-04.csv",
-                                       lambda p: gen.write_ae_attendances_csv(p, 3000, lsoas)[0])),
+                                       lambda p: gen.write_ae_attendances_csv(p, 4000, lsoas, population=people())[0])),
         ("nhs", "hospital_admissions", once("admissions-2021-04.csv",
-                                            lambda p: gen.write_hospital_admissions_csv(p, 1500, lsoas))),
+                                            lambda p: gen.write_hospital_admissions_csv(p, 1500, lsoas,
+                                                                                        population=people()))),
+        ("police", "offences", once("offences-2021-22.csv", lambda p: gp.write_offences_csv(p, people()))),
+        ("council", "children_in_care", once("children-in-care-2021-22.csv",
+                                             lambda p: gp.write_children_in_care_csv(p, people()))),
+        ("housing", "homelessness_cases", once("homelessness-cases-2021-22.csv",
+                                               lambda p: gp.write_homelessness_cases_csv(
+                                                   p, people(), offences_csv=out / "offences-2021-22.csv"))),
         ("nhs", "spend_over_25k", once("icb-spend-over-25k-2021-04.csv",
                                        lambda p: gen.write_nhs_spend_over_25k_csv(p, 120))),
         ("housing", "homelessness", once("homelessness-2021-q2.csv",
@@ -90,6 +104,8 @@ def damaged_copy(source: Path, target: Path) -> Path:
 
 
 DEMO_YEAR = "2021-22"
+DEMO_PEOPLE = 40_000
+"""Residents of the synthetic population the person-level extracts are about (City of London, Barnet)."""
 
 
 def _table(console: Console, title: str, cur) -> None:
@@ -126,6 +142,34 @@ def print_total_place(console: Console, url: str) -> None:
             "where financial_year = %s and lad_code = any(%s) "
             "order by lad_name, theme_code, indicator", (DEMO_YEAR, places[:2]))
         _table(console, f"8. Cost per outcome, {DEMO_YEAR} (spend of all agencies on the theme / outcomes)", cur)
+
+
+def print_cohorts(console: Console, url: str) -> None:
+    """The person-level findings, as published: disclosure controlled (blank = withheld)."""
+    with connect(url) as conn:
+        cur = conn.execute(
+            "select place_name as place, top_percent as \"most prolific %\", offenders, "
+            "share_of_offences_percent as \"% of offences\", offences_per_offender, "
+            "cost_of_crime as \"cost of their crime £\", cost_per_offender as \"£ per offender\" "
+            "from marts.mart_offending_concentration where financial_year = %s "
+            "order by place_code = 'all' desc, place_name, top_percent", (DEMO_YEAR,))
+        _table(console, f"9. Concentration of offending, {DEMO_YEAR} (identified offenders; blank = withheld, "
+                        "counts 1-7 and cells that would reveal them)", cur)
+        cur = conn.execute(
+            "select place_name as place, agencies_known_to as \"agencies\", people, total_cost as \"cost £\", "
+            "police_cost as \"police £\", council_cost as \"council £\", housing_cost as \"housing £\", "
+            "nhs_cost as \"NHS £\", cost_per_person as \"£ per person\" "
+            "from marts.mart_multi_agency_cohort where financial_year = %s "
+            "and place_code in ('all', 'E09000001', 'E09000003') "
+            "order by place_code = 'all' desc, place_name, agencies_known_to", (DEMO_YEAR,))
+        _table(console, f"10. People known to several agencies, {DEMO_YEAR} (linked by pseudonyms; counts rounded "
+                        "to 5, blank = withheld)", cur)
+        cur = conn.execute(
+            "select place_name as place, children_in_care, children_estimated, per_10000_children, "
+            "cost_of_care as \"cost of care £\", cost_per_child as \"£ per child\" "
+            "from marts.mart_children_in_care where financial_year = %s order by place_code = 'all' desc, place_name",
+            (DEMO_YEAR,))
+        _table(console, f"11. Children in care, {DEMO_YEAR}", cur)
 
 
 def run_demo(settings: Settings, console: Console) -> None:
@@ -197,6 +241,7 @@ def run_demo(settings: Settings, console: Console) -> None:
         table.add_row(*[str(v) for v in row])
     console.print(table)
     print_total_place(console, url)
+    print_cohorts(console, url)
     console.print(
         f"[green]demo:[/] raw.police__street_crime holds {raw_rows:,} rows from {files} published file(s); "
         f"the mart has {mart_rows} rows; this run: {summary.count('published')} published, "

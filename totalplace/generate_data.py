@@ -171,30 +171,44 @@ DIAGNOSIS_GROUPS = ["Injury", "Respiratory", "Cardiac", "Alcohol related", "Drug
                     "Gastrointestinal", "Falls", "Other"]
 
 
+def _patients(rng: random.Random, count: int, lsoas: list[tuple[str, str]], dob_format: str, population=None,
+              invalid_share: float = 0.0) -> list[tuple[str, str, str, list[str]]]:
+    """(NHS number, date of birth, LSOA, [forename, surname, postcode]) of the patients of an extract:
+    invented ones, or people of a synthetic population (``generate_people``), who carry names."""
+    if population:
+        return [(p.nhs, p.born.strftime("%d/%m/%Y") if dob_format == "dmy" else p.born.isoformat(), p.lsoa,
+                 [p.forename, p.surname, p.postcode]) for p in (rng.choice(population) for _ in range(count))]
+    return [(nhs_number(rng, valid=rng.random() >= invalid_share), _dob(rng, dob_format), rng.choice(lsoas)[0], [])
+            for _ in range(count)]
+
+
+NAME_COLUMNS = ["Forename", "Surname", "Postcode"]
+
+
 def write_ae_attendances_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2021-04",
-                             people: int | None = None, seed: int = 20211) -> tuple[Path, dict]:
+                             people: int | None = None, seed: int = 20211, population=None) -> tuple[Path, dict]:
     """An A&E attendance extract (one row per attendance) and facts about it for tests.
 
     The same person attends several times (``people`` distinct NHS numbers). NHS numbers come
-    as ``943 476 5919`` or ``9434765919``; about 1 in 100 has a wrong check digit.
+    as ``943 476 5919`` or ``9434765919``; about 1 in 100 has a wrong check digit. With a
+    ``population`` the patients are its people and the extract adds their names and postcode.
     """
     rng = random.Random(seed)
-    people = people or max(1, rows // 3)
-    persons = [(nhs_number(rng, valid=rng.random() > 0.01), _dob(rng, "dmy"), rng.choice(lsoas)[0])
-               for _ in range(people)]
+    persons = _patients(rng, people or max(1, rows // 3), lsoas, "dmy", population, invalid_share=0.01)
     facts = {"nhs_numbers": set(), "invalid": 0}
     year, mon = month.split("-")
 
     def generate():
         for i in range(rows):
-            nhs, dob, lsoa = rng.choice(persons)
+            nhs, dob, lsoa, names = rng.choice(persons)
             facts["nhs_numbers"].add(nhs)
             shown = f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}" if rng.random() < 0.5 else nhs
             yield [f"AE{seed}{i:07d}", shown, dob, rng.choice(["M", "F"]), lsoa,
                    f"{_day(month, rng):02d}/{mon}/{year}", "RAL", rng.choice(DIAGNOSIS_GROUPS),
-                   rng.choice(["Discharged", "Admitted", "Referred"]), f"£{rng.choice([97, 145, 221, 337, 472]):,}.00"]
+                   rng.choice(["Discharged", "Admitted", "Referred"]), f"£{rng.choice([97, 145, 221, 337, 472]):,}.00",
+                   *names]
 
-    _write_csv(path, AE_HEADER, generate(), lineterminator="\r\n")
+    _write_csv(path, AE_HEADER + (NAME_COLUMNS if population else []), generate(), lineterminator="\r\n")
     from connectors.pseudonymise import nhs_number_is_valid
 
     facts["invalid"] = sum(1 for n in facts["nhs_numbers"] if not nhs_number_is_valid(n))
@@ -205,19 +219,20 @@ ADMISSIONS_HEADER = ["SPELL_ID", "NHS_NUMBER", "DOB", "LSOA11", "ADMIDATE", "DIS
 
 
 def write_hospital_admissions_csv(path: Path, rows: int, lsoas: list[tuple[str, str]], *, month: str = "2021-04",
-                                  seed: int = 20212) -> Path:
+                                  seed: int = 20212, population=None) -> Path:
     """An inpatient spell extract in HES-like column names, ISO dates, plain costs."""
     rng = random.Random(seed)
-    persons = [(nhs_number(rng), _dob(rng, "iso"), rng.choice(lsoas)[0]) for _ in range(max(1, rows // 2))]
+    persons = _patients(rng, max(1, rows // 2), lsoas, "iso", population)
 
     def generate():
         for i in range(rows):
-            nhs, dob, lsoa = rng.choice(persons)
+            nhs, dob, lsoa, names = rng.choice(persons)
             day = _day(month, rng)
             yield [f"S{seed}{i:07d}", nhs, dob, lsoa, f"{month}-{day:02d}", f"{month}-{min(28, day + rng.randint(0, 9)):02d}",
-                   rng.choice(["Elective", "Emergency"]), rng.choice(DIAGNOSIS_GROUPS), f"{rng.randint(600, 9000)}.00"]
+                   rng.choice(["Elective", "Emergency"]), rng.choice(DIAGNOSIS_GROUPS), f"{rng.randint(600, 9000)}.00",
+                   *names]
 
-    return _write_csv(path, ADMISSIONS_HEADER, generate(), lineterminator="\n")
+    return _write_csv(path, ADMISSIONS_HEADER + (NAME_COLUMNS if population else []), generate(), lineterminator="\n")
 
 
 NHS_SPEND_HEADER = ["Department Family", "Entity", "Date", "Expense Type", "Expense Area", "Supplier",

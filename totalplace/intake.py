@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,12 @@ from connectors.landing import (
     landing_table,
 )
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
-from connectors.pseudonymise import load_key, row_transform
+from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_account
 from totalplace.contracts import Contract
 from totalplace.reports import Problem, Rejected, build_report, render_text, summarise
 from totalplace.settings import Settings
-from totalplace.warehouse import bootstrap, connect, warehouse_url
+from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,9 @@ def local_path(settings: Settings, contract: Contract, file_id: int, name: str) 
 
 
 def prepare(settings: Settings, contract: Contract) -> str:
-    """Warehouse URL with the platform schemas and this feed's raw table in place (idempotent)."""
-    url = warehouse_url(settings)
-    bootstrap(url)
+    """The loader's warehouse URL, with the platform schemas and this feed's raw table in place (idempotent)."""
+    bootstrap(warehouse_url(settings), settings)
+    url = pipeline_url(settings, "loader")
     with connect(url) as conn:
         ensure_raw_table(conn, contract)
     return url
@@ -131,6 +132,17 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
 
 
 @dataclass
+class Sharing:
+    """Under what a file is shared: the body that sent it, the data-sharing agreement it is accepted
+    under, that agreement's pseudonymisation key and the postcode lookup (when the feed needs them)."""
+
+    sent_by: str | None = None
+    agreement: str | None = None
+    key: bytes | None = None
+    postcodes: dict[str, str] | None = None
+
+
+@dataclass
 class Landed:
     """What landing a file found out: its header, data rows, encoding and notes for the sender."""
 
@@ -141,13 +153,16 @@ class Landed:
     totals: list[dict] = field(default_factory=list)
 
 
-def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int, key: bytes | None = None,
-         sent_by: str | None = None) -> Landed:
+def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int,
+         sharing: Sharing | None = None) -> Landed:
     """Header check, landing table, COPY and typed table, in the caller's transaction.
 
-    ``key`` is the pseudonymisation key, needed when the contract names person identifiers;
-    ``sent_by`` the partner body, repeated on every row.
+    ``sharing`` gives the pseudonymisation key (needed when the contract names person identifiers),
+    the postcode lookup, and the sender and agreement repeated on every row. A column that holds
+    person identifiers the contract does not declare rejects the file; the transaction is rolled
+    back, so those values leave nothing behind.
     """
+    sharing = sharing or Sharing()
     name = path.name
     path = tabular_source(path, contract)
     encoding = file_encoding(path, contract)
@@ -155,9 +170,9 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     constants = per_file_values(contract, path, name, match, encoding)
     transform = None
     if contract.person_identifiers:
-        if key is None:
+        if sharing.key is None:
             raise RuntimeError(f"feed {contract.key} names person identifiers: a pseudonymisation key is needed")
-        transform, match.derived = row_transform(contract, match.targets, key)
+        transform, match.derived = row_transform(contract, match.targets, sharing.key, sharing.postcodes)
     create_landing_table(conn, table, contract, match, file_id)
     try:
         landed = copy_file(conn, table, match, path, contract, encoding, transform=transform)
@@ -176,7 +191,11 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
                                transform=transform)
         except CopyFailed as again:
             raise _unreadable(again, match) from again
-    typed = create_typed_table(conn, table, contract, match, landed, constants, sent_by)
+    undeclared = undeclared_identifiers(conn, table, contract, match)
+    if undeclared:
+        raise Rejected([Problem(check="undeclared_identifier", column=name, header=header, rule=rule)
+                        for name, header, rule in undeclared])
+    typed = create_typed_table(conn, table, contract, match, landed, constants, sharing.sent_by, sharing.agreement)
     if typed.problems:
         raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
     notes = warnings_for(match)
@@ -212,9 +231,32 @@ def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:
                              if exc.line else [])])
 
 
-def pseudonymisation_key(settings: Settings, contract: Contract) -> bytes | None:
-    """The key for a feed with person identifiers (created on first use), else None."""
-    return load_key(settings.key_file) if contract.person_identifiers else None
+def sharing_for(settings: Settings, contract: Contract, sent_by: str | None, day: date | None = None) -> Sharing:
+    """The live agreement covering ``sent_by`` sending this feed, with its key and the postcode lookup.
+
+    Raises Rejected when no live agreement covers the file. Without a sender (a local pre-flight
+    check) any live agreement covering the feed is used.
+    """
+    from totalplace.agreements import NoAgreement, load_agreements
+
+    agreements = load_agreements(settings.agreements_file)
+    day = day or date.today()
+    try:
+        if sent_by is None:
+            candidates = [a for a in agreements.agreements if f"{contract.agency}/{contract.feed}" in a.feeds]
+            agreement = agreements.for_file(candidates[0].partners[0] if candidates else "(nobody)",
+                                            contract.agency, contract.feed, day)
+        else:
+            agreement = agreements.for_file(sent_by, contract.agency, contract.feed, day)
+    except NoAgreement as exc:
+        raise Rejected([Problem(check="data_sharing_agreement", rule=str(exc))]) from exc
+    needs_postcodes = any(c.identifier == "postcode" for c in contract.columns)
+    return Sharing(
+        sent_by=sent_by,
+        agreement=agreement.id,
+        key=load_key(settings.key_file(agreement.key_name)) if contract.person_identifiers else None,
+        postcodes=load_postcode_lookup(settings.postcode_lookup_file) if needs_postcodes else None,
+    )
 
 
 def per_file_values(contract: Contract, path: Path, name: str, match: HeaderMatch, encoding: str) -> dict[str, str | None]:
@@ -336,7 +378,7 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
 
 def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> str:
     """COPY a received file into its landing table; returns the ledger status afterwards."""
-    url = warehouse_url(settings)
+    url = pipeline_url(settings, "loader")
     with connect(url) as conn:
         entry = ledger.get_entry(conn, file_id)
         if entry is None or entry.status in ledger.FINAL:
@@ -345,9 +387,11 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     path = local_path(settings, contract, file_id, entry.name)
     table = landing_table(contract, file_id)
     try:
+        sharing = sharing_for(settings, contract, entry.sent_by, entry.received_at.date())
         with connect(url) as conn:
-            landed = land(conn, contract, table, path, file_id, pseudonymisation_key(settings, contract),
-                          entry.sent_by)
+            ledger.set_agreement(conn, file_id, sharing.agreement)
+        with connect(url) as conn:
+            landed = land(conn, contract, table, path, file_id, sharing)
             # the encoding is kept so the gate step need not read the whole file again to detect it
             ledger.transition(conn, file_id, "validating", rows=landed.rows,
                               report={"warnings": landed.notes, "encoding": landed.encoding,
@@ -362,7 +406,7 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
     """Run the gate on a landed file and record its verdict in the ledger report."""
     from expectations.gate import run_gate
 
-    url = warehouse_url(settings)
+    url = pipeline_url(settings, "loader")
     with connect(url) as conn:
         entry = ledger.get_entry(conn, file_id)
     if entry is None or entry.status != "validating":
@@ -385,7 +429,7 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
 
 def publish(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> Outcome:
     """Publish a file that passed the gate, or quarantine one that did not - one transaction each."""
-    url = warehouse_url(settings)
+    url = pipeline_url(settings, "loader")
     with connect(url) as conn:
         entry = ledger.get_entry(conn, file_id)
     if entry is None:
@@ -533,7 +577,7 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     try:
         with tempfile.TemporaryDirectory() as workdir, connect(url) as conn:
             landed = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0,
-                          pseudonymisation_key(settings, contract))
+                          sharing_for(settings, contract, None))
         rows = landed.rows
         result = run_gate(url, contract, table, landed.match)
         outcome = "passed" if result.passed else "failed"

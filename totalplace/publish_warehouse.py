@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from psycopg import sql
 
+from totalplace.access import grant_marts
 from totalplace.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -95,4 +96,5 @@ def swap(url: str) -> None:
             conn.execute(sql.SQL("alter schema {} rename to {}").format(sql.Identifier(build), sql.Identifier(schema)))
         for schema in SCHEMAS:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema + OLD_SUFFIX)))
+        grant_marts(conn)  # a renamed schema does not carry the grants of the one it replaces
     log.info("published warehouse schemas %s", ", ".join(SCHEMAS))

@@ -54,7 +54,7 @@ def prepare_warehouse(settings: Settings, url: str) -> None:
     """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first file."""
     from connectors.promote import ensure_raw_table
 
-    warehouse.bootstrap(url)
+    warehouse.bootstrap(url, settings)
     with warehouse.connect(url) as conn:
         for contract in load_contracts(settings.feeds_dir).values():
             ensure_raw_table(conn, contract)

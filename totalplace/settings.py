@@ -54,9 +54,21 @@ class Settings(BaseSettings):
         default=3.0,
         description="A file without a .done marker is taken only when its size and mtime are unchanged across two listings this far apart.",
     )
-    pseudonymisation_key_file: Path | None = Field(
+    sftp_max_file_bytes: int = Field(default=5 * 2**30, ge=1, description="Largest file a partner may upload (bytes).")
+    sftp_allowed_extensions: list[str] = Field(
+        default=[".csv", ".xlsx", ".txt"], description="Extensions partners may upload (plus .part / .done suffixes).")
+    keys_dir: Path | None = Field(
         default=None,
-        description="HMAC key for person identifiers; kept outside the warehouse and the repository.",
+        description="Folder of the pseudonymisation keys, one <key>.key per data-sharing agreement (HMAC-SHA256); "
+        "kept outside the warehouse and the repository. Default: <state>/keys (created for local use).",
+    )
+    postcode_lookup_file: Path = Field(
+        default=PROJECT_ROOT / "reference" / "postcode_lsoa_demo.csv",
+        description="Postcode -> LSOA lookup (ONS Postcode Directory CSV: pcds, lsoa11). The default holds the "
+        "demo's synthetic postcodes only; point it at ONSPD for real extracts.",
+    )
+    quarantine_retention_days: int = Field(
+        default=90, ge=1, description="Quarantined rows and files are deleted this long after they arrived."
     )
     dbt_target_schema: str = Field(default="analytics", description="Base schema dbt builds into.")
     dbt_threads: int = Field(default=2, ge=1)
@@ -65,6 +77,8 @@ class Settings(BaseSettings):
     )
     dags_folder: Path = Field(default=PROJECT_ROOT / "dags")
     feeds_dir: Path = Field(default=PROJECT_ROOT / "feeds")
+    agreements_file: Path = Field(default=PROJECT_ROOT / "agreements.yml",
+                                  description="data-sharing agreements: which body may send which feed, until when")
     partners_file: Path = Field(default=PROJECT_ROOT / "partners.yml",
                                 description="partner bodies, their SFTP accounts and the feeds each sends")
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
@@ -99,9 +113,9 @@ class Settings(BaseSettings):
     def credentials_file(self) -> Path:
         return self.sftp_credentials_file or (self.sftp_dir / "credentials.json")
 
-    @cached_property
-    def key_file(self) -> Path:
-        return self.pseudonymisation_key_file or (self.state_dir / "keys" / "pseudonymisation.key")
+    def key_file(self, key_name: str) -> Path:
+        """The pseudonymisation key of one data-sharing agreement."""
+        return (self.keys_dir or (self.state_dir / "keys")) / f"{key_name}.key"
 
     @cached_property
     def files_dir(self) -> Path:

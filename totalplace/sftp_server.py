@@ -4,7 +4,14 @@ One account per agency, each confined to ``<sftp root>/<agency>/`` holding ``inb
 partner uploads there) and ``outbox/`` (reports come back there). The confinement is asyncssh's
 virtual chroot plus two refusals of our own: no symlink or hard-link creation, and every path is
 resolved on disk and refused if it lands outside the account's folder - so a symlink planted by
-someone with shell access cannot be followed out either. Production uses OpenSSH's internal-sftp
+someone with shell access cannot be followed out either.
+
+Hardening for an internet-facing drop: password or public-key authentication (a key in
+``<sftp>/authorized_keys/<account>.pub``); a file may not grow past ``sftp_max_file_bytes``; only
+extensions on the allow-list may be written (``sftp_allowed_extensions``, plus the ``.part`` and
+``.done`` suffixes of the upload protocol); and after ``FAILED_LOGINS_ALLOWED`` failed logins in
+``LOCKOUT_SECONDS`` an account (from that address) is locked out for as long, each failure
+answered after a pause. Production uses OpenSSH's internal-sftp
 with ChrootDirectory instead (docker-compose.yml); the folder layout is the same.
 """
 
@@ -55,12 +62,52 @@ def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | 
     return creds
 
 
-def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | None):
+FAILED_LOGINS_ALLOWED = 5
+LOCKOUT_SECONDS = 300.0
+FAILURE_PAUSE_SECONDS = 1.0
+
+
+class LoginThrottle:
+    """Failed logins per (account, address) in a sliding window; locked out once over the limit."""
+
+    def __init__(self, allowed: int = FAILED_LOGINS_ALLOWED, window: float = LOCKOUT_SECONDS):
+        self.allowed, self.window = allowed, window
+        self.failures: dict[tuple[str, str], list[float]] = {}
+
+    def _recent(self, key: tuple[str, str]) -> list[float]:
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(key, []) if now - t < self.window]
+        self.failures[key] = recent
+        return recent
+
+    def locked(self, key: tuple[str, str]) -> bool:
+        return len(self._recent(key)) >= self.allowed
+
+    def failed(self, key: tuple[str, str]) -> None:
+        self._recent(key).append(time.monotonic())
+
+
+def upload_allowed(path: bytes, extensions: tuple[str, ...]) -> bool:
+    """May a partner write this name? Reports in outbox/; in inbox/ only data files on the allow-list,
+    as themselves, as ``.part`` while uploading, or as a ``.done`` marker."""
+    name = path.decode(errors="replace").rsplit("/", 1)[-1].lower()
+    for suffix in (".part", ".done"):
+        name = name.removesuffix(suffix)
+    allowed = (".json", ".txt") if b"/outbox/" in path or path.startswith(b"outbox/") else extensions
+    return name.endswith(tuple(e.lower() for e in allowed))
+
+
+def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | None,
+                         max_bytes: int = 2**40, extensions: tuple[str, ...] = (".csv",)):
     import asyncssh
+
+    throttle = LoginThrottle()
 
     class DropServer(asyncssh.SSHServer):
         def connection_made(self, conn):  # noqa: D401 - asyncssh callback
             self._conn = conn
+            peer = conn.get_extra_info("peername")
+            self._address = str(peer[0]) if peer else "?"
 
         def begin_auth(self, username: str) -> bool:
             if keys_dir is not None and (keys_dir / f"{username}.pub").exists():
@@ -70,9 +117,20 @@ def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | Non
         def password_auth_supported(self) -> bool:
             return True
 
-        def validate_password(self, username: str, password: str) -> bool:
+        async def validate_password(self, username: str, password: str) -> bool:
+            key = (username, self._address)
+            if throttle.locked(key):
+                log.warning("login refused: %s from %s is locked out after %d failed logins",
+                            username, self._address, FAILED_LOGINS_ALLOWED)
+                await asyncio.sleep(FAILURE_PAUSE_SECONDS)
+                return False
             expected = users.get(username)
-            return expected is not None and hmac.compare_digest(expected.encode(), password.encode())
+            if expected is not None and hmac.compare_digest(expected.encode(), password.encode()):
+                return True
+            throttle.failed(key)
+            log.warning("failed login for %s from %s", username, self._address)
+            await asyncio.sleep(FAILURE_PAUSE_SECONDS)
+            return False
 
     class ChrootSFTP(asyncssh.SFTPServer):
         def __init__(self, chan):
@@ -87,6 +145,29 @@ def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | Non
             if real != home and not real.startswith(home + b"/"):
                 raise asyncssh.SFTPNoSuchFile("No such file")
             return mapped
+
+        def open(self, path, pflags, attrs):
+            if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT | asyncssh.FXF_APPEND) and \
+                    not upload_allowed(path, extensions):
+                raise asyncssh.SFTPPermissionDenied(
+                    f"only {', '.join(extensions)} files may be uploaded (with .part / .done suffixes)")
+            return super().open(path, pflags, attrs)
+
+        def write(self, file_obj, offset, data):
+            if offset + len(data) > max_bytes:
+                file_obj.truncate(0)  # nothing half-written is left to be taken for a file
+                raise asyncssh.SFTPQuotaExceeded(f"a file may be at most {max_bytes:,} bytes")
+            return super().write(file_obj, offset, data)
+
+        def rename(self, oldpath, newpath):
+            if not upload_allowed(newpath, extensions):
+                raise asyncssh.SFTPPermissionDenied(f"only {', '.join(extensions)} files may be uploaded")
+            return super().rename(oldpath, newpath)
+
+        def posix_rename(self, oldpath, newpath):
+            if not upload_allowed(newpath, extensions):
+                raise asyncssh.SFTPPermissionDenied(f"only {', '.join(extensions)} files may be uploaded")
+            return super().posix_rename(oldpath, newpath)
 
         def symlink(self, oldpath, newpath):
             raise asyncssh.SFTPOpUnsupported("symlinks are not allowed")
@@ -105,7 +186,8 @@ async def serve(settings: Settings) -> None:
         asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(settings.sftp_host_key))
         settings.sftp_host_key.chmod(0o600)
     keys_dir = settings.sftp_dir / "authorized_keys"
-    server_cls, sftp_cls = _make_server_classes(settings.sftp_root.resolve(), users, keys_dir)
+    server_cls, sftp_cls = _make_server_classes(settings.sftp_root.resolve(), users, keys_dir,
+                                                settings.sftp_max_file_bytes, tuple(settings.sftp_allowed_extensions))
     server = await asyncssh.listen(
         settings.sftp_host,
         settings.sftp_port,
@@ -168,6 +250,8 @@ def start_background(settings: Settings, timeout: float = 20.0) -> int:
     env = dict(os.environ, TOTALPLACE_STATE_DIR=str(settings.state_dir))
     if settings.sftp_port:
         env["TOTALPLACE_SFTP_PORT"] = str(settings.sftp_port)
+    env["TOTALPLACE_SFTP_MAX_FILE_BYTES"] = str(settings.sftp_max_file_bytes)
+    env["TOTALPLACE_SFTP_ALLOWED_EXTENSIONS"] = json.dumps(settings.sftp_allowed_extensions)
     with (settings.logs_dir / "sftp.log").open("ab") as logfh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "totalplace.sftp_server"],

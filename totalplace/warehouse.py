@@ -131,10 +131,23 @@ def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connectio
         yield conn
 
 
-def bootstrap(url: str) -> None:
-    """Create the platform's schemas and operational tables. Safe to run any number of times."""
+def bootstrap(url: str, settings: Settings) -> None:
+    """Create the platform's schemas, operational tables, roles and grants. Safe to run any number
+    of times; needs the admin URL (the pipelines themselves run as ``loader`` and ``transformer``)."""
+    from totalplace import access
+
     with connect(url) as conn:
+        # one bootstrap at a time: concurrent DAG tasks would race on CREATE ROLE / OR REPLACE
+        conn.execute("select pg_advisory_xact_lock(7461)")
         conn.execute(BOOTSTRAP_SQL.read_text())
+        access.setup(conn, settings)
+
+
+def pipeline_url(settings: Settings, role: str) -> str:
+    """The warehouse URL logged in as a pipeline role (``loader`` or ``transformer``)."""
+    from totalplace.access import as_role
+
+    return as_role(warehouse_url(settings), settings, role)
 
 
 def conn_parts(url: str) -> dict[str, str]:

@@ -46,7 +46,7 @@ def test_nhs_numbers_are_checked_and_pseudonymised_before_landing(settings, tmp_
     # not one NHS number, with or without spaces, anywhere in the published rows
     assert not any(n in text or f"{n[:3]} {n[3:6]} {n[6:]}" in text for n in facts["nhs_numbers"])
     # the same key gives the same pseudonym: linkable across feeds, not reversible without the key
-    key = load_key(settings.key_file)
+    key = load_key(settings.key_file("tp-person-cohorts"))
     assert hashes == {pseudonym(key, n) for n in facts["nhs_numbers"]}
     assert cost > Decimal(0)
     # every published row knows the partner body that sent it (partners.yml), as the ledger does

@@ -5,21 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from conftest import POLICE_SAMPLE, write_variant
+from conftest import POLICE_SAMPLE, run_cli, write_variant
 
-TOTALPLACE = str(Path(sys.executable).with_name("totalplace"))
-
-
-def cli(settings, *args: str) -> subprocess.CompletedProcess:
-    from totalplace.airflow_env import settings_environment
-
-    env = dict(os.environ, **settings_environment(settings))
-    return subprocess.run([TOTALPLACE, *args], capture_output=True, text=True, env=env, timeout=300)
+cli = run_cli
 
 
 def test_validate_exit_codes_and_reports(settings, tmp_path):
@@ -70,10 +59,10 @@ def test_drop_then_ledger_and_sql(sftp):
     assert (entry["status"], entry["rows"], entry["name"]) == ("published", 797, POLICE_SAMPLE.name)
 
     query = cli(sftp, "sql", "select crime_type, count(*) as n from raw.police__street_crime "
-                             "group by 1 order by 2 desc limit 2", "--format", "csv")
+                             "group by 1 order by 2 desc limit 2", "--format", "csv", "--as", "police")
     assert query.returncode == 0
     assert list(csv.reader(io.StringIO(query.stdout))) == [
         ["crime_type", "n"], ["Other theft", "197"], ["Violence and sexual offences", "110"]]
 
-    refused = cli(sftp, "sql", "delete from raw.police__street_crime")
+    refused = cli(sftp, "sql", "delete from raw.police__street_crime", "--as", "police")
     assert refused.returncode == 2 and "read-only" in refused.stderr

@@ -65,3 +65,84 @@ def test_symlinks_cannot_be_made_or_followed(sftp):
             police.sftp.open("inbox/passwd", "rb").read()
         with pytest.raises(OSError):
             police.listdir("inbox/nhs")
+
+
+# ---------------------------------------------------------------- hardening
+def _client(settings, username: str, **auth) -> paramiko.SFTPClient:
+    import paramiko as pm
+
+    client = pm.SSHClient()
+    client.set_missing_host_key_policy(pm.AutoAddPolicy())  # test only: the server was started here
+    client.connect(settings.sftp_host, port=settings.resolved_sftp_port(), username=username,
+                   look_for_keys=False, allow_agent=False, timeout=15, **auth)
+    return client
+
+
+def test_public_key_login_works_without_a_password(sftp, tmp_path):
+    import asyncssh
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    (sftp.sftp_dir / "authorized_keys").mkdir(exist_ok=True)
+    key.write_public_key(str(sftp.sftp_dir / "authorized_keys" / "housing.pub"))
+    key.write_private_key(str(tmp_path / "housing_key"))
+    client = _client(sftp, "housing", pkey=paramiko.Ed25519Key.from_private_key_file(str(tmp_path / "housing_key")))
+    try:
+        assert sorted(client.open_sftp().listdir("/")) == ["inbox", "outbox"]
+    finally:
+        client.close()
+    # another account's key is not accepted for housing's folder
+    other = asyncssh.generate_private_key("ssh-ed25519")
+    other.write_private_key(str(tmp_path / "other_key"))
+    with pytest.raises(paramiko.AuthenticationException):
+        _client(sftp, "housing", pkey=paramiko.Ed25519Key.from_private_key_file(str(tmp_path / "other_key")))
+
+
+def test_only_allowed_extensions_can_be_uploaded(sftp, tmp_path):
+    with open_account(sftp, "police") as police:
+        for name in ("inbox/street_crime/payload.exe", "inbox/street_crime/run.sh.part", "inbox/street_crime/x.php"):
+            with pytest.raises(OSError):
+                police.sftp.open(name, "wb").write(b"x")
+        police.write_bytes("inbox/street_crime/ok.csv", b"a,b\n1,2\n")  # via .part and rename: allowed
+        police.sftp.open("inbox/street_crime/ok.csv.done", "wb").close()
+        with pytest.raises(OSError):  # nor can an allowed upload be renamed to something else
+            police.sftp.posix_rename("inbox/street_crime/ok.csv", "inbox/street_crime/ok.exe")
+        assert sorted(police.listdir("inbox/street_crime")) == ["ok.csv", "ok.csv.done"]
+
+
+def test_a_file_over_the_size_limit_is_refused_and_left_empty(settings, tmp_path):
+    from totalplace import sftp_server
+    from totalplace.services import feeds_by_agency
+
+    small = settings.model_copy(update={"sftp_max_file_bytes": 10_000})
+    sftp_server.ensure_accounts(small, feeds_by_agency(small))
+    sftp_server.start_background(small)
+    try:
+        big, fine = tmp_path / "big.csv", tmp_path / "fine.csv"
+        big.write_bytes(b"a,b\n" + b"1,2\n" * 5_000)
+        fine.write_bytes(b"a\n1\n")
+        with open_account(small, "council") as council:
+            with pytest.raises(OSError):
+                council.upload(big, "spend_over_500")
+            council.upload(fine, "spend_over_500")
+            names = council.listdir("inbox/spend_over_500")
+            sizes = {n: council.sftp.stat(f"inbox/spend_over_500/{n}").st_size for n in names}
+        assert "big.csv" not in names and "big.csv.done" not in names
+        assert sizes.get("big.csv.part", 0) == 0  # the refused upload holds nothing
+        assert sizes["fine.csv"] == 4
+    finally:
+        sftp_server.stop_background(small)
+
+
+def test_repeated_failed_logins_lock_the_account_out(sftp):
+    from totalplace.sftp_server import FAILED_LOGINS_ALLOWED
+
+    for _ in range(FAILED_LOGINS_ALLOWED):
+        with pytest.raises(paramiko.AuthenticationException):
+            with open_account(sftp, "council", password="guess"):
+                pass
+    # now even the right password is refused from this address, for the lockout period
+    with pytest.raises(paramiko.AuthenticationException):
+        with open_account(sftp, "council"):
+            pass
+    with open_account(sftp, "nhs"):  # other accounts are not affected
+        pass

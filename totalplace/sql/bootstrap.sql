@@ -35,6 +35,30 @@ create unique index if not exists file_ledger_one_publish_per_hash
 create index if not exists file_ledger_feed_status on ops.file_ledger (agency, feed, status);
 -- the partner body that sent the file (partners.yml); every published row repeats it as _sent_by
 alter table ops.file_ledger add column if not exists sent_by text;
+-- the data-sharing agreement (agreements.yml) the file was accepted under; rows repeat it as _agreement
+alter table ops.file_ledger add column if not exists agreement text;
+-- when the retention DAG deleted the file's bytes and rows (its hash, counts and status stay)
+alter table ops.file_ledger add column if not exists purged_at timestamptz;
+
+-- Person identifiers recognised by their values, for the intake check on undeclared columns and
+-- the privacy scan of the warehouse. An NHS number: ten digits (spaces or dashes allowed between
+-- the 3-3-4 groups) whose last is the Modulus 11 check digit of the first nine.
+create or replace function ops.is_nhs_number(value text) returns boolean
+language sql immutable parallel safe as $$
+    select case when d ~ '^[0-9]{10}$' then
+        (11 - ((substr(d, 1, 1)::int * 10 + substr(d, 2, 1)::int * 9 + substr(d, 3, 1)::int * 8
+              + substr(d, 4, 1)::int * 7 + substr(d, 5, 1)::int * 6 + substr(d, 6, 1)::int * 5
+              + substr(d, 7, 1)::int * 4 + substr(d, 8, 1)::int * 3 + substr(d, 9, 1)::int * 2) % 11)) % 11
+        = substr(d, 10, 1)::int
+    else false end
+    from (select case when value ~ '^\s*[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\s*$'
+                      then regexp_replace(value, '[^0-9]', '', 'g') end as d) as v
+$$;
+-- A full UK postcode (outward and inward code), with or without the space.
+create or replace function ops.is_full_postcode(value text) returns boolean
+language sql immutable parallel safe as $$
+    select upper(regexp_replace(coalesce(value, ''), '\s', '', 'g')) ~ '^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$'
+$$;
 
 -- Every model and test of every warehouse build, as dbt reported it (the transform DAG's per-model status).
 create table if not exists ops.dbt_results (
@@ -49,3 +73,41 @@ create table if not exists ops.dbt_results (
     finished_at   timestamptz not null default now()
 );
 create index if not exists dbt_results_run on ops.dbt_results (run_id);
+
+-- Row-level security: may the current role see rows of this agency? Reference data is open to all
+-- readers; the pipeline roles see everything; an agency role (and the people granted it) only its own.
+create or replace function ops.may_read_agency(row_agency text) returns boolean
+language sql stable parallel safe as $$
+    select row_agency = 'reference'
+        or exists (select 1 from pg_roles r
+                   where r.rolname in ('loader', 'transformer', row_agency)
+                     and pg_has_role(current_user, r.oid, 'member'))
+$$;
+
+-- Who did what: loads (from the ledger, by trigger), grants and revokes, and every query run
+-- through `totalplace sql`, with the operating-system user and the database role.
+create table if not exists ops.audit_log (
+    audit_id  bigint generated always as identity primary key,
+    at        timestamptz not null default now(),
+    actor     text        not null default session_user,
+    db_role   text        not null default current_user,
+    action    text        not null check (action in ('load', 'grant', 'revoke', 'query', 'purge')),
+    target    text,
+    detail    jsonb
+);
+
+create or replace function ops.audit_file_outcome() returns trigger
+language plpgsql security definer set search_path = pg_catalog, ops as $$
+begin
+    if new.status is distinct from old.status and new.status in ('published', 'quarantined', 'duplicate') then
+        insert into ops.audit_log (actor, db_role, action, target, detail)
+        values (coalesce(new.sent_by, session_user), current_user, 'load', new.agency || '/' || new.feed,
+                jsonb_build_object('file_id', new.file_id, 'name', new.name, 'status', new.status,
+                                   'rows', new.rows, 'agreement', new.agreement));
+    end if;
+    return new;
+end
+$$;
+drop trigger if exists file_outcome_audited on ops.file_ledger;
+create trigger file_outcome_audited after update of status on ops.file_ledger
+    for each row execute function ops.audit_file_outcome();

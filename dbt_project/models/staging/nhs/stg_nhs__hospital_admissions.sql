@@ -16,6 +16,8 @@ renamed as (
         nhs_number as patient_pseudonym,
         nhs_number_is_valid as is_nhs_number_valid,
         year_of_birth,
+        match_key,
+        home_lsoa_code,
         lsoa_code,
         admission_date,
         discharge_date,

@@ -1,0 +1,103 @@
+"""Access control in PostgreSQL: agency roles see only their own raw rows (row-level security),
+analysts only the marts, the pipelines run as roles that are not superusers, and grants, revokes,
+loads and CLI queries are audited."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from conftest import POLICE_SAMPLE
+
+from totalplace import intake
+from totalplace.access import as_role
+from totalplace.contracts import get_contract
+from totalplace.generate_data import write_hospital_admissions_csv
+from totalplace.warehouse import connect
+
+
+@pytest.fixture
+def loaded(settings, tmp_path):
+    """One police file and one NHS file published."""
+    for agency, feed, path in (
+        ("police", "street_crime", POLICE_SAMPLE),
+        ("nhs", "hospital_admissions",
+         write_hospital_admissions_csv(tmp_path / "adm.csv", 40, [("E01000001", "City of London 001A")])),
+    ):
+        outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        assert outcome.status == "published", outcome.error
+    return settings
+
+
+def count(settings, role: str, query: str) -> int:
+    with connect(as_role(settings.warehouse_url, settings, role)) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+def test_each_agency_sees_only_its_own_raw_rows(loaded):
+    nhs_rows = "select count(*) from raw.nhs__hospital_admissions"
+    police_rows = "select count(*) from raw.police__street_crime"
+    assert count(loaded, "police", nhs_rows) == 0
+    assert count(loaded, "nhs", nhs_rows) == 40
+    assert count(loaded, "police", police_rows) == 797
+    assert count(loaded, "nhs", police_rows) == 0
+    # not through a partition either: each file's partition carries the same policy
+    with connect(loaded.warehouse_url) as conn:
+        partition = conn.execute("select inhrelid::regclass::text from pg_inherits "
+                                 "where inhparent = 'raw.nhs__hospital_admissions'::regclass").fetchone()[0]
+    assert count(loaded, "police", f"select count(*) from {partition}") == 0
+    # and the ledger shows each agency its own files (reference data is everyone's)
+    assert count(loaded, "police", "select count(*) from ops.file_ledger where agency = 'nhs'") == 0
+    assert count(loaded, "nhs", "select count(*) from ops.file_ledger where agency = 'nhs'") == 1
+
+
+def test_row_level_security_is_forced_on_raw_and_landing_tables(loaded):
+    with connect(loaded.warehouse_url) as conn:
+        unprotected = conn.execute(
+            "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname in ('raw', 'landing', 'quarantine') and c.relkind in ('r', 'p') "
+            "and not (c.relrowsecurity and c.relforcerowsecurity)").fetchall()
+    assert unprotected == []
+
+
+def test_analysts_read_marts_and_are_refused_raw(loaded):
+    with connect(loaded.warehouse_url) as conn:
+        conn.execute("create table marts.example as select 1 as n")
+        conn.execute("grant select on marts.example to analyst")
+    assert count(loaded, "analyst", "select count(*) from marts.example") == 1
+    for table in ("raw.police__street_crime", "raw.nhs__hospital_admissions", "ops.file_ledger"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            count(loaded, "analyst", f"select count(*) from {table}")
+
+
+def test_pipelines_are_not_superusers_and_own_what_they_write(loaded):
+    with connect(loaded.warehouse_url) as conn:
+        roles = dict(conn.execute("select rolname, rolsuper from pg_roles where rolname in "
+                                  "('loader', 'transformer', 'analyst', 'police', 'nhs')").fetchall())
+        owners = {r[0] for r in conn.execute("select distinct tableowner from pg_tables where schemaname = 'raw'")}
+        loads = conn.execute("select count(*) from ops.audit_log where action = 'load'").fetchone()[0]
+    assert roles and not any(roles.values())
+    assert owners == {"loader"}
+    assert loads == 2  # both publishes, recorded by the ledger's trigger
+
+
+def test_grant_and_revoke_from_the_command_line_are_audited(loaded):
+    from conftest import run_cli
+
+    granted = run_cli(loaded, "grant", "police", "pc_smith", "--password", "s3cret-pass")
+    assert granted.returncode == 0, granted.stderr
+    url = psycopg.conninfo.make_conninfo(loaded.warehouse_url, user="pc_smith", password="s3cret-pass")
+    with connect(url) as conn:
+        assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797
+        assert conn.execute("select count(*) from raw.nhs__hospital_admissions").fetchone()[0] == 0
+    query = run_cli(loaded, "sql", "select count(*) from raw.nhs__hospital_admissions", "--as", "analyst")
+    assert query.returncode != 0 and "permission denied" in query.stderr
+    revoked = run_cli(loaded, "revoke", "police", "pc_smith")
+    assert revoked.returncode == 0, revoked.stderr
+    with connect(url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("select count(*) from raw.police__street_crime")
+    with connect(loaded.warehouse_url) as conn:
+        log = conn.execute("select action, target, detail->>'user', detail->>'refused' from ops.audit_log "
+                           "where action <> 'load' order by audit_id").fetchall()
+    assert [(a, t, u) for a, t, u, _ in log] == [("grant", "police", "pc_smith"), ("query", "analyst", None),
+                                                ("revoke", "police", "pc_smith")]
+    assert "permission denied" in log[1][3]

@@ -1,0 +1,202 @@
+"""Who may read and write what in the warehouse: PostgreSQL roles, row-level security, audit.
+
+Roles (cluster-wide, created by :func:`setup` from the admin connection):
+
+- ``loader`` - the ingest pipeline. Owns ``landing``, ``raw`` and ``quarantine`` and writes the
+  ledger. It is the one role that writes every agency's rows, so it has BYPASSRLS (PostgreSQL
+  refuses COPY into a table whose row-level security applies to the copier); it is not a superuser.
+- ``transformer`` - dbt. Owns ``reference``, ``staging``, ``intermediate``, ``marts`` (and their
+  ``__build`` copies), reads ``raw`` through the row-level security policies.
+- ``analyst`` - reads the published ``marts`` only; ``raw`` and ``landing`` are refused.
+- ``police``, ``nhs``, ``housing``, ``council`` - one per partner agency, members of ``partner``:
+  may select from ``raw``, ``landing``, ``quarantine`` and the ledger, where row-level security
+  (enabled and FORCEd on every table) shows each only its own agency's rows.
+
+People get access with ``totalplace grant <role> <user>`` (a login role that is a member of the
+given role) and lose it with ``totalplace revoke``; both are written to ``ops.audit_log``, as are
+loads (a trigger on the ledger) and every query run through ``totalplace sql``.
+
+Passwords of the pipeline roles are generated into ``<state>/keys/roles.json`` (owner-only); the
+embedded PostgreSQL trusts local connections, an external one checks them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
+
+from totalplace.settings import AGENCIES, Settings
+
+PIPELINE_ROLES = ("loader", "transformer")
+GROUP_ROLES = ("analyst", "partner")
+GRANTABLE = ("analyst", *AGENCIES)
+LOADER_SCHEMAS = ("landing", "raw", "quarantine")
+TRANSFORMER_SCHEMAS = ("reference", "staging", "intermediate", "marts")
+
+
+def passwords_file(settings: Settings) -> Path:
+    return settings.state_dir / "keys" / "roles.json"
+
+
+def role_passwords(settings: Settings) -> dict[str, str]:
+    """{role: password} of the login roles the platform itself uses, created on first use (0600)."""
+    path = passwords_file(settings)
+    if path.exists():
+        return json.loads(path.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    passwords = {role: secrets.token_urlsafe(24) for role in (*PIPELINE_ROLES, *AGENCIES, "analyst")}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(passwords, fh, indent=2)
+    return passwords
+
+
+def as_role(url: str, settings: Settings, role: str) -> str:
+    """The same warehouse, logged in as ``role``."""
+    parts = conninfo_to_dict(url)
+    parts.update(user=role, password=role_passwords(settings)[role])
+    return make_conninfo(**parts)
+
+
+def setup(conn: psycopg.Connection, settings: Settings) -> None:
+    """Create the roles, give each schema its owner and the grants and policies above (idempotent).
+
+    Run from the admin connection right after the bootstrap SQL; an external PostgreSQL needs an
+    admin that may create roles with BYPASSRLS (a superuser, e.g. the managed service's admin).
+    """
+    passwords = role_passwords(settings)
+    for role in (*PIPELINE_ROLES, *AGENCIES, "analyst", "partner"):
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        login = sql.SQL("login password {}").format(sql.Literal(passwords[role])) if role in passwords \
+            else sql.SQL("nologin")
+        verb = "alter" if exists else "create"
+        conn.execute(sql.SQL(verb + " role {} {} nosuperuser nocreatedb nocreaterole").format(
+            sql.Identifier(role), login))
+    conn.execute("alter role loader bypassrls")
+    for agency in AGENCIES:
+        conn.execute(sql.SQL("grant partner to {}").format(sql.Identifier(agency)))
+    dbname = conn.execute("select current_database()").fetchone()[0]
+    conn.execute(sql.SQL("grant connect on database {} to loader, transformer, analyst, partner").format(
+        sql.Identifier(dbname)))
+    # dbt creates the <schema>__build copies of the warehouse and swaps them in
+    conn.execute(sql.SQL("grant create on database {} to transformer").format(sql.Identifier(dbname)))
+    for owner, schemas in (("loader", LOADER_SCHEMAS), ("transformer", TRANSFORMER_SCHEMAS)):
+        for schema in schemas:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+            _own_contents(conn, schema, owner)
+    conn.execute("grant usage on schema landing, raw, quarantine to transformer, partner")
+    conn.execute("grant usage on schema ops to loader, transformer, partner")
+    conn.execute("grant select, insert, update on ops.file_ledger to loader")
+    conn.execute("grant select on ops.file_ledger to transformer, partner")
+    conn.execute("grant select, insert, delete on ops.dbt_results to transformer")
+    conn.execute("grant select on ops.dbt_results to loader")
+    conn.execute("grant insert on ops.audit_log to loader, transformer")
+    # tables the loader creates later are readable by dbt (raw) and, through RLS, by the partners
+    conn.execute("alter default privileges for role loader in schema raw grant select on tables to transformer")
+    for schema in LOADER_SCHEMAS:
+        conn.execute(sql.SQL("alter default privileges for role loader in schema {} grant select on tables "
+                             "to partner").format(sql.Identifier(schema)))
+    # every table dbt makes is readable by analysts - who can reach only the marts schema
+    conn.execute("alter default privileges for role transformer grant select on tables to analyst")
+    grant_marts(conn)
+    _protect_existing(conn)
+    # the ledger: each agency sees its own files
+    conn.execute("alter table ops.file_ledger enable row level security")
+    conn.execute("alter table ops.file_ledger force row level security")
+    conn.execute("drop policy if exists agency_rows on ops.file_ledger")
+    conn.execute("create policy agency_rows on ops.file_ledger using (ops.may_read_agency(agency))")
+
+
+def _own_contents(conn: psycopg.Connection, schema: str, owner: str) -> None:
+    """Hand over tables and views an earlier version created as the admin (upgrade of a state folder)."""
+    rows = conn.execute(
+        "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') and pg_get_userbyid(c.relowner) <> %s",
+        (schema, owner)).fetchall()
+    for name, kind in rows:
+        what = {"v": "view", "m": "materialized view"}.get(kind, "table")
+        conn.execute(sql.SQL(f"alter {what} {{}} owner to {{}}").format(
+            sql.Identifier(schema, name), sql.Identifier(owner)))
+
+
+def _protect_existing(conn: psycopg.Connection) -> None:
+    """Row-level security and grants on agency tables made before they existed (upgrade of a state folder).
+
+    Tables are named ``<agency>__<feed>...``; only those still lacking the policy or a grant are touched.
+    """
+    rows = conn.execute(
+        "select n.nspname, c.relname, not exists (select 1 from pg_policy p where p.polrelid = c.oid "
+        "and p.polname = 'agency_rows'), not has_table_privilege('partner', c.oid, 'select'), "
+        "n.nspname = 'raw' and not has_table_privilege('transformer', c.oid, 'select') "
+        "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = any(%s) and c.relkind in ('r', 'p') and c.relname like '%%\\_\\_%%'",
+        (list(LOADER_SCHEMAS),)).fetchall()
+    for schema, name, unprotected, partner_missing, transformer_missing in rows:
+        table = sql.Identifier(schema, name)
+        if unprotected:
+            protect(conn, table, name.split("__")[0])
+        if partner_missing:
+            conn.execute(sql.SQL("grant select on {} to partner").format(table))
+        if transformer_missing:
+            conn.execute(sql.SQL("grant select on {} to transformer").format(table))
+
+
+def grant_marts(conn: psycopg.Connection) -> None:
+    """Analysts read the published marts (again after each swap: a renamed schema has new grants)."""
+    exists = conn.execute("select 1 from pg_namespace where nspname = 'marts'").fetchone()
+    if exists:
+        conn.execute("grant usage on schema marts to analyst")
+        conn.execute("grant select on all tables in schema marts to analyst")
+
+
+def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
+    """Row-level security on one landing/raw/quarantine table: only ``agency`` (and the pipeline) see its rows.
+
+    FORCE makes the policy apply to the table's owner too; the loader writes through BYPASSRLS.
+    The partner roles' SELECT comes from the loader's default privileges, so RLS is what filters.
+    """
+    conn.execute(sql.SQL("alter table {} enable row level security").format(table))
+    conn.execute(sql.SQL("alter table {} force row level security").format(table))
+    conn.execute(sql.SQL("drop policy if exists agency_rows on {}").format(table))
+    conn.execute(sql.SQL("create policy agency_rows on {} using (ops.may_read_agency({}))").format(
+        table, sql.Literal(agency)))
+
+
+def grant(conn: psycopg.Connection, role: str, user: str, password: str | None = None) -> str:
+    """Give ``user`` (a login role, created if new) the rights of ``role``; returns what was done."""
+    if role not in GRANTABLE:
+        raise ValueError(f"{role!r} cannot be granted: choose one of {', '.join(GRANTABLE)}")
+    if user in (*PIPELINE_ROLES, *GROUP_ROLES, *AGENCIES):
+        raise ValueError(f"{user!r} is one of the platform's own roles; grant to a person's login instead")
+    exists = conn.execute("select 1 from pg_roles where rolname = %s", (user,)).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("create role {} login password {} nosuperuser nocreatedb nocreaterole").format(
+            sql.Identifier(user), sql.Literal(password or secrets.token_urlsafe(18))))
+    conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(user)))
+    audit(conn, "grant", role, {"user": user, "created": not exists})
+    return f"{user} {'created and ' if not exists else ''}granted {role}"
+
+
+def revoke(conn: psycopg.Connection, role: str, user: str) -> str:
+    member = conn.execute("select pg_has_role(%s, %s, 'member')", (user, role)).fetchone()[0] \
+        if conn.execute("select 1 from pg_roles where rolname = %s", (user,)).fetchone() else False
+    if not member:
+        raise ValueError(f"{user!r} does not hold {role!r}")
+    conn.execute(sql.SQL("revoke {} from {}").format(sql.Identifier(role), sql.Identifier(user)))
+    audit(conn, "revoke", role, {"user": user})
+    return f"{user} no longer holds {role}"
+
+
+def audit(conn: psycopg.Connection, action: str, target: str | None, detail: dict) -> None:
+    """One row of ops.audit_log: who (the operating-system user and the database role) did what."""
+    conn.execute("insert into ops.audit_log (actor, action, target, detail) values (%s, %s, %s, %s)",
+                 (getpass.getuser(), action, target, Jsonb(detail)))

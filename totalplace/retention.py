@@ -1,0 +1,96 @@
+"""Retention: nothing is kept longer than the data-sharing agreement allows.
+
+Run daily by the ``ops__retention`` DAG. A published file older than its agreement's
+``retention_days`` loses its bytes (the kept copy under ``files/``) and its rows (its partition of
+``raw``, detached and dropped - the rows go as a whole, nothing is half-deleted); a quarantined
+file loses its bytes and quarantined rows after ``quarantine_retention_days``; duplicates and
+failed files lose their bytes then too. The ledger keeps the file's hash, sizes, counts and status
+and gains ``purged_at``; each purge is written to ``ops.audit_log``. The marts lose the rows at the
+next warehouse build.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from psycopg import sql
+
+from totalplace.access import audit
+from totalplace.agreements import NoAgreement, load_agreements
+from totalplace.settings import Settings
+from totalplace.warehouse import connect, pipeline_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Purged:
+    files: list[int] = field(default_factory=list)
+    rows: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def retention_days(settings: Settings, entry: dict) -> int | None:
+    """Days a file may be kept: its agreement's for published rows, the quarantine period otherwise."""
+    if entry["status"] != "published":
+        return settings.quarantine_retention_days
+    agreements = load_agreements(settings.agreements_file)
+    try:
+        if entry["agreement"]:
+            return agreements.by_id(entry["agreement"]).retention_days
+        return agreements.for_file(entry["sent_by"] or "", entry["agency"], entry["feed"],
+                                   entry["received_at"].date()).retention_days
+    except (KeyError, NoAgreement):
+        return None
+
+
+def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
+    """Delete every file and row past its retention as of ``now`` (default: now)."""
+    now = now or datetime.now(UTC)
+    url = pipeline_url(settings, "loader")
+    result = Purged()
+    with connect(url) as conn:
+        cur = conn.execute(
+            "select file_id, agency, feed, name, status, agreement, sent_by, received_at from ops.file_ledger "
+            "where purged_at is null and status in ('published', 'quarantined', 'duplicate', 'superseded', 'failed') "
+            "order by file_id")
+        names = [d.name for d in cur.description]
+        entries = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    for entry in entries:
+        days = retention_days(settings, entry)
+        if days is None:
+            result.skipped.append(f"file {entry['file_id']}: no agreement found for its retention")
+            continue
+        if entry["received_at"] + timedelta(days=days) > now:
+            continue
+        with connect(url) as conn:
+            rows = _drop_rows(conn, entry)
+            conn.execute("update ops.file_ledger set purged_at = %s where file_id = %s", (now, entry["file_id"]))
+            audit(conn, "purge", f"{entry['agency']}/{entry['feed']}",
+                  {"file_id": entry["file_id"], "name": entry["name"], "status": entry["status"], "rows": rows,
+                   "retention_days": days})
+        # the bytes go after the commit: a crash in between leaves bytes to delete next time, never rows
+        shutil.rmtree(settings.files_dir / entry["agency"] / entry["feed"] / str(entry["file_id"]), ignore_errors=True)
+        result.files.append(entry["file_id"])
+        result.rows += rows
+        log.info("purged file %s (%s/%s %s, %s): %d rows, kept %d days", entry["file_id"], entry["agency"],
+                 entry["feed"], entry["name"], entry["status"], rows, days)
+    return result
+
+
+def _drop_rows(conn, entry: dict) -> int:
+    """Drop the file's partition of raw (published) or its quarantine table; returns the rows dropped."""
+    key = f"{entry['agency']}__{entry['feed']}"
+    table = f"{key}__f{entry['file_id']}"
+    schema = "raw" if entry["status"] == "published" else "quarantine"
+    if conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is None:
+        return 0
+    rows = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[0]
+    if schema == "raw":
+        conn.execute(sql.SQL("alter table {} detach partition {}").format(
+            sql.Identifier("raw", key), sql.Identifier("raw", table)))
+    conn.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, table)))
+    return rows
