@@ -40,9 +40,22 @@ def ops__retention():
         as_of = get_current_context()["params"].get("as_of")
         now = datetime.fromisoformat(as_of).replace(tzinfo=UTC) if as_of else None
         result = purge(Settings(), now)
-        return {"files": len(result.files), "rows": result.rows, "skipped": result.skipped}
+        return {"files": len(result.files), "rows": result.rows, "skipped": result.skipped,
+                "as_of": (now or datetime.now(timezone.utc)).isoformat()}
 
-    purge_expired()
+    @task
+    def check_nothing_past_retention(purged: dict) -> int:
+        """Fail loudly if any file past its retention still has rows or bytes (e.g. no agreement found)."""
+        from datetime import datetime
+
+        from totalplace.retention import past_retention
+
+        left = past_retention(Settings(), datetime.fromisoformat(purged["as_of"]))
+        if left:
+            raise RuntimeError(f"{len(left)} file(s) past retention still kept: " + "; ".join(left[:10]))
+        return purged["files"]
+
+    check_nothing_past_retention(purge_expired())
 
 
 ops__retention()

@@ -34,7 +34,10 @@ def test_dependencies_volumes_and_secrets_refer_to_defined_things():
             assert dep in services, f"{name} depends on unknown service {dep}"
         for mount in svc.get("volumes", []):
             source = mount.split(":", 1)[0]
-            if source.startswith((".", "/")):
+            if source.startswith("${"):  # a host folder the operator chooses, e.g. the pseudonymisation keys
+                variable = source.strip("${}").split(":")[0]
+                assert f"{variable}=" in (PROJECT_ROOT / ".env.example").read_text(), f"{name}: {variable} undocumented"
+            elif source.startswith((".", "/")):
                 assert (PROJECT_ROOT / source).exists(), f"{name} mounts missing {source}"
             else:
                 assert source in volumes, f"{name} uses undeclared volume {source}"

@@ -7,8 +7,10 @@ practice register and Fingertips practice deprivation extracts;
 and generated extracts (deterministic, with real-world mess) where no public sample exists:
 stop and search, outcomes, A&E attendances and hospital admissions (person-level: pseudonymised
 on the way in), NHS spend over £25k, homelessness, social lettings (an Excel workbook), dwelling
-stock and council land assets. Then it runs the pipeline through the Airflow DAGs and prints what
-was built, with the rows published per feed. Run it twice: the second time every file is
+stock and council land assets; and person-level extracts of four agencies about one synthetic
+population (offences, children in care, homelessness cases, A&E, admissions). Then it runs the
+pipeline through the Airflow DAGs and prints what was built, with the rows published per feed, the
+cohort findings (disclosure controlled) and a privacy scan of the whole warehouse. Run it twice: the second time every file is
 recognised as a duplicate and nothing is loaded again.
 """
 
@@ -242,6 +244,15 @@ def run_demo(settings: Settings, console: Console) -> None:
     console.print(table)
     print_total_place(console, url)
     print_cohorts(console, url)
+    from totalplace.privacy_scan import scan
+
+    with connect(url) as conn:
+        result = scan(conn, settings.feeds_dir)
+    console.print(f"[bold]12. Privacy scan[/] of {result.columns:,} text columns in {result.tables} tables: "
+                  + ("[green]no NHS number, date of birth or full postcode found[/]" if not result.findings
+                     else "[red]" + "; ".join(map(str, result.findings)) + "[/]")
+                  + (f" (postcodes not looked for in {', '.join(result.exempt)}: declared not personal)"
+                     if result.exempt else ""))
     console.print(
         f"[green]demo:[/] raw.police__street_crime holds {raw_rows:,} rows from {files} published file(s); "
         f"the mart has {mart_rows} rows; this run: {summary.count('published')} published, "

@@ -47,19 +47,32 @@ def retention_days(settings: Settings, entry: dict) -> int | None:
         return None
 
 
-def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
-    """Delete every file and row past its retention as of ``now`` (default: now)."""
-    now = now or datetime.now(UTC)
-    url = pipeline_url(settings, "loader")
-    result = Purged()
-    with connect(url) as conn:
+def _unpurged(settings: Settings) -> list[dict]:
+    with connect(pipeline_url(settings, "loader")) as conn:
         cur = conn.execute(
             "select file_id, agency, feed, name, status, agreement, sent_by, received_at from ops.file_ledger "
             "where purged_at is null and status in ('published', 'quarantined', 'duplicate', 'superseded', 'failed') "
             "order by file_id")
         names = [d.name for d in cur.description]
-        entries = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-    for entry in entries:
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def past_retention(settings: Settings, now: datetime) -> list[str]:
+    """Files still kept although past their retention (or with none that can be found)."""
+    left = []
+    for entry in _unpurged(settings):
+        days = retention_days(settings, entry)
+        if days is None or entry["received_at"] + timedelta(days=days) <= now:
+            left.append(f"file {entry['file_id']} ({entry['agency']}/{entry['feed']} {entry['name']})")
+    return left
+
+
+def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
+    """Delete every file and row past its retention as of ``now`` (default: now)."""
+    now = now or datetime.now(UTC)
+    url = pipeline_url(settings, "loader")
+    result = Purged()
+    for entry in _unpurged(settings):
         days = retention_days(settings, entry)
         if days is None:
             result.skipped.append(f"file {entry['file_id']}: no agreement found for its retention")

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from totalplace import dbt, sftp_server, warehouse
+from totalplace import access, dbt, sftp_server, warehouse
 from totalplace.contracts import load_contracts
 from totalplace.settings import AGENCIES, Settings
 
@@ -55,7 +55,8 @@ def prepare_warehouse(settings: Settings, url: str) -> None:
     from connectors.promote import ensure_raw_table
 
     warehouse.bootstrap(url, settings)
-    with warehouse.connect(url) as conn:
+    # as the loader, which owns raw (and so may attach each file's partition later)
+    with warehouse.connect(access.as_role(url, settings, "loader")) as conn:
         for contract in load_contracts(settings.feeds_dir).values():
             ensure_raw_table(conn, contract)
 

@@ -70,6 +70,9 @@ def test_analysts_read_marts_and_are_refused_raw(loaded):
 
 
 def test_pipelines_are_not_superusers_and_own_what_they_write(loaded):
+    from totalplace.services import prepare_warehouse
+
+    prepare_warehouse(loaded, loaded.warehouse_url)  # every feed's raw table, as `totalplace up` makes them
     with connect(loaded.warehouse_url) as conn:
         roles = dict(conn.execute("select rolname, rolsuper from pg_roles where rolname in "
                                   "('loader', 'transformer', 'analyst', 'police', 'nhs')").fetchall())
