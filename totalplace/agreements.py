@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from totalplace.contracts import SNAKE, Contract, ContractError
+from totalplace.contracts import SNAKE, Contract, ContractError, load_yaml_model
 
 
 class Agreement(BaseModel):
@@ -126,13 +124,5 @@ class Agreements(BaseModel):
             raise ContractError(f"agreements.yml: no agreement covers {', '.join(missing)}")
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path, mtime: float) -> Agreements:
-    try:
-        return Agreements.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ContractError(f"{path}: invalid agreements file: {exc}") from exc
-
-
 def load_agreements(path: Path) -> Agreements:
-    return _load(path, path.stat().st_mtime if path.exists() else 0.0)
+    return load_yaml_model(path, Agreements, "agreements")  # type: ignore[return-value]

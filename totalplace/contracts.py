@@ -9,7 +9,7 @@ name and the offending field, before any data is touched.
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -477,3 +477,17 @@ def get_contract(feeds_dir: Path, agency: str, feed: str) -> Contract:
         known = ", ".join(sorted(f"{p.parent.name}/{p.stem}" for p in feeds_dir.glob("*/*.yml"))) or "none"
         raise ContractError(f"no feed {agency}/{feed} (no {path}); known feeds: {known}")
     return load_contract(path)
+
+
+@lru_cache(maxsize=16)
+def _read_model(path: Path, mtime: float, model: type[BaseModel], kind: str) -> BaseModel:
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ContractError(f"{path}: invalid {kind} file: {exc}") from exc
+
+
+def load_yaml_model(path: Path, model: type[BaseModel], kind: str) -> BaseModel:
+    """A YAML settings file (partners, agreements) as a pydantic model; cached until the file changes.
+    A file that does not parse fails with its path and the offending field."""
+    return _read_model(path, path.stat().st_mtime if path.exists() else 0.0, model, kind)

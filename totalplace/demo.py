@@ -150,8 +150,8 @@ def print_cohorts(console: Console, url: str) -> None:
     """The person-level findings, as published: disclosure controlled (blank = withheld)."""
     with connect(url) as conn:
         cur = conn.execute(
-            "select place_name as place, top_percent as \"most prolific %\", offenders, "
-            "share_of_offences_percent as \"% of offences\", offences_per_offender, "
+            "select place_name as place, top_percent as \"most prolific (per cent)\", offenders, "
+            "share_of_offences_percent as \"share of offences (per cent)\", offences_per_offender, "
             "cost_of_crime as \"cost of their crime £\", cost_per_offender as \"£ per offender\" "
             "from marts.mart_offending_concentration where financial_year = %s "
             "order by place_code = 'all' desc, place_name, top_percent", (DEMO_YEAR,))
@@ -251,8 +251,7 @@ def run_demo(settings: Settings, console: Console) -> None:
     console.print(f"[bold]12. Privacy scan[/] of {result.columns:,} text columns in {result.tables} tables: "
                   + ("[green]no NHS number, date of birth or full postcode found[/]" if not result.findings
                      else "[red]" + "; ".join(map(str, result.findings)) + "[/]")
-                  + (f" (postcodes not looked for in {', '.join(result.exempt)}: declared not personal)"
-                     if result.exempt else ""))
+                  + f" (postcodes not looked for in: {'; '.join(result.exempt)})")
     console.print(
         f"[green]demo:[/] raw.police__street_crime holds {raw_rows:,} rows from {files} published file(s); "
         f"the mart has {mart_rows} rows; this run: {summary.count('published')} published, "

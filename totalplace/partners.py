@@ -6,13 +6,11 @@ row. A partner naming a feed without a contract, or a feed no partner sends, is 
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from totalplace.contracts import Contract, ContractError, load_contracts
+from totalplace.contracts import Contract, ContractError, load_contracts, load_yaml_model
 
 
 class Partner(BaseModel):
@@ -47,16 +45,8 @@ class Partners(BaseModel):
             raise ContractError(f"partners.yml: no partner sends {', '.join(unsent)}")
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path, mtime: float) -> Partners:
-    try:
-        return Partners.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ContractError(f"{path}: invalid partners file: {exc}") from exc
-
-
 def load_partners(path: Path, feeds_dir: Path | None = None) -> Partners:
-    partners = _load(path, path.stat().st_mtime if path.exists() else 0.0)
+    partners: Partners = load_yaml_model(path, Partners, "partners")  # type: ignore[assignment]
     if feeds_dir is not None:
         partners.check(load_contracts(feeds_dir))
     return partners

@@ -70,3 +70,9 @@ select numbered.*, final._withheld as is_suppressed
 from numbered
 join {{ ns.previous }} as final on final._cell = numbered._cell
 {%- endmacro %}
+
+{#- The name of a district in a cohort mart, or of the 'all' and 'unknown' rows. -#}
+{% macro cohort_place_name(code, name) -%}
+    (case {{ code }} when 'all' then 'All places' when 'unknown' then 'Home not known'
+        else coalesce({{ name }}, {{ code }}) end)::text
+{%- endmacro %}

@@ -75,36 +75,31 @@ homelessness as (
 
 ),
 
-ae as (
+nhs_activity as (
 
-    select
-        'nhs' as agency_type,
-        'A&E attendance' as service,
-        patient_pseudonym as agency_person_key,
-        case when is_nhs_number_valid then patient_pseudonym end as patient_pseudonym,
-        match_key,
-        year_of_birth,
-        coalesce(home_lsoa_code, lsoa_code) as home_lsoa_code,
-        arrival_date as event_date,
-        coalesce(cost, 0) as cost
+    select 'A&E attendance' as service, patient_pseudonym, is_nhs_number_valid, match_key, year_of_birth,
+        home_lsoa_code, lsoa_code, arrival_date as event_date, cost
     from {{ ref('stg_nhs__ae_attendances') }}
-    where patient_pseudonym is not null
+    union all
+    select 'Hospital admission', patient_pseudonym, is_nhs_number_valid, match_key, year_of_birth,
+        home_lsoa_code, lsoa_code, admission_date, cost
+    from {{ ref('stg_nhs__hospital_admissions') }}
 
 ),
 
-admissions as (
+nhs as (
 
     select
         'nhs' as agency_type,
-        'Hospital admission' as service,
+        service,
         patient_pseudonym as agency_person_key,
         case when is_nhs_number_valid then patient_pseudonym end as patient_pseudonym,
         match_key,
         year_of_birth,
         coalesce(home_lsoa_code, lsoa_code) as home_lsoa_code,
-        admission_date as event_date,
+        event_date,
         coalesce(cost, 0) as cost
-    from {{ ref('stg_nhs__hospital_admissions') }}
+    from nhs_activity
     where patient_pseudonym is not null
 
 ),
@@ -114,8 +109,7 @@ records as (
     select * from offences
     union all select * from care
     union all select * from homelessness
-    union all select * from ae
-    union all select * from admissions
+    union all select * from nhs
 
 ),
 

@@ -54,8 +54,7 @@ published as (
 select
     financial_year::text as financial_year,
     place_code::text as place_code,
-    (case place_code when 'all' then 'All places' when 'unknown' then 'Home not known'
-        else coalesce(place_name, place_code) end)::text as place_name,
+    {{ cohort_place_name('place_code', 'place_name') }} as place_name,
     children_published::bigint as children_in_care,
     round(population * {{ var('child_share_of_population', 0.214) }})::bigint as children_estimated,
     round(10000.0 * children_published / nullif(population * {{ var('child_share_of_population', 0.214) }}, 0), 1)

@@ -49,8 +49,7 @@ published as (
 select
     published.financial_year::text as financial_year,
     published.place_code::text as place_code,
-    (case published.place_code when 'all' then 'All places' when 'unknown' then 'Home not known'
-        else coalesce(places.place_name, published.place_code) end)::text as place_name,
+    {{ cohort_place_name('published.place_code', 'places.place_name') }} as place_name,
     published.agencies_known_to::text as agencies_known_to,
     published.people_published::bigint as people,
     {{ disclose_with('round(published.total_cost)', 'published.is_suppressed') }}::numeric(18, 0) as total_cost,

@@ -70,8 +70,7 @@ published as (
 select
     published.financial_year::text as financial_year,
     published.place_code::text as place_code,
-    (case published.place_code when 'all' then 'All places' when 'unknown' then 'Home not known'
-        else coalesce(places.place_name, published.place_code) end)::text as place_name,
+    {{ cohort_place_name('published.place_code', 'places.place_name') }} as place_name,
     published.top_percent::integer as top_percent,
     published.offenders_published::bigint as offenders,
     (case when published.offenders_published is not null
