@@ -41,7 +41,7 @@ def ops__retention():
         now = datetime.fromisoformat(as_of).replace(tzinfo=UTC) if as_of else None
         result = purge(Settings(), now)
         return {"files": len(result.files), "rows": result.rows, "skipped": result.skipped,
-                "as_of": (now or datetime.now(timezone.utc)).isoformat()}
+                "as_of": (now or datetime.now(UTC)).isoformat()}
 
     @task
     def check_nothing_past_retention(purged: dict) -> int:
