@@ -107,7 +107,7 @@ def damaged_copy(source: Path, target: Path) -> Path:
 
 DEMO_YEAR = "2021-22"
 DEMO_PEOPLE = 40_000
-"""Residents of the synthetic population the person-level extracts are about (City of London, Barnet)."""
+"""Residents of the synthetic population the person-level extracts are about (generate_people.COHORT_LADS)."""
 
 
 def _table(console: Console, title: str, cur) -> None:
@@ -162,7 +162,7 @@ def print_cohorts(console: Console, url: str) -> None:
             "police_cost as \"police £\", council_cost as \"council £\", housing_cost as \"housing £\", "
             "nhs_cost as \"NHS £\", cost_per_person as \"£ per person\" "
             "from marts.mart_multi_agency_cohort where financial_year = %s "
-            "and place_code in ('all', 'E09000001', 'E09000003') "
+            "and place_code in ('all', 'E09000001', 'E09000003', 'E09000007', 'E09000014') "
             "order by place_code = 'all' desc, place_name, agencies_known_to", (DEMO_YEAR,))
         _table(console, f"10. People known to several agencies, {DEMO_YEAR} (linked by pseudonyms; counts rounded "
                         "to 5, blank = withheld)", cur)

@@ -35,8 +35,8 @@ OFFENCE_TYPES = ["Violence with injury", "Violence without injury", "Robbery", "
                  "Theft from vehicle", "Theft from the person", "Criminal damage", "Shoplifting", "Drug offences"]
 PLACEMENTS = [("Foster care", 450, 950), ("Kinship care", 250, 500), ("Residential children's home", 3500, 7000),
               ("Semi-independent living", 900, 2200)]
-COHORT_LADS = ("E09000001", "E09000003")
-"""City of London (few residents: its cohort counts are suppressed) and Barnet."""
+COHORT_LADS = ("E09000001", "E09000003", "E09000007", "E09000014")
+"""City of London (few residents: its cohort counts are suppressed), Barnet, Camden and Haringey."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
--- People known to one, two, three or more agencies (police, council children's services, housing,
--- NHS) per district and financial year, and what they cost in total: the pilots' "people at the
+-- People known to one agency, or to two or more (police, council children's services, housing,
+-- NHS), per district and financial year, and what they cost in total: the pilots' "people at the
 -- points where agencies meet". Disclosure controlled: counts 1-7 withheld, others rounded to 5,
 -- secondary suppression across districts and agency counts; cost withheld with its count, and the
 -- cost per person divided by the published (rounded) count so it cannot reveal the exact one.
@@ -9,7 +9,7 @@ people as (
 
     select
         *,
-        case when agencies >= 3 then '3 or more' else agencies::text end as agencies_known_to
+        case when agencies >= 2 then '2 or more' else '1' end as agencies_known_to
     from {{ ref('int_people_by_year') }}
 
 ),
