@@ -158,6 +158,14 @@ select
     records.event_date,
     {{ financial_year('records.event_date') }} as financial_year,
     records.year_of_birth,
+    -- the age band at the event (from the year of birth: the date of birth never lands)
+    case
+        when records.year_of_birth is null then 'unknown'
+        when extract(year from records.event_date) - records.year_of_birth < 18 then '0-17'
+        when extract(year from records.event_date) - records.year_of_birth < 25 then '18-24'
+        when extract(year from records.event_date) - records.year_of_birth < 65 then '25-64'
+        else '65+'
+    end as age_band,
     records.home_lsoa_code,
     places.lad_code as home_lad_code,
     records.cost
