@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test bench lint airflow up down status clean
+.PHONY: help setup demo test chaos bench lint airflow up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ demo: setup ## Set up and run the whole platform end to end on the sample extrac
 test: setup ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX and Airflow)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2
+
+chaos: setup ## The fault suite with bigger files and more repetitions; prints the books per scenario
+	TOTALPLACE_CHAOS_SCALE=$${SCALE:-5} $(BIN)/pytest tests/faults -m fault -q
 
 bench: setup ## Time load + gate + publish against a bare COPY (1,000,000 rows)
 	$(BIN)/totalplace bench --rows $${ROWS:-1000000}

@@ -21,6 +21,7 @@ from psycopg import sql
 
 from connectors.header import HeaderMatch
 from connectors.pseudonymise import validity_column
+from totalplace import failpoints
 from totalplace.access import protect
 from totalplace.contracts import DATE_FORMATS, Column, Contract
 
@@ -73,7 +74,8 @@ def create_landing_table(
             sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in landed_columns(contract, match)),
         )
     )
-    protect(conn, table.ident, contract.agency)
+    # row-level security comes after the COPY (PostgreSQL refuses COPY into a table whose policies
+    # apply to the copier), in the same transaction - so no other session ever sees the table without it
 
 
 def landed_columns(contract: Contract, match: HeaderMatch) -> list[str]:
@@ -115,9 +117,11 @@ def copy_file(
         # a savepoint: a refused COPY leaves the landing table in place for a retry
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(statement) as copy:
-                for chunk in _chunks(path, match, encoding, contract.format.delimiter, transcode,
-                                     pad_short_rows, transform):
+                for n, chunk in enumerate(_chunks(path, match, encoding, contract.format.delimiter, transcode,
+                                                  pad_short_rows, transform)):
                     copy.write(chunk)
+                    if n == 1:
+                        failpoints.hit("copy", conn, conn.info.dsn)
             return cur.rowcount
     except psycopg.errors.DataError as exc:
         context = exc.diag.context or ""
@@ -325,6 +329,7 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
     conn.execute(sql.SQL("create table {} as select {} from {} where _cells > 0").format(
         table.typed, sql.SQL(", ").join(items), source))
+    protect(conn, table.ident, contract.agency)
     protect(conn, table.typed, contract.agency)  # it becomes the file's partition of raw
     result = _set_aside_non_data(conn, table, contract, match, landed_rows)
     conn.execute(sql.SQL("alter table {} drop column _cells, drop column _total, drop column _note, {}").format(

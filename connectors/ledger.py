@@ -2,7 +2,10 @@
 
 Lifecycle: ``received -> loading -> validating -> published | quarantined``; a file whose content
 (sha256) was already published or quarantined for the same feed becomes ``duplicate`` at once;
-``failed`` records a step that broke (database down, disk full) so the file can be re-run. Each
+a published file a corrected re-submission replaces becomes ``superseded`` (in the transaction
+that publishes the correction); ``failed`` records a step that broke (database down, disk full) so
+the file can be re-run; ``totalplace reprocess`` takes a quarantined or failed file back to
+``received`` (its earlier outcome kept in the report's history). Each
 transition is a guarded UPDATE (``where status = any(allowed)``) run in the same transaction as
 the data it describes; a transition that does not apply raises instead of overwriting.
 """
@@ -28,6 +31,8 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "quarantined": ("received", "loading", "validating"),
     "duplicate": ("received", "loading", "validating"),
     "failed": ("received", "loading", "validating"),
+    "superseded": ("published",),
+    "received": ("quarantined", "failed"),
 }
 
 
@@ -53,10 +58,11 @@ class LedgerEntry:
     sent_by: str | None = None
     agreement: str | None = None
     purged_at: datetime | None = None
+    superseded_by: int | None = None
 
 
 _COLUMNS = ("file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, "
-            "finished_at, sent_by, agreement, purged_at")
+            "finished_at, sent_by, agreement, purged_at, superseded_by")
 
 
 def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
@@ -118,13 +124,19 @@ def transition(
     error: str | None = None,
     report: dict[str, Any] | None = None,
     duplicate_of: int | None = None,
+    superseded_by: int | None = None,
 ) -> LedgerEntry:
     """Move a file to ``status`` if the state machine allows it from where the file is now."""
     final = status in FINAL or status == "failed"
+    if report is not None and "history" not in report:  # earlier outcomes of a reprocessed file stay
+        prior = conn.execute("select report->'history' from ops.file_ledger where file_id = %s", (file_id,)).fetchone()
+        if prior and prior[0]:
+            report = {**report, "history": prior[0]}
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         cur.execute(
             "update ops.file_ledger set status = %s, rows = coalesce(%s, rows), error = %s, "
             "report = coalesce(%s, report), duplicate_of = coalesce(%s, duplicate_of), "
+            "superseded_by = coalesce(%s, superseded_by), "
             "finished_at = case when %s then now() else null end "
             f"where file_id = %s and status = any(%s) returning {_COLUMNS}",
             (
@@ -133,6 +145,7 @@ def transition(
                 error,
                 Jsonb(report) if report is not None else None,
                 duplicate_of,
+                superseded_by,
                 final,
                 file_id,
                 list(ALLOWED_FROM[status]),
@@ -172,3 +185,12 @@ def pending_for_feed(conn: psycopg.Connection, agency: str, feed: str) -> list[i
         (agency, feed),
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def published_for_feed(conn: psycopg.Connection, agency: str, feed: str, sent_by: str | None) -> list[LedgerEntry]:
+    """The published files of one sender for a feed, oldest first (candidates for supersession)."""
+    with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
+        cur.execute(f"select {_COLUMNS} from ops.file_ledger where agency = %s and feed = %s "
+                    "and sent_by is not distinct from %s and status = 'published' order by file_id",
+                    (agency, feed, sent_by))
+        return cur.fetchall()

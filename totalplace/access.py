@@ -3,8 +3,9 @@
 Roles (cluster-wide, created by :func:`setup` from the admin connection):
 
 - ``loader`` - the ingest pipeline. Owns ``landing``, ``raw`` and ``quarantine`` and writes the
-  ledger. It is the one role that writes every agency's rows, so it has BYPASSRLS (PostgreSQL
-  refuses COPY into a table whose row-level security applies to the copier); it is not a superuser.
+  ledger; the policies let it see every agency's rows. Not a superuser and no BYPASSRLS: it COPYs
+  into a landing table before the table's policy is switched on, in the one transaction that
+  creates it (PostgreSQL refuses COPY into a table whose row-level security applies to the copier).
 - ``transformer`` - dbt. Owns ``reference``, ``staging``, ``intermediate``, ``marts`` (and their
   ``__build`` copies), reads ``raw`` through the row-level security policies.
 - ``analyst`` - reads the published ``marts`` only; ``raw`` and ``landing`` are refused.
@@ -38,7 +39,7 @@ from totalplace.settings import AGENCIES, Settings
 PIPELINE_ROLES = ("loader", "transformer")
 GROUP_ROLES = ("analyst", "partner")
 GRANTABLE = ("analyst", *AGENCIES)
-LOADER_SCHEMAS = ("landing", "raw", "quarantine")
+LOADER_SCHEMAS = ("landing", "raw", "quarantine", "history")
 TRANSFORMER_SCHEMAS = ("reference", "staging", "intermediate", "marts")
 
 
@@ -70,7 +71,7 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     """Create the roles, give each schema its owner and the grants and policies above (idempotent).
 
     Run from the admin connection right after the bootstrap SQL; an external PostgreSQL needs an
-    admin that may create roles with BYPASSRLS (a superuser, e.g. the managed service's admin).
+    admin that may create roles and change schema owners (e.g. the managed service's admin).
     """
     passwords = role_passwords(settings)
     for role in (*PIPELINE_ROLES, *AGENCIES, "analyst", "partner"):
@@ -80,7 +81,9 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
         verb = "alter" if exists else "create"
         conn.execute(sql.SQL(verb + " role {} {} nosuperuser nocreatedb nocreaterole").format(
             sql.Identifier(role), login))
-    conn.execute("alter role loader bypassrls")
+    # no role of the platform bypasses row-level security (the loader COPYs into a landing table
+    # before its policy is switched on, in the same transaction)
+    conn.execute("alter role loader nobypassrls")
     for agency in AGENCIES:
         conn.execute(sql.SQL("grant partner to {}").format(sql.Identifier(agency)))
     dbname = conn.execute("select current_database()").fetchone()[0]
@@ -93,7 +96,9 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
             conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
             _own_contents(conn, schema, owner)
-    conn.execute("grant usage on schema landing, raw, quarantine to transformer, partner")
+    conn.execute("grant usage on schema raw to transformer")
+    conn.execute("grant usage on schema landing, raw, quarantine, history to partner")
+    conn.execute("revoke usage on schema landing, quarantine from transformer")  # granted by earlier versions
     conn.execute("grant usage on schema ops to loader, transformer, partner")
     conn.execute("grant select, insert, update on ops.file_ledger to loader")
     conn.execute("grant select on ops.file_ledger to transformer, partner")
@@ -161,7 +166,7 @@ def grant_marts(conn: psycopg.Connection) -> None:
 def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
     """Row-level security on one landing/raw/quarantine table: only ``agency`` (and the pipeline) see its rows.
 
-    FORCE makes the policy apply to the table's owner too; the loader writes through BYPASSRLS.
+    FORCE makes the policy apply to the table's owner (the loader) too; the policy lets the pipeline roles in.
     The partner roles' SELECT comes from the loader's default privileges, so RLS is what filters.
     """
     conn.execute(sql.SQL("alter table {} enable row level security").format(table))
@@ -200,3 +205,47 @@ def audit(conn: psycopg.Connection, action: str, target: str | None, detail: dic
     """One row of ops.audit_log: who (the operating-system user and the database role) did what."""
     conn.execute("insert into ops.audit_log (actor, action, target, detail) values (%s, %s, %s, %s)",
                  (getpass.getuser(), action, target, Jsonb(detail)))
+
+
+ROLES = (*PIPELINE_ROLES, "analyst", "partner", *AGENCIES)
+PRIVILEGES = ("select", "insert", "update", "delete")
+
+
+def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """What each platform role may do, effective (through membership and ownership), as
+    ``{role: ["schema raw: usage", "table raw.*: select", ...]}`` - tables of one schema collapse to
+    ``<schema>.*`` where the role has the same rights on all of them. Tables of a schema the role
+    cannot use are left out (out of reach), and so are landing's (one per load in flight). Compared with the approved
+    manifest ``deploy/grants.yml`` by the isolation tests; ``totalplace grants`` prints it."""
+    schemas = [s for (s,) in conn.execute(
+        "select nspname from pg_namespace where nspname = any(%s) order by 1",
+        (list(LOADER_SCHEMAS + TRANSFORMER_SCHEMAS + ("ops",)),))]
+    out: dict[str, list[str]] = {}
+    for role in ROLES:
+        lines = []
+        for schema in schemas:
+            rights = [p for p in ("usage", "create") if conn.execute(
+                "select has_schema_privilege(%s, %s, %s)", (role, schema, p)).fetchone()[0]]
+            if rights:
+                lines.append(f"schema {schema}: {', '.join(rights)}")
+            if "usage" not in rights or schema == "landing":
+                continue  # tables out of reach say nothing; landing tables live for one load only
+            rows = conn.execute(
+                "select c.relname, has_table_privilege(%(r)s, c.oid, 'select'), has_table_privilege(%(r)s, c.oid, "
+                "'insert'), has_table_privilege(%(r)s, c.oid, 'update'), has_table_privilege(%(r)s, c.oid, 'delete') "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = %(s)s and c.relkind in ('r', 'p', 'v', 'm') order by 1",
+                {"r": role, "s": schema}).fetchall()
+            by_rights: dict[str, list[str]] = {}
+            for name, *flags in rows:
+                rights_text = ", ".join(p for p, ok in zip(PRIVILEGES, flags, strict=True) if ok)
+                by_rights.setdefault(rights_text, []).append(name)
+            if len(by_rights) == 1:
+                [(rights_text, _)] = by_rights.items()
+                if rights_text:
+                    lines.append(f"table {schema}.*: {rights_text}")
+            else:
+                lines += [f"table {schema}.{name}: {rights_text}" for rights_text, names in by_rights.items()
+                          if rights_text for name in names]
+        out[role] = lines
+    return out

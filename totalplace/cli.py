@@ -304,6 +304,74 @@ def revoke_cmd(
     console.print(f"[green]revoke:[/] {done}.")
 
 
+@app.command("reprocess")
+@guarded
+def reprocess_cmd(file_id: Annotated[int, typer.Argument(help="ops.file_ledger.file_id")]) -> None:
+    """Run a quarantined or failed file again from its kept bytes (after its contract was fixed)."""
+    from connectors import ledger
+    from totalplace import intake
+    from totalplace.contracts import get_contract
+    from totalplace.warehouse import connect, pipeline_url
+
+    s = settings()
+    with connect(pipeline_url(s, "loader")) as conn:
+        entry = ledger.get_entry(conn, file_id)
+    if entry is None:
+        fail(f"no file {file_id} in the ledger", "list files with `totalplace ledger`")
+    outcome = intake.reprocess(s, get_contract(s.feeds_dir, entry.agency, entry.feed), file_id)
+    console.print(f"[green]reprocess:[/] file {file_id} ({outcome.name}) is {outcome.status}"
+                  + (f": {outcome.error}" if outcome.error else "") + ".")
+
+
+@app.command("backfill")
+@guarded
+def backfill_cmd(
+    feed: Annotated[str, typer.Option(help="Feed as agency/feed.")],
+    since: Annotated[str, typer.Option(help="Files received on or after this date (YYYY-MM-DD).")],
+) -> None:
+    """Reprocess every quarantined or failed file of a feed received since a date."""
+    from datetime import date
+
+    from totalplace import intake
+
+    s = settings()
+    contract = resolve_feed(s, feed)
+    outcomes = intake.backfill(s, contract, date.fromisoformat(since))
+    for o in outcomes:
+        console.print(f"   file {o.file_id} ({o.name}): {o.status}" + (f" - {o.error}" if o.error else ""), markup=False)
+    console.print(f"[green]backfill:[/] {len(outcomes)} file(s) of {contract.agency}/{contract.feed} run again.")
+
+
+@app.command("grants")
+@guarded
+def grants_cmd(
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when the grants differ from deploy/grants.yml.")] = False,
+) -> None:
+    """What each database role may do (effective rights), as YAML - or checked against the approved manifest."""
+    import yaml
+
+    from totalplace.access import grants_snapshot
+    from totalplace.settings import PROJECT_ROOT
+    from totalplace.warehouse import connect, warehouse_url
+
+    with connect(warehouse_url(settings())) as conn:
+        snapshot = grants_snapshot(conn)
+    if not check:
+        print(yaml.safe_dump(snapshot, sort_keys=False, width=120), end="")
+        return
+    approved = yaml.safe_load((PROJECT_ROOT / "deploy" / "grants.yml").read_text())
+    extra = {r: sorted(set(snapshot.get(r, [])) - set(approved.get(r, []))) for r in snapshot}
+    missing = {r: sorted(set(approved.get(r, [])) - set(snapshot.get(r, []))) for r in approved}
+    problems = [f"{r} may also: {x}" for r, xs in extra.items() for x in xs] + \
+        [f"{r} no longer: {x}" for r, xs in missing.items() for x in xs]
+    for line in problems:
+        console.print(line, markup=False)
+    if problems:
+        fail(f"{len(problems)} difference(s) from deploy/grants.yml", "review them; if intended, update the manifest",
+             code=1)
+    console.print("[green]grants:[/] every role's rights match deploy/grants.yml.")
+
+
 @app.command("ledger")
 @guarded
 def ledger_cmd(

@@ -326,6 +326,12 @@ class Contract(BaseModel):
     min_rows: int = Field(default=1, ge=0)
     totals_rows: TotalsRows | None = None
     unpivot: Unpivot | None = None
+    supersedes_on: list[str] | None = Field(
+        default=None,
+        description="columns saying what a file is a submission of (e.g. [month]; dates count by month): a "
+        "later file from the same sender covering every value an earlier published file covered replaces it "
+        "(the earlier one becomes superseded, its rows kept in history)",
+    )
     match_key: list[str] | None = Field(
         default=None,
         description="identifier columns (names, date of birth, postcode) whose normalised values make the "
@@ -368,6 +374,9 @@ class Contract(BaseModel):
         if marked != set(self.person_identifiers):
             raise ValueError(f"person_identifiers {sorted(self.person_identifiers)} must list exactly the columns "
                              f"with an identifier kind {sorted(marked)}")
+        for name in self.supersedes_on or []:
+            if name not in names:
+                raise ValueError(f"supersedes_on column {name!r} is not a contract column")
         for name in self.match_key or []:
             if name not in names or self.column_by_name[name].identifier not in ("name", "date_of_birth", "postcode"):
                 raise ValueError(f"match_key column {name!r} must be a name, date_of_birth or postcode identifier")

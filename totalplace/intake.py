@@ -46,6 +46,7 @@ from connectors.landing import (
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
 from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_account
+from totalplace import failpoints
 from totalplace.contracts import Contract
 from totalplace.reports import Problem, Rejected, build_report, render_text, summarise
 from totalplace.settings import Settings
@@ -450,12 +451,21 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
 
     try:
         with connect(url) as conn:
+            submission = submission_of(conn, contract, table)
             rows = publish_rows(conn, contract, table, file_id)
             if rows != entry.rows:
                 raise RuntimeError(f"file {file_id}: {rows} rows to publish but {entry.rows} were landed")
+            failpoints.hit("publish", conn, url)
+            replaced = supersede(conn, contract, entry, submission)
+            if replaced:
+                warnings = [*warnings, "this file replaces " + ", ".join(
+                    f"file {e.file_id} ({e.name}, {e.rows} rows)" for e in replaced)
+                    + " - a corrected re-submission of the same " + ", ".join(contract.supersedes_on or [])]
             report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
                                   file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"],
                                   warnings=warnings)
+            if submission is not None:
+                report["submission"] = submission
             report["control_totals"] = control_totals(conn, contract, file_id)
             if (entry.report or {}).get("file_totals"):
                 report["file_totals"] = entry.report["file_totals"]
@@ -478,6 +488,45 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     log.info("published file %s (%s): %d rows into raw.%s", file_id, entry.name, rows, contract.key)
     return Outcome(file_id, entry.name, "published", rows, None)
+
+
+def submission_of(conn, contract: Contract, table: LandingTable) -> list[list[str]] | None:
+    """What the file is a submission of: the distinct values of its ``supersedes_on`` columns
+    (dates by month), from the typed table about to be published."""
+    if not contract.supersedes_on:
+        return None
+    from psycopg import sql
+
+    exprs = [sql.SQL("to_char({}, 'YYYY-MM')").format(sql.Identifier(c))
+             if contract.column_by_name[c].type in ("date", "timestamp", "month") else
+             sql.SQL("{}::text").format(sql.Identifier(c)) for c in contract.supersedes_on]
+    rows = conn.execute(sql.SQL("select distinct {} from {} order by 1").format(
+        sql.SQL(", ").join(exprs), table.typed)).fetchall()
+    return [list(r) for r in rows]
+
+
+def supersede(conn, contract: Contract, entry: ledger.LedgerEntry,
+              submission: list[list[str]] | None) -> list[ledger.LedgerEntry]:
+    """Earlier published files of the same sender whose submission this file covers whole become
+    ``superseded``: their partitions leave raw for ``history`` - in the publishing transaction, so
+    readers see the old rows or the new ones, never both or neither."""
+    if not submission:
+        return []
+    from psycopg import sql
+
+    covered = {tuple(r) for r in submission}
+    earlier = [e for e in ledger.published_for_feed(conn, contract.agency, contract.feed, entry.sent_by)
+               # the same bytes again are a duplicate (refused below by the ledger's unique index), not a correction
+               if e.file_id != entry.file_id and e.sha256 != entry.sha256 and (e.report or {}).get("submission")
+               and {tuple(r) for r in e.report["submission"]} <= covered]
+    for old in earlier:
+        partition = f"{contract.key}__f{old.file_id}"
+        conn.execute(sql.SQL("alter table {} detach partition {}").format(
+            sql.Identifier("raw", contract.key), sql.Identifier("raw", partition)))
+        conn.execute(sql.SQL("alter table {} set schema history").format(sql.Identifier("raw", partition)))
+        ledger.transition(conn, old.file_id, "superseded", error=f"superseded by file {entry.file_id} ({entry.name})",
+                          superseded_by=entry.file_id)
+    return earlier
 
 
 def control_totals(conn, contract: Contract, file_id: int) -> dict[str, str]:
@@ -509,6 +558,47 @@ def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     log.warning("quarantined file %s (%s): %s", entry.file_id, entry.name, error)
     return Outcome(entry.file_id, entry.name, "quarantined", rows, error)
+
+
+# ---------------------------------------------------------------- running a file again
+def reprocess(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> Outcome:
+    """Run a quarantined, failed or unfinished file again from its kept bytes - after the sender's
+    contract was corrected, say. Safe to repeat: a published, duplicate or superseded file is left
+    as it is, and the earlier outcome is kept in the report's ``history``."""
+    from psycopg import sql
+
+    url = prepare(settings, contract)
+    with connect(url) as conn:
+        entry = ledger.get_entry(conn, file_id)
+        if entry is None or (entry.agency, entry.feed) != (contract.agency, contract.feed):
+            raise LookupError(f"no file {file_id} of {contract.agency}/{contract.feed} in the ledger")
+        if entry.purged_at is not None:
+            raise ValueError(f"file {file_id} cannot be run again: retention deleted it on {entry.purged_at:%Y-%m-%d}")
+        if entry.status in ("published", "duplicate", "superseded"):
+            return Outcome(file_id, entry.name, entry.status, entry.rows, entry.error)
+        if entry.status in ("quarantined", "failed"):
+            history = [*(entry.report or {}).get("history", []),
+                       {"status": entry.status, "error": entry.error, "finished_at": str(entry.finished_at)}]
+            conn.execute(sql.SQL("drop table if exists {}").format(
+                sql.Identifier("quarantine", landing_table(contract, file_id).name)))
+            ledger.transition(conn, file_id, "received", error=None, report={"history": history})
+    if load(settings, contract, file_id, notify=notify) == "validating":
+        validate(settings, contract, file_id)
+        return publish(settings, contract, file_id, notify=notify)
+    with connect(url) as conn:
+        done = ledger.get_entry(conn, file_id)
+    return Outcome(file_id, done.name, done.status, done.rows, done.error)
+
+
+def backfill(settings: Settings, contract: Contract, since: date, *, notify: bool = True) -> list[Outcome]:
+    """Reprocess every quarantined or failed file of a feed received on or after ``since``."""
+    url = pipeline_url(settings, "loader")
+    with connect(url) as conn:
+        ids = [r[0] for r in conn.execute(
+            "select file_id from ops.file_ledger where agency = %s and feed = %s and received_at >= %s "
+            "and status in ('quarantined', 'failed') and purged_at is null order by file_id",
+            (contract.agency, contract.feed, since)).fetchall()]
+    return [reprocess(settings, contract, file_id, notify=notify) for file_id in ids]
 
 
 # ---------------------------------------------------------------- files already on this machine

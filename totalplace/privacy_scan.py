@@ -1,7 +1,7 @@
 """A scan of the whole warehouse for person identifiers in clear.
 
 Looks at every text and JSON column of every table in every schema the platform or dbt writes
-(landing, raw, quarantine, ops, reference, staging, intermediate, marts) for:
+(landing, raw, quarantine, history, ops, reference, staging, intermediate, marts) for:
 
 - valid NHS numbers (ten digits, spaced 3-3-4 or not, passing the Modulus 11 check), anywhere in
   the value - a report quoting one counts. Any ten digits pass the check one time in eleven, so a
@@ -24,7 +24,7 @@ from psycopg import sql
 
 from totalplace.contracts import load_contracts
 
-SCHEMAS = ("landing", "raw", "quarantine", "ops", "reference", "staging", "intermediate", "marts")
+SCHEMAS = ("landing", "raw", "quarantine", "history", "ops", "reference", "staging", "intermediate", "marts")
 NHS_CANDIDATE = r"(?<![0-9A-Za-z])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9A-Za-z])"
 POSTCODE = r"(?<![A-Za-z0-9])[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}(?![A-Za-z0-9])"
 FULL_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}[/-][0-9]{1,2}[/-][0-9]{2,4}|[0-9]{1,2}-[A-Za-z]{3}-[0-9]{2,4}"
@@ -57,7 +57,7 @@ def exempt_columns(contracts) -> dict[str, str]:
 
 def feed_of(schema: str, table: str) -> str | None:
     """The feed key of a landing, raw or quarantine table (``<agency>__<feed>[__f<id>[__typed]]``)."""
-    if schema not in ("landing", "raw", "quarantine"):
+    if schema not in ("landing", "raw", "quarantine", "history"):
         return None
     return table.split("__f")[0] if "__f" in table else table
 

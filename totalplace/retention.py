@@ -35,7 +35,7 @@ class Purged:
 
 def retention_days(settings: Settings, entry: dict) -> int | None:
     """Days a file may be kept: its agreement's for published rows, the quarantine period otherwise."""
-    if entry["status"] != "published":
+    if entry["status"] not in ("published", "superseded"):
         return settings.quarantine_retention_days
     agreements = load_agreements(settings.agreements_file)
     try:
@@ -95,10 +95,11 @@ def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
 
 
 def _drop_rows(conn, entry: dict) -> int:
-    """Drop the file's partition of raw (published) or its quarantine table; returns the rows dropped."""
+    """Drop the file's partition of raw (published), its history table (superseded) or its quarantine
+    table; returns the rows dropped."""
     key = f"{entry['agency']}__{entry['feed']}"
     table = f"{key}__f{entry['file_id']}"
-    schema = "raw" if entry["status"] == "published" else "quarantine"
+    schema = {"published": "raw", "superseded": "history"}.get(entry["status"], "quarantine")
     if conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is None:
         return 0
     rows = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[0]

@@ -28,12 +28,15 @@ def test_cohorts_are_built_from_pseudonyms_and_nothing_identifying_is_left(sftp,
         ("nhs", "hospital_admissions",
          gen.write_hospital_admissions_csv(tmp_path / "adm.csv", 600, [], population=people)),
     ]
+    damaged = tmp_path / "offences-damaged.csv"  # a partner's bad file: quarantined, its rows kept apart
+    damaged.write_text(offences.read_text().replace("/2021,", "/2O21,", 3))
+    drops.append(("police", "offences", damaged))
     for agency, feed, path in drops:
         with open_account(sftp, agency) as account:
             account.upload(path, feed)
     summary = pipeline.run_all(sftp)
     assert summary.ok, [(r.dag_id, r.state, r.failed_tasks) for r in summary.dag_results]
-    assert sorted(f.status for f in summary.files) == ["published"] * 5
+    assert sorted(f.status for f in summary.files) == ["published"] * 5 + ["quarantined"]
 
     with connect(sftp.warehouse_url) as conn:
         result = scan(conn, sftp.feeds_dir)
@@ -65,9 +68,52 @@ def test_cohorts_are_built_from_pseudonyms_and_nothing_identifying_is_left(sftp,
     # offending is concentrated: the top 2% commit a far larger share than 2%
     assert curve[100] == 100 and curve[2] > 10
 
+    isolation(sftp)
+
     # the scan is not blind: an NHS number or a postcode planted in a report is found
     with connect(sftp.warehouse_url) as conn:
         conn.execute("update ops.file_ledger set error = 'patient 943 476 5919 at QA1 1AA' "
                      "where file_id = (select min(file_id) from ops.file_ledger)")
         planted = scan(conn, sftp.feeds_dir).findings
     assert sorted(f.kind for f in planted) == ["a full postcode", "a valid NHS number (1 of 1 ten-digit numbers)"]
+
+
+def isolation(settings) -> None:
+    """Nobody in the wrong place, checked over the whole catalog of a built warehouse."""
+    import yaml
+
+    from totalplace.access import as_role, grants_snapshot
+    from totalplace.settings import AGENCIES, PROJECT_ROOT
+
+    with connect(settings.warehouse_url) as conn:
+        # no role of the platform is a superuser, bypasses row-level security or can make roles
+        powers = conn.execute("select rolname from pg_roles where rolname = any(%s) and "
+                              "(rolsuper or rolbypassrls or rolcreaterole or rolcreatedb)",
+                              (["loader", "transformer", "analyst", "partner", *AGENCIES],)).fetchall()
+        # every view reads with the querying role's rights
+        definer_views = conn.execute(
+            "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.relkind = 'v' and n.nspname in ('staging', 'intermediate', 'marts') "
+            "and not coalesce('security_invoker=true' = any(c.reloptions), false)").fetchall()
+        unforced = conn.execute(
+            "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname in ('raw', 'landing', 'quarantine', 'history') and c.relkind in ('r', 'p') "
+            "and not (c.relrowsecurity and c.relforcerowsecurity)").fetchall()
+        relations = [f"{schema}.{name}" for schema, name in conn.execute(
+            "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname in ('raw', 'quarantine') and c.relkind in ('r', 'p') and not c.relispartition")]
+        totals = {name: conn.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
+                  for name in relations}
+        snapshot = grants_snapshot(conn)
+    assert powers == [] and definer_views == [] and unforced == []
+    # every agency role against every raw and quarantined table: its own rows all, another agency's none
+    for role in AGENCIES:
+        with connect(as_role(settings.warehouse_url, settings, role)) as conn:
+            for name, total in totals.items():
+                seen = conn.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
+                owner = name.split(".")[1].split("__")[0]
+                expected = total if owner in (role, "reference") else 0
+                assert seen == expected, f"{role} sees {seen} of {total} rows of {name}"
+    assert sum(totals.values()) > 0
+    approved = yaml.safe_load((PROJECT_ROOT / "deploy" / "grants.yml").read_text())
+    assert snapshot == approved, "grants differ from deploy/grants.yml (see `totalplace grants --check`)"

@@ -54,7 +54,7 @@ def test_row_level_security_is_forced_on_raw_and_landing_tables(loaded):
     with connect(loaded.warehouse_url) as conn:
         unprotected = conn.execute(
             "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            "where n.nspname in ('raw', 'landing', 'quarantine') and c.relkind in ('r', 'p') "
+            "where n.nspname in ('raw', 'landing', 'quarantine', 'history') and c.relkind in ('r', 'p') "
             "and not (c.relrowsecurity and c.relforcerowsecurity)").fetchall()
     assert unprotected == []
 

@@ -3,6 +3,7 @@
 create schema if not exists landing;      -- one unlogged table per file being loaded, dropped after
 create schema if not exists raw;          -- typed, published rows: raw.<agency>__<feed>
 create schema if not exists quarantine;   -- rows of files that failed the gate, kept for the sender's report
+create schema if not exists history;      -- rows of superseded files (replaced by a corrected re-submission)
 create schema if not exists ops;          -- the file ledger and other bookkeeping
 create schema if not exists reference;    -- dbt seeds (ONS lookups, population)
 create schema if not exists staging;      -- dbt staging views
@@ -39,6 +40,8 @@ alter table ops.file_ledger add column if not exists sent_by text;
 alter table ops.file_ledger add column if not exists agreement text;
 -- when the retention DAG deleted the file's bytes and rows (its hash, counts and status stay)
 alter table ops.file_ledger add column if not exists purged_at timestamptz;
+-- the later file that replaced a superseded one (a corrected re-submission of the same period)
+alter table ops.file_ledger add column if not exists superseded_by bigint references ops.file_ledger (file_id);
 
 -- Person identifiers recognised by their values, for the intake check on undeclared columns and
 -- the privacy scan of the warehouse. An NHS number: ten digits (spaces or dashes allowed between
