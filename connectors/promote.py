@@ -65,6 +65,8 @@ def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTab
     conn.execute(sql.SQL("alter table {} set schema raw").format(table.typed))
     conn.execute(sql.SQL("alter table {} rename to {}").format(
         sql.Identifier("raw", table.typed_name), sql.Identifier(partition)))
+    # made in landing, so raw's default privileges did not apply: the same rights as raw's own tables
+    conn.execute(sql.SQL("grant select on {} to transformer").format(sql.Identifier("raw", partition)))
     # the partition constraint is proven by this CHECK instead of a scan at ATTACH time
     conn.execute(sql.SQL("alter table {} add constraint {} check (_file_id = {})").format(
         sql.Identifier("raw", partition), sql.Identifier(f"{partition}_file"), sql.Literal(file_id)))
