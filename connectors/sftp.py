@@ -2,7 +2,9 @@
 
 Completeness rule (what senders must know, also in the README):
   * upload as ``name.part`` and rename when done - ``.part`` files are never taken;
-  * or put an empty ``name.done`` beside ``name`` once it is complete - taken at once;
+  * or put a ``name.done`` beside ``name`` once it is complete - taken at once; the marker may be
+    empty or a manifest (JSON ``{"sha256": ..., "bytes": ..., "rows": ...}`` or ``key=value`` lines,
+    any of the three): a file that does not match its manifest is quarantined, not loaded;
   * otherwise a file is taken when its size and modification time are the same in two listings
     ``TOTALPLACE_SFTP_SETTLE_SECONDS`` apart.
 Names starting with ``.`` are ignored. Once a file has an outcome in the ledger it is removed
@@ -114,6 +116,17 @@ class SftpAccount:
                 size += len(chunk)
         return digest.hexdigest(), size
 
+    def read_manifest(self, remote: RemoteFile) -> dict[str, str | int] | None:
+        """The ``.done`` marker's manifest (sha256, bytes, rows), or None for an empty marker."""
+        if not remote.has_marker:
+            return None
+        try:
+            with self.sftp.open(remote.path + DONE_SUFFIX, "rb") as fh:
+                text = fh.read(4096).decode("utf-8", errors="replace").strip()
+        except FileNotFoundError:
+            return None
+        return parse_manifest(text)
+
     def remove_from_inbox(self, remote: RemoteFile) -> None:
         for path in (remote.path, remote.path + DONE_SUFFIX):
             try:
@@ -122,7 +135,8 @@ class SftpAccount:
                 pass
 
     def upload(self, local: Path, feed: str, *, name: str | None = None, marker: bool = True) -> str:
-        """Upload as a sender should: ``.part``, rename, then a ``.done`` marker. Returns the remote path."""
+        """Upload as a sender should: ``.part``, rename, then a ``.done`` marker holding the file's
+        SHA-256 and size (so damage on the way is caught). Returns the remote path."""
         name = name or local.name
         folder = posixpath.join("inbox", feed)
         self._mkdirs(folder)
@@ -131,7 +145,12 @@ class SftpAccount:
         self.sftp.put(str(local), part, confirm=True)
         self.sftp.posix_rename(part, final)
         if marker:
-            self.write_bytes(final + DONE_SUFFIX, b"")
+            digest = hashlib.sha256()
+            with local.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+            manifest = {"sha256": digest.hexdigest(), "bytes": local.stat().st_size}
+            self.write_bytes(final + DONE_SUFFIX, json.dumps(manifest).encode())
         return final
 
     def write_bytes(self, remote_path: str, data: bytes) -> None:
@@ -192,3 +211,28 @@ def open_account(settings: Settings, agency: str, password: str | None = None) -
         yield account
     finally:
         account.close()
+
+
+MANIFEST_KEYS = ("sha256", "bytes", "rows")
+
+
+def parse_manifest(text: str) -> dict[str, str | int] | None:
+    """``{"sha256": ..., "bytes": n, "rows": n}`` from JSON or ``key=value`` / ``key: value`` lines.
+
+    Unknown keys are ignored; a value that is not what its key needs is kept as text so the check
+    reports it rather than the parser guessing."""
+    if not text:
+        return None
+    try:
+        raw = json.loads(text)
+        items = raw.items() if isinstance(raw, dict) else []
+    except json.JSONDecodeError:
+        items = [tuple(part.strip() for part in line.replace(":", "=", 1).split("=", 1))
+                 for line in text.splitlines() if "=" in line or ":" in line]
+    manifest: dict[str, str | int] = {}
+    for key, value in items:
+        key = str(key).strip().lower()
+        if key in MANIFEST_KEYS:
+            text_value = str(value).strip()
+            manifest[key] = int(text_value) if key != "sha256" and text_value.isdigit() else text_value.lower()
+    return manifest or None

@@ -48,7 +48,7 @@ from connectors.pseudonymise import load_key, load_postcode_lookup, row_transfor
 from connectors.sftp import RemoteFile, SftpAccount, open_account
 from totalplace import failpoints
 from totalplace.contracts import Contract
-from totalplace.reports import Problem, Rejected, build_report, render_text, summarise
+from totalplace.reports import Problem, Rejected, build_report, render_csv, render_text, summarise
 from totalplace.settings import Settings
 from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
 
@@ -298,15 +298,19 @@ def warnings_for(match: HeaderMatch) -> list[str]:
 
 def send_report(settings: Settings, agency: str, feed: str, name: str, report: dict[str, Any],
                 account: SftpAccount | None = None) -> None:
-    """Write ``outbox/<feed>/<name>.<outcome>.{json,txt}`` on the agency's SFTP account."""
+    """Write ``outbox/<feed>/<name>.<outcome>.{json,txt}`` (and ``.csv`` of the problems of a
+    rejected file, spreadsheet-safe) on the agency's SFTP account."""
     stem = f"outbox/{feed}/{name}.{report['outcome']}"
     payload_json = json.dumps(report, indent=2, default=str).encode()
     payload_txt = render_text(report).encode()
+    payload_csv = render_csv(report)
     try:
         with contextlib.ExitStack() as stack:
             acct = account or stack.enter_context(open_account(settings, agency))
             acct.write_bytes(stem + ".json", payload_json)
             acct.write_bytes(stem + ".txt", payload_txt)
+            if payload_csv is not None:
+                acct.write_bytes(stem + ".csv", payload_csv.encode("utf-8-sig"))
     except Exception:  # the ledger already holds the outcome and the report; delivery is retried by hand
         log.exception("could not deliver the report for %s/%s/%s to the outbox", agency, feed, name)
 
@@ -363,11 +367,19 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
 def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
     incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{remote.name}"
     sha256, size = account.download(remote, incoming)
+    manifest = account.read_manifest(remote)
     with connect(url) as conn:
         entry = record_and_keep(conn, settings, contract, incoming, remote.name, sha256, size, move=True,
                                 account=contract.agency)
+        if manifest and entry.status == "received":
+            conn.execute("update ops.file_ledger set report = %s where file_id = %s",
+                         (json.dumps({"manifest": manifest}), entry.file_id))
     # the ledger row is committed and the bytes are ours: the inbox copy can go
     account.remove_from_inbox(remote)
+    wrong = manifest_problems(manifest, sha256=sha256, size=size) if entry.status == "received" else []
+    if wrong:
+        _quarantine(settings, contract, url, entry, landing_table(contract, entry.file_id), wrong, rows=None)
+        return []
     log.info("received %s as file %s (%s, %d bytes)", remote.path, entry.file_id, entry.status, size)
     if entry.status == "duplicate":
         report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=remote.name,
@@ -375,6 +387,20 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
         send_report(settings, contract.agency, contract.feed, remote.name, report, account)
         return []
     return [entry.file_id]
+
+
+def manifest_problems(manifest: dict | None, *, sha256: str | None = None, size: int | None = None,
+                      rows: int | None = None) -> list[Problem]:
+    """Where a file differs from the manifest its sender put in the ``.done`` marker."""
+    problems = []
+    for key, actual, what in (("sha256", sha256, "SHA-256"), ("bytes", size, "size in bytes"),
+                              ("rows", rows, "number of data rows")):
+        expected = (manifest or {}).get(key)
+        if expected is not None and actual is not None and expected != actual:
+            problems.append(Problem(check="manifest", rule=f"the manifest (.done) gives the {what} as {expected}, but "
+                                    f"the file received has {actual}: it was damaged or cut short on the way - "
+                                    "send it again"))
+    return problems
 
 
 def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool = True) -> str:
@@ -391,12 +417,16 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
         sharing = sharing_for(settings, contract, entry.sent_by, entry.received_at.date())
         with connect(url) as conn:
             ledger.set_agreement(conn, file_id, sharing.agreement)
+        manifest = (entry.report or {}).get("manifest")
         with connect(url) as conn:
             landed = land(conn, contract, table, path, file_id, sharing)
+            wrong = manifest_problems(manifest, rows=landed.rows)
+            if wrong:
+                raise Rejected(wrong)  # the transaction is rolled back: nothing of the file stays
             # the encoding is kept so the gate step need not read the whole file again to detect it
             ledger.transition(conn, file_id, "validating", rows=landed.rows,
                               report={"warnings": landed.notes, "encoding": landed.encoding,
-                                     "file_totals": landed.totals})
+                                     "file_totals": landed.totals, **({"manifest": manifest} if manifest else {})})
         return "validating"
     except Rejected as rejected:
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)

@@ -1,4 +1,5 @@
-"""What a sender gets back: a report per file, as JSON (for machines) and short text (for people).
+"""What a sender gets back: a report per file, as JSON (for machines), short text (for people) and,
+for a rejection, a CSV of every problem and example cell (to open in a spreadsheet).
 
 Reports name the file, the outcome and - for a rejection - every rule broken with the column as
 the sender wrote it, how many rows break it and example rows by line number (line 1 is the
@@ -7,6 +8,8 @@ header, as in a spreadsheet). They are written to the agency's ``outbox/<feed>/`
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +125,29 @@ def render_text(report: dict[str, Any]) -> str:
     if report.get("sha256"):
         lines.append(f"sha256 {report['sha256']}")
     return "\n".join(lines) + "\n"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A cell a spreadsheet will show as text, never run: a leading ``= + - @``, tab, CR or NUL is
+    escaped with ``'`` (OWASP CSV injection). The sender's own cells come back in reports, and a
+    hostile one (``=HYPERLINK(...)``) must not become a live formula on someone's desktop."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def render_csv(report: dict[str, Any]) -> str | None:
+    """The problems of a rejected file, one row per example cell (None when nothing was rejected)."""
+    if not report.get("problems"):
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["problem", "column", "rule", "rows failing", "line", "value"])
+    for i, p in enumerate(report["problems"], start=1):
+        examples = p.get("examples") or [{}]
+        for e in examples:
+            writer.writerow([spreadsheet_safe(v) for v in (i, p.get("column"), p["rule"], p.get("rows_failing"),
+                                                            e.get("line"), e.get("value"))])
+    return out.getvalue()

@@ -93,7 +93,7 @@ def upload_allowed(path: bytes, extensions: tuple[str, ...]) -> bool:
     name = path.decode(errors="replace").rsplit("/", 1)[-1].lower()
     for suffix in (".part", ".done"):
         name = name.removesuffix(suffix)
-    allowed = (".json", ".txt") if b"/outbox/" in path or path.startswith(b"outbox/") else extensions
+    allowed = (".json", ".txt", ".csv") if b"/outbox/" in path or path.startswith(b"outbox/") else extensions
     return name.endswith(tuple(e.lower() for e in allowed))
 
 

