@@ -16,6 +16,10 @@ from pathlib import Path
 
 from totalplace.contracts import Contract, normalise_header
 
+# Python's csv module refuses a cell over 128 KiB; a real file can have one (a pasted document, a
+# JSON blob), and PostgreSQL takes up to 1 GB. The file's own size bounds what is read.
+csv.field_size_limit(2**30)
+
 HEADER_READ_BYTES = 1 << 20
 
 

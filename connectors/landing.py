@@ -140,17 +140,22 @@ def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, trans
             text = io.TextIOWrapper(fh, encoding=encoding, newline="")
             out = io.StringIO()
             writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-            reader = csv.reader(text, delimiter=delimiter)
-            if match.has_header:
-                writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
-            for record in reader:
-                if pad and len(record) <= 1 < width:
-                    record = record + [""] * (width - len(record))
-                writer.writerow(transform(record) if transform is not None else record)
-                if out.tell() >= COPY_CHUNK:
-                    yield out.getvalue().encode()
-                    out.seek(0)
-                    out.truncate()
+            # strict: an unclosed quote is an error here, as it is to COPY - not one cell swallowing the rest
+            reader = csv.reader(text, delimiter=delimiter, strict=True)
+            try:
+                if match.has_header:
+                    writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
+                for record in reader:
+                    if pad and len(record) <= 1 < width:
+                        record = record + [""] * (width - len(record))
+                    writer.writerow(transform(record) if transform is not None else record)
+                    if out.tell() >= COPY_CHUNK:
+                        yield out.getvalue().encode()
+                        out.seek(0)
+                        out.truncate()
+            except csv.Error as exc:
+                raise CopyFailed(str(exc), reader.line_num + (match.header_line - 1 if match.has_header else 0)
+                                 ) from exc
             yield out.getvalue().encode()
             return
         decoder = codecs.getincrementaldecoder(encoding)() if transcode else None

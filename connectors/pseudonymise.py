@@ -192,9 +192,10 @@ def row_transform(contract: Contract, targets: list[str], key: bytes,
 
     def transform(record: list[str]) -> list[str]:
         if len(record) != len(targets):
-            # a ragged row: left for COPY to refuse with its row number, but with its cells blanked,
-            # since which cell is an identifier cannot be told
-            return [""] * len(record)
+            # a ragged row: its cells blanked (which one is an identifier cannot be told), and one
+            # more of them than COPY expects, so COPY refuses it with its row number - never lets a
+            # row that happens to match the appended columns' width through as an empty one
+            return [""] * (width + 1)
         record = record + [""] * (width - len(record))
         for step in steps:
             step(record)

@@ -57,12 +57,43 @@ def _pick_sheet(workbook, contract: Contract, wanted: str | None):
     return best
 
 
+MAX_EXPANSION = 200
+"""A workbook's parts may hold at most this many times the bytes of the file (real ones: ~5-20x)."""
+MAX_UNPACKED_BYTES = 4 * 2**30
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a workbook built to exhaust the machine before any XML parser sees it: a zip bomb
+    (parts unpacking to far more than the file could hold) or XML with a DTD - entity
+    definitions are how a "billion laughs" document expands to gigabytes, and no Excel part
+    needs one."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            unpacked = sum(m.file_size for m in members)
+            if unpacked > min(MAX_UNPACKED_BYTES, MAX_EXPANSION * max(path.stat().st_size, 1)):
+                raise WorkbookError(f"the workbook unpacks to {unpacked:,} bytes from {path.stat().st_size:,}: "
+                                    "refused as a zip bomb")
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    with archive.open(member) as fh:
+                        head = fh.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise WorkbookError(f"part {member.filename} declares a DTD or entities, which Excel "
+                                            "never writes: refused (XML entity expansion)")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
+
+
 def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
     """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``."""
     import zipfile
 
     from openpyxl import load_workbook
 
+    check_archive(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

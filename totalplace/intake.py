@@ -95,6 +95,11 @@ def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) 
 
 
 def file_encoding(path: Path, contract: Contract) -> str:
+    with path.open("rb") as fh:
+        start = fh.read(2)
+    if start in (b"\xff\xfe", b"\xfe\xff"):
+        raise Rejected([Problem(check="file_readable", rule="the file is UTF-16 (Excel's 'Unicode Text'): save it "
+                                "as 'CSV UTF-8 (Comma delimited)' and send it again")])
     return detect_encoding(path) if contract.format.encoding == "auto" else contract.format.encoding
 
 
