@@ -372,6 +372,29 @@ def grants_cmd(
     console.print("[green]grants:[/] every role's rights match deploy/grants.yml.")
 
 
+def print_submissions(agency: str | None = None) -> list:
+    from totalplace.submissions import expected_submissions
+    from totalplace.warehouse import connect, warehouse_url
+
+    s = settings()
+    with connect(warehouse_url(s)) as conn:
+        rows = [e for e in expected_submissions(s, conn) if agency in (None, e.agency)]
+    print_rows(["feed", "sent by", "expected", "last due", "last received", "status"],
+               [[e.key, e.sent_by, e.rule, e.due, e.last_received.strftime("%Y-%m-%d %H:%M") if e.last_received
+                 else "never", e.status] for e in rows], "table")
+    return rows
+
+
+@app.command("submissions")
+@guarded
+def submissions_cmd(agency: Annotated[str | None, typer.Option(help="Only this agency's feeds.")] = None) -> None:
+    """Extracts expected by their contracts' due dates, and which are on time, late or missing."""
+    rows = print_submissions(agency)
+    missing = sum(1 for e in rows if e.status == "missing")
+    console.print(f"[green]submissions:[/] {len(rows)} expected, {missing} missing, "
+                  f"{sum(1 for e in rows if e.status == 'late')} late.")
+
+
 @app.command("ledger")
 @guarded
 def ledger_cmd(
@@ -388,6 +411,8 @@ def ledger_cmd(
         entries = ledger.list_entries(conn, agency=agency, feed=feed, limit=limit)
     if format == "table":
         print_files(entries, title="File ledger (newest first)")
+        if agency:  # the partner's view: which of its extracts are due, late or missing
+            print_submissions(agency)
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.status] = counts.get(e.status, 0) + 1

@@ -294,6 +294,22 @@ class TotalsRows(BaseModel):
         return v
 
 
+class Due(BaseModel):
+    """When a partner's file for this feed is expected: a file every month / quarter / year, by a day."""
+
+    model_config = ConfigDict(extra="forbid")
+    every: Literal["month", "quarter", "year"]
+    by_day: int = Field(ge=1, le=28, description="day of the month the file is due by")
+    by_month: int = Field(default=1, ge=1, le=12,
+                          description="for quarterly and yearly feeds: a month the file is due in (e.g. 7 for July)")
+
+    def describe(self) -> str:
+        months = ["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        when = {"month": "every month", "quarter": f"every quarter (from {months[self.by_month]})",
+                "year": f"every year in {months[self.by_month]}"}[self.every]
+        return f"{when} by day {self.by_day}"
+
+
 class Unpivot(BaseModel):
     """A wide table (one column per service line) read as one row per cell.
 
@@ -326,6 +342,7 @@ class Contract(BaseModel):
     min_rows: int = Field(default=1, ge=0)
     totals_rows: TotalsRows | None = None
     unpivot: Unpivot | None = None
+    due: Due | None = Field(default=None, description="when files are expected; late or missing ones alert")
     supersedes_on: list[str] | None = Field(
         default=None,
         description="columns saying what a file is a submission of (e.g. [month]; dates count by month): a "

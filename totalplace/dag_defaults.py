@@ -34,15 +34,19 @@ class Tag(StrEnum):
 
 
 def notify_failure(context) -> None:
-    """on_failure_callback: one log line engineers can alert on (webhook/e-mail come later)."""
+    """on_failure_callback: a log line engineers can alert on, and the configured webhook / e-mail."""
     ti = context.get("task_instance")
-    log.error(
-        "TOTALPLACE TASK FAILED dag=%s task=%s run=%s try=%s",
-        getattr(ti, "dag_id", "?"),
-        getattr(ti, "task_id", "?"),
-        getattr(ti, "run_id", "?"),
-        getattr(ti, "try_number", "?"),
-    )
+    fields = {"dag": getattr(ti, "dag_id", "?"), "task": getattr(ti, "task_id", "?"),
+              "run": getattr(ti, "run_id", "?"), "try": getattr(ti, "try_number", "?")}
+    log.error("TOTALPLACE TASK FAILED dag=%s task=%s run=%s try=%s", *fields.values())
+    try:
+        from totalplace.alerts import alert
+        from totalplace.settings import Settings
+
+        alert(Settings(), "task_failed", f"{fields['dag']}.{fields['task']} failed: {context.get('exception')}",
+              **fields)
+    except Exception:  # noqa: BLE001 - a callback must never mask the task's own failure
+        log.exception("could not send the task-failure alert")
 
 
 def default_args(owner: str) -> dict:

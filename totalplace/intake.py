@@ -591,7 +591,11 @@ def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.
         ledger.transition(conn, entry.file_id, "quarantined", rows=rows, error=error, report=report)
     if notify:
         send_report(settings, contract.agency, contract.feed, entry.name, report)
-    log.warning("quarantined file %s (%s): %s", entry.file_id, entry.name, error)
+    from totalplace.alerts import alert
+
+    alert(settings, "file_quarantined", f"{entry.name} ({contract.agency}/{contract.feed}, file {entry.file_id}) "
+          f"quarantined: {error}", feed=f"{contract.agency}/{contract.feed}", file_id=entry.file_id,
+          sent_by=entry.sent_by)
     return Outcome(entry.file_id, entry.name, "quarantined", rows, error)
 
 

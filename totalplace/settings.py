@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     sftp_max_file_bytes: int = Field(default=5 * 2**30, ge=1, description="Largest file a partner may upload (bytes).")
     sftp_allowed_extensions: list[str] = Field(
         default=[".csv", ".xlsx", ".txt"], description="Extensions partners may upload (plus .part / .done suffixes).")
+    alert_webhook_url: str = Field(default="", description="URL alerts are POSTed to as JSON (empty: log only).")
+    alert_email_to: str = Field(default="", description="Address alerts are e-mailed to (needs smtp_host).")
+    alert_email_from: str = Field(default="totalplace@localhost")
+    smtp_host: str = Field(default="")
+    smtp_port: int = Field(default=25)
     keys_dir: Path | None = Field(
         default=None,
         description="Folder of the pseudonymisation keys, one <key>.key per data-sharing agreement (HMAC-SHA256); "
