@@ -102,3 +102,31 @@ def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp,
     assert ledger[POLICE_SAMPLE.name][0] == "published" and published == 797
     assert parse_manifest("SHA256: ABC\nrows = 12\nother=1") == {"sha256": "abc", "rows": 12}
     assert parse_manifest("") is None
+
+
+def test_hostile_names_and_planted_links_are_never_taken(sftp, tmp_path):
+    """Path traversal and NUL bytes in names are refused at upload; a symlink planted in an inbox
+    (by someone with a shell on the server) is not fetched, so /etc/passwd never becomes a file."""
+    import os
+
+    from totalplace import intake
+    from totalplace.contracts import get_contract
+
+    contract = get_contract(sftp.feeds_dir, "police", "street_crime")
+    inbox = sftp.sftp_root / "police" / "inbox" / "street_crime"
+    with open_account(sftp, "police") as police:
+        for name in ("../../../../tmp/escape.csv", "../../nhs/inbox/x.csv", "a\x00b.csv", "/etc/cron.d/x.csv"):
+            try:
+                police.write_bytes(f"inbox/street_crime/{name}", b"a,b\n1,2\n")
+            except (OSError, ValueError, UnicodeError):
+                continue
+            # if the client let it through, it must have landed inside police's own folder
+            assert not any(p.name == "x.csv" for p in (sftp.sftp_root / "nhs").rglob("*"))
+    assert not os.path.exists("/tmp/escape.csv") and not os.path.exists("/etc/cron.d/x.csv")
+    os.symlink("/etc/passwd", inbox / "passwd.csv")
+    os.symlink("/etc/passwd", inbox / "passwd.csv.done")
+    assert intake.fetch(sftp, contract) == []
+    from totalplace.warehouse import connect
+
+    with connect(sftp.warehouse_url) as conn:
+        assert conn.execute("select count(*) from ops.file_ledger").fetchone()[0] == 0
