@@ -3,7 +3,7 @@
 Run ``python tests/corpus/make_corpus.py`` after changing a case; the files are committed so a
 reader can open any of them. Each case names the feed it is sent as (``payments``: the corpus
 contract ``contract.yml``, typed columns and an NHS number; ``generic``: every header column
-text, for the csv-spectrum cases), and what must happen: ``published`` with a row count, or
+text, for the csv-spectrum cases; ``payments_mac_roman``: the corpus contract declaring Mac Roman), and what must happen: ``published`` with a row count, or
 ``quarantined`` with words the reason must contain. The csv-spectrum cases are those of
 github.com/maxogden/csv-spectrum, rewritten here.
 """
@@ -99,6 +99,8 @@ case("sql_in_header", "payments", payments("P1,12.50,01/04/2021,3,,boom",
 case("utf8_bom", "payments", b"\xef\xbb\xbf" + payments(*GOOD), **published(3))
 case("cp1252_pound", "payments", HEADER.encode() + b"P1,\xa312.50,01/04/2021,3,\r\n", **published(1))
 case("utf8_pound", "payments", payments("P1,£12.50,01/04/2021,3,"), **published(1))
+case("mac_roman_declared", "payments_mac_roman", HEADER.encode() + "P1,£12.50,01/04/2021,3,\r\n".encode("mac_roman"),
+     **published(1), amount="12.50")
 case("utf16_le_bom", "payments", b"\xff\xfe" + (HEADER + GOOD[0] + "\r\n").encode("utf-16-le"),
      **quarantined("UTF-16"))
 case("utf16_be_bom", "payments", b"\xfe\xff" + (HEADER + GOOD[0] + "\r\n").encode("utf-16-be"),
