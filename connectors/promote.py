@@ -37,7 +37,7 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
         ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
     )
     protected = conn.execute("select 1 from pg_policies where schemaname = 'raw' and tablename = %s "
-                             "and policyname = 'agency_rows'", (contract.key,)).fetchone()
+                             "and policyname = 'agency_rows' and qual ilike '%%select%%'", (contract.key,)).fetchone()
     if not protected:
         protect(conn, raw_table(contract), contract.agency)
     for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", ""), ("_agreement", "text", "")]:

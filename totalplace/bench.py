@@ -56,7 +56,24 @@ def _cleanup(url: str, contract) -> None:
         conn.execute("delete from ops.file_ledger where agency = %s and feed = %s", (contract.agency, contract.feed))
 
 
+def _with_bench_agreement(settings: Settings) -> Settings:
+    """The project's agreements plus one for the benchmark's own synthetic feed (loaded by the
+    platform itself), so the timed load goes through the same agreement check as any file."""
+    import yaml
+
+    doc = yaml.safe_load(settings.agreements_file.read_text())
+    doc["agreements"].append({
+        "id": "platform-benchmark", "title": "Synthetic benchmark data", "purpose": "measuring the platform",
+        "lawful_basis": "no personal data (generated)", "partners": ["*"], "feeds": ["*/*_bench"],
+        "starts": "2000-01-01", "review": "2099-01-01", "expires": "2099-12-31", "retention_days": 1})
+    path = settings.state_dir / "bench" / "agreements.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return settings.model_copy(update={"agreements_file": path})
+
+
 def run_bench(settings: Settings, *, rows: int, progress: Callable[[str], None] = lambda _: None) -> list[dict]:
+    settings = _with_bench_agreement(settings)
     url = services.up(settings)
     police = get_contract(settings.feeds_dir, "police", "street_crime")
     contract = police.model_copy(update={"feed": "street_crime_bench"})

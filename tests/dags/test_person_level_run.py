@@ -95,6 +95,10 @@ def isolation(settings) -> None:
             "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where c.relkind = 'v' and n.nspname in ('staging', 'intermediate', 'marts') "
             "and not coalesce('security_invoker=true' = any(c.reloptions), false)").fetchall()
+        # every row-level security policy evaluates its check once per query, not once per row
+        per_row = conn.execute("select schemaname || '.' || tablename from pg_policies "
+                               "where policyname = 'agency_rows' and schemaname <> 'ops' "
+                               "and qual not ilike '%select%'").fetchall()
         unforced = conn.execute(
             "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
             "where n.nspname in ('raw', 'landing', 'quarantine', 'history') and c.relkind in ('r', 'p') "
@@ -105,7 +109,7 @@ def isolation(settings) -> None:
         totals = {name: conn.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
                   for name in relations}
         snapshot = grants_snapshot(conn)
-    assert powers == [] and definer_views == [] and unforced == []
+    assert powers == [] and definer_views == [] and unforced == [] and per_row == []
     # every agency role against every raw and quarantined table: its own rows all, another agency's none
     for role in AGENCIES:
         with connect(as_role(settings.warehouse_url, settings, role)) as conn:
