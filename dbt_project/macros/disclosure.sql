@@ -26,7 +26,8 @@
   `cells`: a relation or CTE with one row per cell, total cells included (their dimension value
   'all'); `count_column`: the exact count of people; `dims`: the dimension columns whose cells
   add up to the 'all' cell; `partition_by`: columns separating independent tables (e.g. the
-  financial year). Returns a select of every column of `cells` plus `is_suppressed`.
+  financial year). Returns a select of every column of `cells` plus `is_suppressed` and
+  `published_count` (the count as it may be published: null when withheld, else rounded).
 -#}
 {% macro secondary_suppression(cells, count_column, dims, partition_by=[], rounds=4) -%}
 {%- set keys = partition_by + dims -%}
@@ -66,7 +67,8 @@ round_{{ ns.step }} as (
 {%- endfor %}
 {%- endfor %}
 
-select numbered.*, final._withheld as is_suppressed
+select numbered.*, final._withheld as is_suppressed,
+    case when final._withheld then null else {{ disclose('numbered.' ~ count_column) }} end as published_count
 from numbered
 join {{ ns.previous }} as final on final._cell = numbered._cell
 {%- endmacro %}

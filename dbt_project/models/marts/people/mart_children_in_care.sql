@@ -42,7 +42,6 @@ published as (
 
     select
         controlled.*,
-        case when controlled.is_suppressed then null else {{ disclose('controlled.children') }} end as children_published,
         case when controlled.place_code = 'all' then (select sum(population) from populations)
              else populations.population end as population,
         populations.place_name
@@ -55,11 +54,11 @@ select
     financial_year::text as financial_year,
     place_code::text as place_code,
     {{ cohort_place_name('place_code', 'place_name') }} as place_name,
-    children_published::bigint as children_in_care,
+    published_count::bigint as children_in_care,
     round(population * {{ var('child_share_of_population', 0.214) }})::bigint as children_estimated,
-    round(10000.0 * children_published / nullif(population * {{ var('child_share_of_population', 0.214) }}, 0), 1)
+    round(10000.0 * published_count / nullif(population * {{ var('child_share_of_population', 0.214) }}, 0), 1)
         ::numeric(8, 1) as per_10000_children,
     {{ disclose_with('round(cost_of_care)', 'is_suppressed') }}::numeric(18, 0) as cost_of_care,
-    round(cost_of_care / nullif(children_published, 0))::numeric(18, 0) as cost_per_child,
+    round(cost_of_care / nullif(published_count, 0))::numeric(18, 0) as cost_per_child,
     is_suppressed::boolean as is_suppressed
 from published

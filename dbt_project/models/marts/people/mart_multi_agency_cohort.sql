@@ -37,28 +37,21 @@ controlled as (
 
     {{ secondary_suppression('cells', 'people', ['place_code', 'agencies_known_to'], ['financial_year']) }}
 
-),
-
-published as (
-
-    select *, case when is_suppressed then null else {{ disclose('people') }} end as people_published
-    from controlled
-
 )
 
 select
-    published.financial_year::text as financial_year,
-    published.place_code::text as place_code,
-    {{ cohort_place_name('published.place_code', 'places.place_name') }} as place_name,
-    published.agencies_known_to::text as agencies_known_to,
-    published.people_published::bigint as people,
-    {{ disclose_with('round(published.total_cost)', 'published.is_suppressed') }}::numeric(18, 0) as total_cost,
-    {{ disclose_with('round(published.police_cost)', 'published.is_suppressed') }}::numeric(18, 0) as police_cost,
-    {{ disclose_with('round(published.council_cost)', 'published.is_suppressed') }}::numeric(18, 0) as council_cost,
-    {{ disclose_with('round(published.housing_cost)', 'published.is_suppressed') }}::numeric(18, 0) as housing_cost,
-    {{ disclose_with('round(published.nhs_cost)', 'published.is_suppressed') }}::numeric(18, 0) as nhs_cost,
-    round(published.total_cost / nullif(published.people_published, 0))::numeric(18, 0) as cost_per_person,
-    published.is_suppressed::boolean as is_suppressed
-from published
+    controlled.financial_year::text as financial_year,
+    controlled.place_code::text as place_code,
+    {{ cohort_place_name('controlled.place_code', 'places.place_name') }} as place_name,
+    controlled.agencies_known_to::text as agencies_known_to,
+    controlled.published_count::bigint as people,
+    {{ disclose_with('round(controlled.total_cost)', 'controlled.is_suppressed') }}::numeric(18, 0) as total_cost,
+    {{ disclose_with('round(controlled.police_cost)', 'controlled.is_suppressed') }}::numeric(18, 0) as police_cost,
+    {{ disclose_with('round(controlled.council_cost)', 'controlled.is_suppressed') }}::numeric(18, 0) as council_cost,
+    {{ disclose_with('round(controlled.housing_cost)', 'controlled.is_suppressed') }}::numeric(18, 0) as housing_cost,
+    {{ disclose_with('round(controlled.nhs_cost)', 'controlled.is_suppressed') }}::numeric(18, 0) as nhs_cost,
+    round(controlled.total_cost / nullif(controlled.published_count, 0))::numeric(18, 0) as cost_per_person,
+    controlled.is_suppressed::boolean as is_suppressed
+from controlled
 left join {{ ref('dim_place') }} as places
-    on places.place_code = published.place_code and places.place_level = 'lad'
+    on places.place_code = controlled.place_code and places.place_level = 'lad'

@@ -58,29 +58,22 @@ controlled as (
     -- all offenders (100%) of the districts add up to all places: protect across districts
     {{ secondary_suppression('curve', 'offenders', ['place_code'], ['financial_year', 'top_percent']) }}
 
-),
-
-published as (
-
-    select *, case when is_suppressed then null else {{ disclose('offenders') }} end as offenders_published
-    from controlled
-
 )
 
 select
-    published.financial_year::text as financial_year,
-    published.place_code::text as place_code,
-    {{ cohort_place_name('published.place_code', 'places.place_name') }} as place_name,
-    published.top_percent::integer as top_percent,
-    published.offenders_published::bigint as offenders,
-    (case when published.offenders_published is not null
-        then round(100.0 * published.offences / published.offences_in_place, 1) end)::numeric(5, 1)
+    controlled.financial_year::text as financial_year,
+    controlled.place_code::text as place_code,
+    {{ cohort_place_name('controlled.place_code', 'places.place_name') }} as place_name,
+    controlled.top_percent::integer as top_percent,
+    controlled.published_count::bigint as offenders,
+    (case when controlled.published_count is not null
+        then round(100.0 * controlled.offences / controlled.offences_in_place, 1) end)::numeric(5, 1)
         as share_of_offences_percent,
-    (case when published.offenders_published is not null
-        then round(published.offences::numeric / published.offenders, 1) end)::numeric(8, 1) as offences_per_offender,
-    {{ disclose_with('round(published.cost_of_crime)', 'published.offenders_published is null') }}::numeric(18, 0)
+    (case when controlled.published_count is not null
+        then round(controlled.offences::numeric / controlled.offenders, 1) end)::numeric(8, 1) as offences_per_offender,
+    {{ disclose_with('round(controlled.cost_of_crime)', 'controlled.published_count is null') }}::numeric(18, 0)
         as cost_of_crime,
-    round(published.cost_of_crime / nullif(published.offenders_published, 0))::numeric(18, 0) as cost_per_offender
-from published
+    round(controlled.cost_of_crime / nullif(controlled.published_count, 0))::numeric(18, 0) as cost_per_offender
+from controlled
 left join {{ ref('dim_place') }} as places
-    on places.place_code = published.place_code and places.place_level = 'lad'
+    on places.place_code = controlled.place_code and places.place_level = 'lad'

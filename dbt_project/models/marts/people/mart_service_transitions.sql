@@ -42,6 +42,6 @@ controlled as (
 select
     from_service::text as from_service,
     to_service::text as to_service,
-    (case when is_suppressed then null else {{ disclose('people') }} end)::bigint as people,
+    published_count::bigint as people,
     is_suppressed::boolean as is_suppressed
 from controlled
