@@ -237,9 +237,11 @@ def undeclared_identifiers(conn, table, contract: Contract, match) -> list[tuple
     for name in checked:
         col = sql.Identifier(name)
         counts.append(sql.SQL("count(nullif(trim({c}), ''))").format(c=col))
-        counts.append(sql.SQL("count(*) filter (where ops.is_nhs_number({c}))").format(c=col))
-        counts.append(sql.SQL("count(*) filter (where ops.is_full_postcode({c}))").format(c=col)
-                      if person_level else sql.SQL("0"))
+        # the functions cost ~13 us a call: only values of the right length and characters reach them
+        counts.append(sql.SQL("count(*) filter (where length({c}) between 10 and 24 and {c} !~ '[^0-9[:space:]-]' "
+                              "and ops.is_nhs_number({c}))").format(c=col))
+        counts.append(sql.SQL("count(*) filter (where length({c}) between 5 and 12 and ops.is_full_postcode({c}))"
+                              ).format(c=col) if person_level else sql.SQL("0"))
     row = conn.execute(sql.SQL("select {} from (select * from {} limit {}) as s").format(
         sql.SQL(", ").join(counts), table.ident, sql.Literal(SAMPLE_ROWS))).fetchone()
     for i, name in enumerate(checked):
