@@ -66,7 +66,9 @@ def transform__dbt_build():
             if layer == LAYERS[0]:
                 from totalplace.publish_warehouse import drop_build
 
-                drop_build(url)  # a fresh build: nothing left over from a failed run
+                # a fresh build (nothing left over from a failed run) that starts incremental
+                # models from their published state
+                drop_build(url, dbt.incremental_models(settings))
             results = dbt.build_layer(settings, url, layer, BUILD_SUFFIX)
             dbt.record_results(url, get_current_context()["run_id"], layer, results)
             log = logging.getLogger("totalplace.transform")

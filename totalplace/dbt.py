@@ -63,6 +63,15 @@ def parse(settings: Settings, url: str) -> Path:
     return manifest_path(settings)
 
 
+def incremental_models(settings: Settings) -> list[tuple[str, str]]:
+    """(schema, table) of every incremental model, from the manifest (as published, no build suffix)."""
+    import json
+
+    nodes = json.loads(manifest_path(settings).read_text())["nodes"].values()
+    return sorted((n["schema"], n["alias"] or n["name"]) for n in nodes
+                  if n.get("resource_type") == "model" and n.get("config", {}).get("materialized") == "incremental")
+
+
 LAYERS = ("staging", "intermediate", "marts")
 """The warehouse is built one layer at a time, each a single `dbt build` (models and their tests)."""
 
@@ -98,7 +107,10 @@ def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "
     os.environ.update(dbt_environment(settings, url))
     os.environ["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = schema_suffix
     # --quiet: errors only; the task logs one line per node from the results instead
-    outcome = dbtRunner().invoke(["build", "--quiet", "--select", *LAYER_SELECTORS[layer], "--project-dir",
+    # buildable: a test runs in the layer that builds the last of its parents (eager would run a test
+    # of an intermediate model against a staging one in the staging layer, before the model exists)
+    outcome = dbtRunner().invoke(["build", "--quiet", "--indirect-selection", "buildable",
+                                  "--select", *LAYER_SELECTORS[layer], "--project-dir",
                                   str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)])
     if outcome.result is None or not hasattr(outcome.result, "results"):
         raise RuntimeError(f"dbt build of {layer} did not run: {outcome.exception}")

@@ -41,4 +41,4 @@ def test_dbt_build_passes_and_its_tests_catch_an_unknown_place(reference_loaded,
     assert {"mart_total_place", "fct_spend", "dim_place", "mart_joint_outcomes"} <= documented
     broken = run_dbt(s, s.warehouse_url, "build", capture=True)
     assert broken.returncode != 0
-    assert "relationships_stg_police__street_crimes_lsoa_code" in broken.stdout
+    assert "relationships_int_street_crimes_counted_lsoa_code" in broken.stdout

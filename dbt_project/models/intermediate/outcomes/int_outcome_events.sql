@@ -1,16 +1,16 @@
 -- Outcome counts per indicator, district and month from every agency's feed (numerators only).
 with
 
-crimes as (
-
-    select * from {{ ref('int_street_crimes_located') }}
-    where lad_code is not null
-
-),
-
 lsoas as (
 
     select lsoa_code, lad_code from {{ ref('int_lsoa_geographies') }}
+
+),
+
+crimes as (
+
+    select c.*, l.lad_code from {{ ref('int_street_crimes_counted') }} as c
+    inner join {{ ref('stg_reference__ons_lsoa_lookups') }} as l on l.lsoa_code = c.lsoa_code
 
 ),
 
@@ -42,16 +42,16 @@ lettings as (
 
 events as (
 
-    select 'crimes' as indicator, lad_code, month_start, count(*) as numerator
+    select 'crimes' as indicator, lad_code, month_start, sum(crimes) as numerator
     from crimes where not is_anti_social_behaviour group by lad_code, month_start
     union all
-    select 'drug_crimes', lad_code, month_start, count(*) from crimes where crime_type = 'Drugs'
+    select 'drug_crimes', lad_code, month_start, sum(crimes) from crimes where crime_type = 'Drugs'
     group by lad_code, month_start
     union all
-    select 'violent_crimes', lad_code, month_start, count(*) from crimes
+    select 'violent_crimes', lad_code, month_start, sum(crimes) from crimes
     where crime_type = 'Violence and sexual offences' group by lad_code, month_start
     union all
-    select 'asb_incidents', lad_code, month_start, count(*) from crimes where is_anti_social_behaviour
+    select 'asb_incidents', lad_code, month_start, sum(crimes) from crimes where is_anti_social_behaviour
     group by lad_code, month_start
     union all
     select 'ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*) from attendances

@@ -2,10 +2,15 @@
 -- residents (mid-2019 population). Crimes without a location are not in this mart.
 with
 
-crimes as (
+counts as (
 
-    select * from {{ ref('int_street_crimes_located') }}
-    where lad_code is not null
+    select * from {{ ref('int_street_crimes_counted') }}
+
+),
+
+lsoas as (
+
+    select lsoa_code, lad_code from {{ ref('stg_reference__ons_lsoa_lookups') }}
 
 ),
 
@@ -19,13 +24,14 @@ districts as (
 counted as (
 
     select
-        lad_code,
-        month_start,
-        crime_type,
-        count(*) as crimes
+        lsoas.lad_code,
+        counts.month_start,
+        counts.crime_type,
+        sum(counts.crimes) as crimes
 
-    from crimes
-    group by lad_code, month_start, crime_type
+    from counts
+    inner join lsoas on counts.lsoa_code = lsoas.lsoa_code
+    group by lsoas.lad_code, counts.month_start, counts.crime_type
 
 ),
 

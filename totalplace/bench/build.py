@@ -1,0 +1,132 @@
+"""The benchmark's warehouse-build and Airflow figures: dbt full vs incremental, Airflow vs the dbt
+CLI, DAG parse time, and a small file's time from upload to published."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from totalplace.bench.loads import child_env
+from totalplace.settings import Settings
+
+
+def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False) -> float:
+    """Seconds of one CLI ``dbt build`` of the whole project (models and tests)."""
+    from totalplace.dbt import run_dbt
+
+    start = time.perf_counter()
+    result = run_dbt(settings, url, "build", "--quiet", *(["--full-refresh"] if full_refresh else []), capture=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt build failed:\n{result.stdout[-3000:]}")
+    return elapsed
+
+
+RUN_TRANSFORM = """
+import time
+from totalplace import airflow_runner
+from totalplace.settings import Settings
+from totalplace.warehouse import warehouse_url
+s = Settings()
+airflow_runner.prepare_process(s, warehouse_url(s))
+dag = airflow_runner.load_dags(s)["transform__dbt_build"]
+start = time.perf_counter()
+result = airflow_runner.test_dag(dag)
+print("SECONDS", time.perf_counter() - start, result.state)
+"""
+
+
+def airflow_build(settings: Settings) -> float:
+    """Seconds of the transform DAG's run (``dag.test()``: prepare, three layer builds, audit, swap)."""
+    result = subprocess.run([sys.executable, "-c", RUN_TRANSFORM], env=child_env(settings),
+                            capture_output=True, text=True, check=False)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("SECONDS")), None)
+    if result.returncode != 0 or line is None or not line.endswith("success"):
+        raise RuntimeError(f"transform DAG run failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    return float(line.split()[1])
+
+
+PARSE_ONE = """
+import importlib, sys, time, ast
+from pathlib import Path
+path = Path(sys.argv[1])
+# as Airflow's DAG processor does (parsing_pre_import_modules): the modules the file imports are
+# imported once in the processor, before files are parsed
+for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for name in ([node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]):
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass
+from airflow.dag_processing.dagbag import DagBag
+start = time.perf_counter()
+bag = DagBag(dag_folder=str(path), safe_mode=False)
+print("SECONDS", time.perf_counter() - start, len(bag.dags), len(bag.import_errors))
+"""
+
+
+def dag_parse_seconds(settings: Settings) -> dict[str, tuple[float, int]]:
+    """Per DAG file: seconds to parse it in a fresh process (its imports done first), and DAGs found."""
+    from totalplace import airflow_env
+
+    airflow_env.configure(settings)
+    import os
+
+    times = {}
+    for path in sorted(settings.dags_folder.glob("*.py")):
+        result = subprocess.run([sys.executable, "-c", PARSE_ONE, str(path)], env=dict(os.environ),
+                                capture_output=True, text=True, check=False)
+        line = next((x for x in result.stdout.splitlines() if x.startswith("SECONDS")), None)
+        if line is None:
+            raise RuntimeError(f"parsing {path.name} failed:\n{result.stderr[-2000:]}")
+        _, seconds, dags, errors = line.split()
+        if int(errors):
+            raise RuntimeError(f"{path.name} has import errors")
+        times[path.name] = (float(seconds), int(dags))
+    return times
+
+
+RUN_INGEST = """
+import sys, time
+from totalplace import airflow_runner
+from totalplace.settings import Settings
+from totalplace.warehouse import warehouse_url
+s = Settings()
+airflow_runner.prepare_process(s, warehouse_url(s))
+dag = airflow_runner.load_dags(s)[sys.argv[1]]
+result = airflow_runner.test_dag(dag)
+print("STATE", result.state, time.time())
+"""
+
+
+def drop_to_published(settings: Settings, path, agency: str, feed: str) -> tuple[float, float]:
+    """(seconds from the start of the SFTP upload to the ledger saying published, of which the DAG
+    run) for one file: uploaded as a partner would, then the feed's ingest DAG run as the scheduler
+    would start it (``dag.test()``; the sensor's poke interval comes on top under the scheduler)."""
+    from connectors.sftp import open_account
+    from totalplace import sftp_server
+    from totalplace.services import feeds_by_agency
+    from totalplace.warehouse import connect
+
+    sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
+    sftp_server.start_background(settings)
+    try:
+        start = time.time()
+        with open_account(settings, agency) as account:
+            account.upload(path, feed)
+        dag_start = time.time()
+        result = subprocess.run([sys.executable, "-c", RUN_INGEST, f"ingest_{agency}__{feed}"],
+                                env=child_env(settings), capture_output=True, text=True, check=False)
+        line = next((x for x in result.stdout.splitlines() if x.startswith("STATE")), None)
+        if result.returncode != 0 or line is None or line.split()[1] != "success":
+            raise RuntimeError(f"ingest DAG run failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+        with connect(settings.warehouse_url) as conn:
+            published = conn.execute("select extract(epoch from finished_at) from ops.file_ledger where name = %s "
+                                     "and status = 'published'", (path.name,)).fetchone()
+        if published is None:
+            raise RuntimeError(f"{path.name} was not published")
+        return float(published[0]) - start, float(published[0]) - dag_start
+    finally:
+        sftp_server.stop_background(settings)

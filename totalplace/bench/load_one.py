@@ -1,0 +1,39 @@
+"""``python -m totalplace.bench.load_one AGENCY/FEED FILE``: one timed load, its result as a JSON line.
+
+Run by the benchmark in a child process so that the peak resident memory it reports belongs to
+the loader alone (Great Expectations is imported before the clock starts: importing it is a
+process start-up cost, not a per-file one - but its memory counts).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def main(feed: str, path: str) -> None:
+    import great_expectations  # noqa: F401
+
+    from totalplace import intake
+    from totalplace.contracts import get_contract
+    from totalplace.settings import Settings
+
+    settings = Settings()
+    agency, name = feed.split("/")
+    contract = get_contract(settings.feeds_dir, agency, name)
+    steps: dict[str, float] = {}
+    start = time.perf_counter()
+    outcome = intake.ingest_local(settings, contract, Path(path), timings=steps)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    done = {"seconds": seconds, "steps": steps, "peak_rss_mb": round(peak, 1),
+            "rows": outcome.rows if outcome else 0, "file_id": outcome.file_id if outcome else 0,
+            "status": outcome.status if outcome else "skipped"}
+    sys.stdout.write(json.dumps(done) + "\n")  # the parent reads this line
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
