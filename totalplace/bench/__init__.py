@@ -30,12 +30,12 @@ def results_path(settings: Settings) -> Path:
     return settings.state_dir / "bench.json"
 
 
-def figure(name: str, value: float, unit: str = "s", *, baseline: float | None = None, target: float | None = None,
-           higher_is_better: bool = False) -> dict:
-    """One result row; ``ratio`` = value / baseline, and ``pass`` = ratio (or value, without a baseline) within target."""
+def figure(name: str, value: float, unit: str = "s", *, baseline: float | None = None,
+           target: float | None = None) -> dict:
+    """One result row; ``ratio`` = value / baseline, and ``pass`` = ratio (or value, without a baseline) <= target."""
     ratio = value / baseline if baseline else None
     measured = ratio if ratio is not None else value
-    passed = None if target is None else (measured >= target if higher_is_better else measured <= target)
+    passed = None if target is None else measured <= target
     return {"figure": name, "value": round(value, 3), "unit": unit, "baseline": round(baseline, 3) if baseline else None,
             "ratio": round(ratio, 3) if ratio is not None else None, "target": target, "pass": passed}
 

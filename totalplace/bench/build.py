@@ -3,6 +3,7 @@ CLI, DAG parse time, and a small file's time from upload to published."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -23,28 +24,33 @@ def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False) -> fl
     return elapsed
 
 
-RUN_TRANSFORM = """
-import time
+RUN_DAG = """
+import sys, time
 from totalplace import airflow_runner
 from totalplace.settings import Settings
 from totalplace.warehouse import warehouse_url
 s = Settings()
 airflow_runner.prepare_process(s, warehouse_url(s))
-dag = airflow_runner.load_dags(s)["transform__dbt_build"]
+dag = airflow_runner.load_dags(s)[sys.argv[1]]
 start = time.perf_counter()
 result = airflow_runner.test_dag(dag)
-print("SECONDS", time.perf_counter() - start, result.state)
+print("RESULT", time.perf_counter() - start, result.state)
 """
+
+
+def run_dag(settings: Settings, dag_id: str) -> float:
+    """Seconds of one ``dag.test()`` run of ``dag_id`` in a child process seeing ``settings``; raises unless it succeeded."""
+    result = subprocess.run([sys.executable, "-c", RUN_DAG, dag_id], env=child_env(settings),
+                            capture_output=True, text=True, check=False)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT")), None)
+    if result.returncode != 0 or line is None or line.split()[2] != "success":
+        raise RuntimeError(f"{dag_id} run failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+    return float(line.split()[1])
 
 
 def airflow_build(settings: Settings) -> float:
     """Seconds of the transform DAG's run (``dag.test()``: prepare, three layer builds, audit, swap)."""
-    result = subprocess.run([sys.executable, "-c", RUN_TRANSFORM], env=child_env(settings),
-                            capture_output=True, text=True, check=False)
-    line = next((x for x in result.stdout.splitlines() if x.startswith("SECONDS")), None)
-    if result.returncode != 0 or line is None or not line.endswith("success"):
-        raise RuntimeError(f"transform DAG run failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
-    return float(line.split()[1])
+    return run_dag(settings, "transform__dbt_build")
 
 
 PARSE_ONE = """
@@ -72,8 +78,6 @@ def dag_parse_seconds(settings: Settings) -> dict[str, tuple[float, int]]:
     from totalplace import airflow_env
 
     airflow_env.configure(settings)
-    import os
-
     times = {}
     for path in sorted(settings.dags_folder.glob("*.py")):
         result = subprocess.run([sys.executable, "-c", PARSE_ONE, str(path)], env=dict(os.environ),
@@ -86,19 +90,6 @@ def dag_parse_seconds(settings: Settings) -> dict[str, tuple[float, int]]:
             raise RuntimeError(f"{path.name} has import errors")
         times[path.name] = (float(seconds), int(dags))
     return times
-
-
-RUN_INGEST = """
-import sys, time
-from totalplace import airflow_runner
-from totalplace.settings import Settings
-from totalplace.warehouse import warehouse_url
-s = Settings()
-airflow_runner.prepare_process(s, warehouse_url(s))
-dag = airflow_runner.load_dags(s)[sys.argv[1]]
-result = airflow_runner.test_dag(dag)
-print("STATE", result.state, time.time())
-"""
 
 
 def drop_to_published(settings: Settings, path, agency: str, feed: str) -> tuple[float, float]:
@@ -117,11 +108,7 @@ def drop_to_published(settings: Settings, path, agency: str, feed: str) -> tuple
         with open_account(settings, agency) as account:
             account.upload(path, feed)
         dag_start = time.time()
-        result = subprocess.run([sys.executable, "-c", RUN_INGEST, f"ingest_{agency}__{feed}"],
-                                env=child_env(settings), capture_output=True, text=True, check=False)
-        line = next((x for x in result.stdout.splitlines() if x.startswith("STATE")), None)
-        if result.returncode != 0 or line is None or line.split()[1] != "success":
-            raise RuntimeError(f"ingest DAG run failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+        run_dag(settings, f"ingest_{agency}__{feed}")
         with connect(settings.warehouse_url) as conn:
             published = conn.execute("select extract(epoch from finished_at) from ops.file_ledger where name = %s "
                                      "and status = 'published'", (path.name,)).fetchone()

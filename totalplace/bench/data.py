@@ -13,7 +13,6 @@ import random
 from pathlib import Path
 
 from totalplace.generate_data import (
-    POLICE_HEADER,
     london_lads,
     london_lsoas,
     write_police_csv,
@@ -113,4 +112,4 @@ def lettings_xlsx(folder: Path, rows: int) -> tuple[Path, Path]:
     return path, as_csv
 
 
-__all__ = ["POLICE_HEADER", "council_spend_cp1252", "lettings_xlsx", "police_base", "police_month", "rows_for_bytes"]
+__all__ = ["council_spend_cp1252", "lettings_xlsx", "police_base", "police_month", "rows_for_bytes"]
