@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test chaos bench lint airflow up down status clean
+.PHONY: help setup browser demo test chaos bench lint airflow report up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,10 +33,18 @@ $(STATE)/run:
 
 setup: $(STAMP) $(STATE)/run ## Create .venv and install the pinned dependencies (constraints.txt)
 
+# The profiles' browser test opens the site in headless Chromium (Debian package `chromium`).
+browser: ## Install headless Chromium for the site's browser test (Debian/Ubuntu, needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+
 demo: setup ## Set up and run the whole platform end to end on the sample extracts
 	$(BIN)/totalplace demo
 
-test: setup ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX and Airflow)
+test: setup browser ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX, Airflow and Chromium)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2
 
@@ -51,6 +59,9 @@ lint: setup ## ruff, including Airflow 3 idioms (AIR3)
 
 airflow: setup ## Airflow UI (airflow standalone) with the project's DAGs on 127.0.0.1:8080
 	$(BIN)/totalplace airflow
+
+report: setup ## Build the place profiles site from the published marts (prints its path)
+	$(BIN)/totalplace report
 
 up: setup ## Start the embedded warehouse and SFTP server
 	$(BIN)/totalplace up

@@ -22,7 +22,7 @@ from functools import reduce
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from totalplace.contracts import load_contracts
-from totalplace.dag_defaults import START_DATE, Tag, default_args
+from totalplace.dag_defaults import MARTS_ASSET_URI, START_DATE, Tag, default_args
 from totalplace.settings import AGENCIES, Settings
 
 _settings = Settings()
@@ -96,7 +96,7 @@ def transform__dbt_build():
                               + "; ".join(problems[:10]))
         return 0
 
-    @task
+    @task(outlets=[Asset(MARTS_ASSET_URI)])
     def publish() -> None:
         """Swap the audited build in for the published schemas, in one transaction."""
         from totalplace.publish_warehouse import swap

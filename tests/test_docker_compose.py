@@ -11,7 +11,7 @@ from totalplace.settings import PROJECT_ROOT
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 REQUIRED_SERVICES = {
     "warehouse", "airflow-db", "redis", "sftp", "airflow-init", "airflow-apiserver", "airflow-scheduler",
-    "airflow-dag-processor", "airflow-triggerer", "airflow-worker",
+    "airflow-dag-processor", "airflow-triggerer", "airflow-worker", "site",
 }
 
 
@@ -48,7 +48,7 @@ def test_dependencies_volumes_and_secrets_refer_to_defined_things():
 
 
 def test_every_variable_is_documented_in_env_example():
-    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", COMPOSE.read_text()))  # $${X}: for the container shell
     documented = {line.split("=", 1)[0] for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
                   if line and not line.startswith("#")}
     assert used, "the compose file uses no variables?"
@@ -64,4 +64,18 @@ def test_airflow_services_run_the_platform_image_against_the_warehouse():
             assert env["TOTALPLACE_WAREHOUSE_URL"].startswith("postgresql://")
             assert env["TOTALPLACE_SFTP_HOST"] == "sftp"
     for name in ("warehouse", "airflow-db", "redis", "airflow-apiserver"):
+        assert "healthcheck" in services[name], name
+
+
+def test_the_profiles_site_is_served_read_only_from_the_state_the_workers_write():
+    services = load()["services"]
+    worker_state = next(v for v in services["airflow-worker"]["volumes"] if v.startswith("platform-state:"))
+    site_state = next(v for v in services["site"]["volumes"] if v.startswith("platform-state:"))
+    assert site_state.endswith(":ro")
+    conf = (PROJECT_ROOT / "deploy" / "site" / "nginx.conf").read_text()
+    # nginx's root is the site folder of the state volume (TOTALPLACE_STATE_DIR/site in the image)
+    assert f"root {site_state.split(':')[1]}/site;" in conf
+    assert worker_state.split(":")[1] == "/var/lib/totalplace"
+    assert "TOTALPLACE_STATE_DIR=/var/lib/totalplace" in (PROJECT_ROOT / "Dockerfile").read_text()
+    for name in ("site", "airflow-worker", "airflow-scheduler"):
         assert "healthcheck" in services[name], name

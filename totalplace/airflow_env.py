@@ -69,3 +69,26 @@ def ensure_metadata_db(settings: Settings) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     marker.write_text("ok\n")
+
+
+UI_USER = "admin"
+
+
+def ui_login(settings: Settings) -> tuple[str, str]:
+    """(user, password) of the local Airflow UI: Airflow's simple auth manager keeps the passwords of
+    its users in a file in AIRFLOW_HOME and generates one for a user it does not find there. Writing
+    it first (0600) lets ``totalplace airflow`` print the login before Airflow starts."""
+    import json
+    import secrets
+
+    path = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    try:
+        passwords = json.loads(path.read_text() or "{}")
+    except (FileNotFoundError, ValueError):
+        passwords = {}
+    if not passwords.get(UI_USER):
+        passwords[UI_USER] = secrets.token_urlsafe(12)
+        settings.airflow_home.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(passwords) + "\n")
+    return UI_USER, passwords[UI_USER]

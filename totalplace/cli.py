@@ -1,7 +1,7 @@
 """``totalplace``: the command line of the platform.
 
 Command names and options are a public interface (scripts and partners' runbooks call them):
-up, down, status, drop, run, validate, sql, ledger, feeds, generate, bench, demo.
+up, down, status, drop, run, validate, sql, ledger, report, feeds, generate, bench, demo, airflow.
 Every command ends with a one-line summary; errors are one readable line with a hint
 (``--debug`` shows the trace).
 """
@@ -424,6 +424,34 @@ def ledger_cmd(
 
 @app.command()
 @guarded
+def report(
+    out: Annotated[Path | None, typer.Option(help="Folder to write the site to (default: site/ in the state folder).")] = None,
+    dbt_docs: Annotated[bool, typer.Option("--dbt-docs", help="Generate the dbt data dictionary first "
+                                           "(dbt docs generate --static, about 30 s) and link it from the site.")] = False,
+) -> None:
+    """Build the place profiles: a static HTML site from the published marts, one page per place."""
+    from totalplace import report as site
+    from totalplace.warehouse import warehouse_url
+
+    s = settings()
+    warehouse_url(s)  # says how to start the warehouse when it is not running
+    with console.status("reading the published marts and the ledger ...") as status:
+        if dbt_docs:
+            from totalplace.dbt import run_dbt
+            from totalplace.warehouse import pipeline_url
+
+            status.update("generating the dbt data dictionary (dbt docs generate --static) ...")
+            result = run_dbt(s, pipeline_url(s, "transformer"), "docs", "generate", "--static", capture=True)
+            if result.returncode != 0:
+                fail("dbt docs generate failed: " + result.stdout.strip().splitlines()[-1], "run it with --debug")
+        status.update("writing the site ...")
+        summary = site.build_site(s, out)
+    console.print(f"[green]report:[/] {summary.places} place profiles, {summary.partners} partner pages "
+                  f"({summary.files} files){', dbt docs' if summary.dbt_docs else ''} -> {summary.index}")
+
+
+@app.command()
+@guarded
 def feeds() -> None:
     """Feed contracts with their owner, schedule and last publication."""
     from totalplace.contracts import load_contracts
@@ -523,9 +551,11 @@ def airflow(port: Annotated[int, typer.Option(help="Port of the Airflow UI/API o
         "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "4",
     })
     airflow_env.ensure_metadata_db(s)
-    passwords = s.airflow_home / "simple_auth_manager_passwords.json.generated"
-    console.print(f"Airflow UI: http://127.0.0.1:{port}  user admin, password in {passwords} (written at start)")
+    user, password = airflow_env.ui_login(s)
+    console.print(f"Airflow UI: http://127.0.0.1:{port}  login: {user} / {password}")
+    console.print("The DAGs appear within a minute, paused: unpause one to let the scheduler run it.")
     console.print("[green]airflow:[/] starting `airflow standalone`; Ctrl-C stops it and its workers.")
+    sys.stdout.flush()
     os.execvpe("airflow", ["airflow", "standalone"], env)
 
 

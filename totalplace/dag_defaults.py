@@ -15,6 +15,9 @@ log = logging.getLogger("totalplace.alerts")
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
+MARTS_ASSET_URI = "totalplace://warehouse/marts"
+"""Updated by the transform DAG each time it publishes the warehouse; what the place profiles wait on."""
+
 
 class Tag(StrEnum):
     """The only tags DAGs use, so filters in the Airflow UI stay meaningful."""
@@ -22,6 +25,7 @@ class Tag(StrEnum):
     LAYER_INGEST = "layer/ingest"
     LAYER_TRANSFORM = "layer/transform"
     LAYER_OPS = "layer/ops"
+    LAYER_PUBLISH = "layer/publish"
     AGENCY_POLICE = "agency/police"
     AGENCY_NHS = "agency/nhs"
     AGENCY_HOUSING = "agency/housing"

@@ -92,7 +92,8 @@ def quiet_libraries() -> None:
 
 
 def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") -> RunSummary:
-    """Bring services up, run the ingest DAGs with work, then the transform DAG if needed."""
+    """Bring services up, run the ingest DAGs with work, then the transform DAG if needed, and the
+    place profiles after a warehouse publish."""
     started = datetime.now(UTC)
     url = services.up(settings)
     log_file = settings.logs_dir / f"run-{started:%Y%m%dT%H%M%S}.log" if quiet else None
@@ -112,6 +113,9 @@ def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") 
         if transform == "always" or (transform == "auto" and (published_now or not mart_exists)):
             summary.dag_results.append(airflow_runner.test_dag(dags["transform__dbt_build"]))
             summary.transformed = True
+            if summary.dag_results[-1].state == "success":
+                # as the scheduler would: the published marts are the profiles DAG's asset
+                summary.dag_results.append(airflow_runner.test_dag(dags["publish__place_profiles"]))
     quiet_libraries()
     with connect(url) as conn:
         summary.files = [

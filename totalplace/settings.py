@@ -88,6 +88,19 @@ class Settings(BaseSettings):
                                 description="partner bodies, their SFTP accounts and the feeds each sends")
     dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
 
+    def model_copy(self, *, update: dict | None = None, deep: bool = False) -> Settings:
+        """A copy with ``update`` applied, whose derived paths follow the new values.
+
+        pydantic copies the instance's ``__dict__``, where ``cached_property`` keeps what it computed:
+        without this, a copy with another ``state_dir`` kept the original's SFTP port file (the
+        benchmark's drop-to-published step uploaded to the wrong server that way).
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        for name, attr in vars(type(self)).items():
+            if isinstance(attr, cached_property):
+                copy.__dict__.pop(name, None)
+        return copy
+
     # ---- derived paths (not settings: change state_dir instead) ----
     @cached_property
     def pgdata_dir(self) -> Path:
@@ -139,6 +152,11 @@ class Settings(BaseSettings):
     @cached_property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    @cached_property
+    def site_dir(self) -> Path:
+        """The place profiles site (``totalplace report``), served as plain files."""
+        return self.state_dir / "site"
 
     @property
     def embedded(self) -> bool:

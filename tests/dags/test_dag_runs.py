@@ -20,7 +20,8 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
 
     first = pipeline.run_all(sftp)
     assert first.ok, [(r.dag_id, r.state, r.failed_tasks) for r in first.dag_results]
-    assert [r.dag_id for r in first.dag_results] == ["ingest_police__street_crime", "transform__dbt_build"]
+    assert [r.dag_id for r in first.dag_results] == [
+        "ingest_police__street_crime", "transform__dbt_build", "publish__place_profiles"]
     assert sorted((f.name, f.status) for f in first.files) == [
         (POLICE_SAMPLE.name, "published"), ("damaged.csv", "quarantined")]
     with connect(sftp.warehouse_url) as conn:

@@ -52,13 +52,23 @@ class _Results(list):
         self.path.write_text(json.dumps(list(self), indent=2))
 
 
-def _attempt(results: list[dict], name: str, step: Callable[[], list[dict]]) -> None:
-    """Run one measurement; if it fails, the failure is a figure (pass: false) and the run goes on."""
+def _attempt(results: _Results, name: str, step: Callable[[], list[dict]]) -> None:
+    """Run one measurement; if it fails, the failure is a figure (pass: false) and the run goes on.
+
+    The whole error (with the child process's output) goes to ``bench-errors.log`` beside bench.json,
+    named in the figure: a first line alone rarely says why a DAG run failed.
+    """
     try:
         for row in step():
             results.append(row)
     except Exception as exc:  # noqa: BLE001 - reported as a failed figure, not hidden
-        row = figure(f"{name}: FAILED - {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc!r}", 0.0)
+        import traceback
+
+        log = results.path.with_name("bench-errors.log")
+        with log.open("a") as fh:
+            fh.write(f"== {name}\n{''.join(traceback.format_exception(exc))}\n")
+        first = next((x for x in str(exc).splitlines() if x.strip()), repr(exc))
+        row = figure(f"{name}: FAILED - {first[:160]} (whole error in {log})", 0.0)
         row["pass"] = False
         results.append(row)
 
@@ -83,6 +93,7 @@ def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[
     progress(f"generating the police base file ({min(rows, 1_000_000):,} rows; kept for the next run) ...")
     base = data.police_base(folder, min(rows, 1_000_000))
     results = _Results(results_path(settings))
+    results.path.with_name("bench-errors.log").unlink(missing_ok=True)
 
     def police(n: int, month: str, label: str, *, target: float | None = None, unlogged: bool = False) -> dict:
         path = data.police_month(folder, base, n, month)

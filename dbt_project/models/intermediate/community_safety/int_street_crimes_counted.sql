@@ -8,30 +8,21 @@
     config(
         materialized='incremental',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where file_id not in "
-                 "({{ published_files('raw.police__street_crime') }}){% endif %}",
+        pre_hook="{{ drop_unpublished_files('raw.police__street_crime') }}",
     )
 }}
 
 -- its LSOA test reads the ONS lookup, built in the layer below:
 -- depends_on: {{ ref('stg_reference__ons_lsoa_lookups') }}
 
-{%- set new_files = none -%}
-{%- if execute and is_incremental() -%}
-    {#- the files still to count, as literals: PostgreSQL then reads only their partitions of raw -#}
-    {%- set found = run_query(published_files('raw.police__street_crime')
-                              ~ " except select distinct file_id from " ~ this) -%}
-    {%- set new_files = found.columns[0].values() | list -%}
-{%- endif %}
+{%- set new_files = files_to_build('raw.police__street_crime') %}
 
 with
 
 crimes as (
 
     select * from {{ ref('stg_police__street_crimes') }}
-    {% if new_files is not none -%}
-    where file_id in ({{ (new_files | join(', ')) if new_files else 'null' }})
-    {%- endif %}
+    where {{ only_files(new_files) }}
 
 ),
 

@@ -3,6 +3,22 @@
 --   transaction   - payment lines (council spend over £500, NHS spend over £25k)
 --   activity_cost - tariff cost of NHS activity (A&E attendances, admissions), placed by patient's LSOA
 -- RA budget lines are not spend and are left out. Redacted suppliers are kept as "redacted".
+--
+-- Incremental, keyed by file: a published file's rows never change, so a build themes and places
+-- only the files it has not seen (a million spend lines take ~20 s to theme by pattern). Each row
+-- keeps the version of the theme_map and bodies seeds it was built with: when a mapping changes,
+-- every line is rebuilt with it. Files no longer published (superseded, past retention) are dropped.
+{%- set raw_tables = ['raw.council__revenue_outturn', 'raw.council__spend_over_500', 'raw.nhs__spend_over_25k',
+                      'raw.nhs__ae_attendances', 'raw.nhs__hospital_admissions'] %}
+{%- set version = mapping_version() %}
+{{
+    config(
+        materialized='incremental',
+        on_schema_change='fail',
+        pre_hook="{{ drop_unpublished_files(" ~ raw_tables ~ ", mapping_version()) }}",
+    )
+}}
+{%- set new_files = files_to_build(raw_tables, version) %}
 with
 
 revenue as (
@@ -14,6 +30,7 @@ revenue as (
       and service_line not like 'Total Service Expenditure%'
       and amount is not null
       and amount <> 0  -- a service an authority does not provide is written as 0
+      and {{ only_files(new_files) }}
 
 ),
 
@@ -23,23 +40,27 @@ payments as (
            file_id, row_number, body_name, payment_date, expense_area, expense_type, supplier_name,
            is_supplier_redacted, amount
     from {{ ref('stg_council__payments') }}
+    where {{ only_files(new_files) }}
     union all
     select 'nhs/spend_over_25k', 'nhs', 'nhs_category',
            file_id, row_number, body_name, payment_date, expense_area, expense_type, supplier_name,
            is_supplier_redacted, amount
     from {{ ref('stg_nhs__payments') }}
+    where {{ only_files(new_files) }}
 
 ),
 
 attendances as (
 
     select * from {{ ref('stg_nhs__ae_attendances') }}
+    where {{ only_files(new_files) }}
 
 ),
 
 admissions as (
 
     select * from {{ ref('stg_nhs__hospital_admissions') }}
+    where {{ only_files(new_files) }}
 
 ),
 
@@ -146,10 +167,17 @@ activity_costs as (
     from activity
     where cost is not null
 
+),
+
+lines as (
+
+    select * from outturn
+    union all
+    select * from transactions
+    union all
+    select * from activity_costs
+
 )
 
-select * from outturn
-union all
-select * from transactions
-union all
-select * from activity_costs
+select lines.*, {{ version }} as built_version
+from lines

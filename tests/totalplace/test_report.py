@@ -1,0 +1,68 @@
+"""The place profiles: built by their DAG after a real warehouse publish, then opened in a real
+headless Chromium - the charts must render (plotly's SVG in every chart box) with nothing in the
+browser console, and a screenshot of a profile is kept in the state folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from conftest import POLICE_SAMPLE, write_variant
+
+from connectors.sftp import open_account
+from totalplace import pipeline
+
+pytestmark = pytest.mark.slow
+
+CITY = "E09000001"  # City of London: the police sample's district
+
+
+def open_in_chromium(page, work, screenshot=None) -> tuple[str, list[str]]:
+    """(the DOM after the page's scripts ran, the browser console's lines) of a local page."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is not installed: `make test` installs it (Debian package chromium)"
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={work}",
+            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=8000", "--window-size=1280,2400"]
+    dom = subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    if screenshot is not None:
+        subprocess.run([*args, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    return dom.stdout, console
+
+
+def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflow_home, tmp_path):
+    damaged = write_variant(POLICE_SAMPLE, tmp_path / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
+    with open_account(sftp, "police") as police:
+        police.upload(POLICE_SAMPLE, "street_crime")
+        police.upload(damaged, "street_crime")
+    run = pipeline.run_all(sftp)
+    assert run.ok, [(r.dag_id, r.state, r.failed_tasks) for r in run.dag_results]
+    assert run.dag_results[-1].dag_id == "publish__place_profiles"
+
+    site = sftp.site_dir
+    index, profile = site / "index.html", site / "places" / f"{CITY}.html"
+    assert index.exists() and profile.exists()
+    assert (site / "assets" / "plotly.min.js").stat().st_size > 1_000_000  # plotly.js itself: no internet needed
+    assert "cdn" not in profile.read_text().lower()
+
+    # the partner's page: both files, the rejected one with the column and line, not the value
+    partner = (site / "partners" / "police.html").read_text()
+    assert POLICE_SAMPLE.name in partner and "damaged.csv" in partner
+    rejected = partner[partner.index("damaged.csv"):]
+    assert "quarantined" in rejected[:600] and "Month" in rejected and "first on line 3" in rejected
+    assert "2020-13" not in partner
+
+    shots = sftp.state_dir / "screenshots"
+    shots.mkdir(exist_ok=True)
+    for page, shot in ((index, shots / "index.png"), (profile, shots / f"place-{CITY}.png")):
+        dom, console = open_in_chromium(page, tmp_path / "chromium", shot)
+        assert console == [], console
+        boxes = re.findall(r'<div class="chart[^"]*" id="([a-z_]+)"', dom)
+        assert boxes, "no chart on the page"
+        # plotly.js draws each chart as SVG inside its box ("main-svg"); an empty box means it failed
+        drawn = dom.count('class="main-svg"')
+        assert drawn >= len(boxes), (boxes, drawn)
+        assert shot.stat().st_size > 20_000
+    assert {"crimes"} <= set(re.findall(r'<div class="chart[^"]*" id="([a-z_]+)"', profile.read_text()))
