@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from totalplace.output import console, err, print_files, print_rows
+from totalplace.output import console, dag_progress, err, print_files, print_rejections, print_rows
 from totalplace.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n")[0])
@@ -203,8 +203,8 @@ def run(
     from totalplace import pipeline
 
     s = settings()
-    with console.status("Running the pipeline (Airflow DAGs in-process)..."):
-        summary = pipeline.run_all(s, quiet=not verbose, transform=transform)
+    with dag_progress("Running the DAGs in-process") as progress:
+        summary = pipeline.run_all(s, quiet=not verbose, transform=transform, progress=progress)
     print_files(summary.files, title="Files processed in this run")
     for r in summary.dag_results:
         style = "green" if r.ok else "red"
@@ -403,15 +403,20 @@ def ledger_cmd(
     limit: Annotated[int, typer.Option(help="Newest files to show.")] = 50,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
-    """Files received and what became of them (ops.file_ledger)."""
+    """Files received and what became of them (ops.file_ledger); with --agency, the partner's view:
+    read as the agency's own role (it sees its files only), with why each rejected file was rejected."""
     from connectors import ledger
-    from totalplace.warehouse import connect, warehouse_url
+    from totalplace.settings import AGENCIES
+    from totalplace.warehouse import connect, pipeline_url, warehouse_url
 
-    with connect(warehouse_url(settings())) as conn:
+    s = settings()
+    url = pipeline_url(s, agency) if agency in AGENCIES else warehouse_url(s)
+    with connect(url) as conn:
         entries = ledger.list_entries(conn, agency=agency, feed=feed, limit=limit)
     if format == "table":
         print_files(entries, title="File ledger (newest first)")
-        if agency:  # the partner's view: which of its extracts are due, late or missing
+        if agency:  # the partner's view: why files were rejected, and which extracts are due, late or missing
+            print_rejections(entries)
             print_submissions(agency)
         counts: dict[str, int] = {}
         for e in entries:

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from connectors.sftp import open_account
 from totalplace import pipeline, services
-from totalplace.output import print_files
+from totalplace.output import dag_progress, print_files
 from totalplace.settings import PROJECT_ROOT, Settings
 from totalplace.warehouse import connect
 
@@ -187,8 +187,8 @@ def run_demo(settings: Settings, console: Console) -> None:
                 remote = account.upload(path, feed)
                 console.print(f"[bold]2. Drop[/]  {agency} uploaded {path.name} -> {remote}")
 
-    with console.status("Running ingest and transform DAGs (Airflow dag.test)..."):
-        summary = pipeline.run_all(settings)
+    with dag_progress("Running the ingest, transform and profile DAGs (Airflow dag.test)") as progress:
+        summary = pipeline.run_all(settings, progress=progress)
     print_files(summary.files, title="3. What became of each file")
     for r in summary.dag_results:
         console.print(f"   dag {r.dag_id}: {r.state}")

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,9 +91,11 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") -> RunSummary:
+def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto",
+            progress: Callable[[str, int, int], None] | None = None) -> RunSummary:
     """Bring services up, run the ingest DAGs with work, then the transform DAG if needed, and the
-    place profiles after a warehouse publish."""
+    place profiles after a warehouse publish. ``progress(dag_id, done, total)`` is called before each
+    DAG run (total counts the transform and profiles runs, which may not be needed)."""
     started = datetime.now(UTC)
     url = services.up(settings)
     log_file = settings.logs_dir / f"run-{started:%Y%m%dT%H%M%S}.log" if quiet else None
@@ -103,19 +105,27 @@ def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto") 
         keys = feeds_with_work(settings, url)
         dags = airflow_runner.load_dags(settings)
         contracts = load_contracts(settings.feeds_dir)
+        total = len(keys) + 2
+        step = progress or (lambda *_: None)
+
+        def run(dag_id: str) -> None:
+            step(dag_id, len(summary.dag_results), total)
+            summary.dag_results.append(airflow_runner.test_dag(dags[dag_id]))
+
         for key in keys:
-            summary.dag_results.append(airflow_runner.test_dag(dags[contracts[key].dag_id]))
+            run(contracts[key].dag_id)
         with connect(url) as conn:
             published_now = conn.execute(
                 "select count(*) from ops.file_ledger where status = 'published' and finished_at >= %s", (started,)
             ).fetchone()[0]
             mart_exists = conn.execute("select to_regclass(%s) is not null", (MART_PROBE,)).fetchone()[0]
         if transform == "always" or (transform == "auto" and (published_now or not mart_exists)):
-            summary.dag_results.append(airflow_runner.test_dag(dags["transform__dbt_build"]))
+            run("transform__dbt_build")
             summary.transformed = True
             if summary.dag_results[-1].state == "success":
                 # as the scheduler would: the published marts are the profiles DAG's asset
-                summary.dag_results.append(airflow_runner.test_dag(dags["publish__place_profiles"]))
+                run("publish__place_profiles")
+        step("done", total, total)
     quiet_libraries()
     with connect(url) as conn:
         summary.files = [

@@ -40,13 +40,16 @@ def drop_build(url: str, carry: list[tuple[str, str]] = ()) -> None:
     """A fresh build: the build schemas dropped, then each incremental table in ``carry`` ((schema,
     table) as published) copied into its build schema, so dbt brings it up to date instead of
     rebuilding it whole. The copy is of the incremental table (counts per file), not of the rows
-    under it."""
+    under it. A model published as something else (a view, before it became incremental) is not
+    carried: dbt builds it whole, once."""
     with connect(url) as conn:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + BUILD_SUFFIX)))
         for schema, table in carry:
-            if conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is None:
-                continue  # never built: dbt builds it whole
+            kind = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                                "where n.nspname = %s and c.relname = %s", (schema, table)).fetchone()
+            if kind is None or kind[0] != "r":
+                continue  # never built, or not a table yet: dbt builds it whole
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema + BUILD_SUFFIX)))
             conn.execute(sql.SQL("create table {} as table {}").format(
                 sql.Identifier(schema + BUILD_SUFFIX, table), sql.Identifier(schema, table)))

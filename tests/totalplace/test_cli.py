@@ -58,6 +58,16 @@ def test_drop_then_ledger_and_sql(sftp):
     [entry] = json.loads(ledger.stdout)
     assert (entry["status"], entry["rows"], entry["name"]) == ("published", 797, POLICE_SAMPLE.name)
 
+    # the partner's view of a rejected file: which column, which rule, which lines - read as its own role
+    damaged = write_variant(POLICE_SAMPLE, sftp.state_dir / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
+    assert intake.ingest_local(sftp, contract, damaged).status == "quarantined"
+    view = cli(sftp, "ledger", "--agency", "police")
+    assert view.returncode == 0, view.stderr
+    assert "quarantined #" in view.stdout and "column Month: must be a month" in view.stdout
+    assert "first on line(s) 3" in view.stdout and "2020-13" not in view.stdout
+    other = cli(sftp, "ledger", "--agency", "nhs", "--format", "json")
+    assert other.returncode == 0 and json.loads(other.stdout) == []  # another agency sees none of police's files
+
     query = cli(sftp, "sql", "select crime_type, count(*) as n from raw.police__street_crime "
                              "group by 1 order by 2 desc limit 2", "--format", "csv", "--as", "police")
     assert query.returncode == 0

@@ -67,3 +67,17 @@ def test_spend_reconciles_per_file_and_only_an_audited_build_is_published(refere
                      "(select ctid from marts__build.fct_spend where feed = 'nhs/spend_over_25k' limit 1)")
     [problem] = audit(s.warehouse_url)
     assert problem.startswith("nhs/spend_over_25k file") and "fct_spend holds" in problem
+
+
+def test_only_incremental_tables_are_carried_into_the_build(settings):
+    """A model that was a view before it became incremental is built whole once, not copied."""
+    with connect(settings.warehouse_url) as conn:
+        conn.execute("create table intermediate.counted_before as select 1 as file_id, 10 as crimes")
+        conn.execute("create view intermediate.was_a_view as select 1 as file_id")
+    drop_build(settings.warehouse_url, [("intermediate", "counted_before"), ("intermediate", "was_a_view"),
+                                        ("intermediate", "never_built")])
+    with connect(settings.warehouse_url) as conn:
+        built = conn.execute("select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                             "where n.nspname = 'intermediate__build' order by 1").fetchall()
+        assert built == [("counted_before", "r")]
+        assert conn.execute("select crimes from intermediate__build.counted_before").fetchone()[0] == 10
