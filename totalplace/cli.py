@@ -442,13 +442,8 @@ def report(
     warehouse_url(s)  # says how to start the warehouse when it is not running
     with console.status("reading the published marts and the ledger ...") as status:
         if dbt_docs:
-            from totalplace.dbt import run_dbt
-            from totalplace.warehouse import pipeline_url
-
             status.update("generating the dbt data dictionary (dbt docs generate --static) ...")
-            result = run_dbt(s, pipeline_url(s, "transformer"), "docs", "generate", "--static", capture=True)
-            if result.returncode != 0:
-                fail("dbt docs generate failed: " + result.stdout.strip().splitlines()[-1], "run it with --debug")
+            site.generate_dbt_docs(s)
         status.update("writing the site ...")
         summary = site.build_site(s, out)
     console.print(f"[green]report:[/] {summary.places} place profiles, {summary.partners} partner pages "

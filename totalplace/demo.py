@@ -252,13 +252,14 @@ def run_demo(settings: Settings, console: Console) -> None:
                   + ("[green]no NHS number, date of birth or full postcode found[/]" if not result.findings
                      else "[red]" + "; ".join(map(str, result.findings)) + "[/]")
                   + f" (postcodes not looked for in: {'; '.join(result.exempt)})")
-    index = settings.site_dir / "index.html"
-    if not index.exists():  # built by the profiles DAG after each warehouse publish; else here
-        from totalplace.report import build_site
+    from totalplace.report import build_site, generate_dbt_docs
 
+    with console.status("Generating the data dictionary (dbt docs) for the site ..."):
+        # the profiles DAG built the site after the publish; rebuilt here with the dbt docs linked
+        generate_dbt_docs(settings)
         index = build_site(settings).index
     pages = len(list((settings.site_dir / "places").glob("*.html")))
-    console.print(f"[bold]13. Place profiles[/] ({pages} places, partners' files, validation results): "
+    console.print(f"[bold]13. Place profiles[/] ({pages} places, partners' files, validation results, data dictionary): "
                   f"open {index} in a browser, or `python -m http.server -d {settings.site_dir}`")
     console.print(
         f"[green]demo:[/] raw.police__street_crime holds {raw_rows:,} rows from {files} published file(s); "

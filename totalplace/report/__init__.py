@@ -171,6 +171,17 @@ def _crime_rates(places: list[Place]) -> dict | None:
     return charts.crime_rates_index(rates[:15], latest.strftime("%B %Y"))
 
 
+def generate_dbt_docs(settings: Settings) -> None:
+    """``dbt docs generate --static``: the data dictionary as one self-contained page (about 12 s),
+    which the next ``build_site`` links from every page."""
+    from totalplace.dbt import run_dbt
+    from totalplace.warehouse import pipeline_url
+
+    result = run_dbt(settings, pipeline_url(settings, "transformer"), "docs", "generate", "--static", capture=True)
+    if result.returncode != 0:
+        raise RuntimeError("dbt docs generate failed: " + (result.stdout.strip().splitlines() or ["?"])[-1])
+
+
 def _copy_dbt_docs(settings: Settings, site: Path) -> bool:
     """The dbt data dictionary (``dbt docs generate --static``: one self-contained page), when generated."""
     from totalplace.dbt import dbt_target_dir
