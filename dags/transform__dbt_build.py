@@ -1,17 +1,18 @@
 """Builds the warehouse with dbt whenever a feed publishes, by write-audit-publish: reference data,
-then staging, intermediate and marts - each layer one `dbt build` of its models and tests - into
-build schemas (``<schema>__build``); then an audit against the ledger (spend per file equals the
-file's total to the penny, rows per crime file equal the rows published); then one transaction
-swaps the build in for the published schemas. A failed test or audit leaves the published
-warehouse exactly as it was, and the failed task says why.
+then one `dbt build` of every seed, model and test into build schemas (``<schema>__build``); then
+an audit against the ledger (spend per file equals the file's total to the penny, rows per crime
+file equal the rows published); then one transaction swaps the build in for the published schemas.
+A failed test or audit leaves the published warehouse exactly as it was, and the failed task says
+why.
 
 Scheduled on the assets the ingest DAGs update (``totalplace://raw/<agency>__<feed>``), so a
-publish anywhere rebuilds the marts. A layer is built by one dbt invocation, not one per model:
-starting dbt costs seconds, and building model by model (astronomer-cosmos's task-per-model
-rendering) took minutes where this takes seconds, with 2 cores. The outcome of every model and
-test is kept in ``ops.dbt_results`` (and listed in the task log), so per-model status is not lost.
-A failing model or test fails its layer's task and stops the layers above it: marts are never
-built from a staging layer that failed its tests. Re-run: clear the failed task.
+publish anywhere rebuilds the marts; publishing updates ``totalplace://warehouse/marts``, on which
+the place profiles are rebuilt. The warehouse is built by one dbt invocation, not one per model or
+per layer: starting dbt costs seconds, and building model by model (astronomer-cosmos's
+task-per-model rendering) took minutes where this takes seconds, with 2 cores. The outcome of every
+model and test is kept in ``ops.dbt_results`` (and listed in the task log), so per-model status is
+not lost. dbt skips everything downstream of a model or test that fails: marts are never built from
+a staging model that failed its tests. Re-run: clear the failed task.
 Who to call: Total Place data team <data-platform@example.org>.
 """
 
@@ -27,7 +28,6 @@ from totalplace.settings import AGENCIES, Settings
 
 _settings = Settings()
 _assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).values() if c.agency in AGENCIES]
-LAYERS = ("staging", "intermediate", "marts")
 BUILD_SUFFIX = "__build"
 
 
@@ -52,36 +52,31 @@ def transform__dbt_build():
         prepare(settings, warehouse_url(settings))
         return len(load_reference(settings))
 
-    def build(layer: str):
-        @task(task_id=f"build_{layer}", doc_md=f"`dbt build --select path:models/{layer}`: models and their tests.")
-        def build_layer() -> dict[str, int]:
-            import logging
-            from collections import Counter
+    @task(doc_md="`dbt build` of every seed, model and test, into the build schemas.")
+    def build_warehouse() -> dict[str, int]:
+        import logging
+        from collections import Counter
 
-            from totalplace import dbt
-            from totalplace.warehouse import pipeline_url
+        from totalplace import dbt
+        from totalplace.publish_warehouse import drop_build
+        from totalplace.warehouse import pipeline_url
 
-            settings = Settings()
-            url = pipeline_url(settings, "transformer")
-            if layer == LAYERS[0]:
-                from totalplace.publish_warehouse import drop_build
-
-                # a fresh build (nothing left over from a failed run) that starts incremental
-                # models from their published state
-                drop_build(url, dbt.incremental_models(settings))
-            results = dbt.build_layer(settings, url, layer, BUILD_SUFFIX)
-            dbt.record_results(url, get_current_context()["run_id"], layer, results)
-            log = logging.getLogger("totalplace.transform")
-            for r in results:
-                log.info("%-7s %-8s %s (%.2f s%s)", r.status, r.resource_type, r.unique_id, r.seconds,
-                         f", {r.rows_affected} rows" if r.rows_affected not in (None, -1) else "")
-            failed = dbt.failures(results)
-            if failed:
-                raise RuntimeError(f"dbt build of {layer}: {len(failed)} of {len(results)} failed: " + "; ".join(
-                    f"{r.unique_id}: {r.message}" for r in failed[:10]))
-            return dict(Counter(r.status for r in results))
-
-        return build_layer()
+        settings = Settings()
+        url = pipeline_url(settings, "transformer")
+        # a fresh build (nothing left over from a failed run) that starts incremental models from
+        # their published state
+        drop_build(url, dbt.incremental_models(settings))
+        results = dbt.build_layer(settings, url, "warehouse", BUILD_SUFFIX)
+        dbt.record_results(url, get_current_context()["run_id"], "warehouse", results)
+        log = logging.getLogger("totalplace.transform")
+        for r in results:
+            log.info("%-7s %-8s %s (%.2f s%s)", r.status, r.resource_type, r.unique_id, r.seconds,
+                     f", {r.rows_affected} rows" if r.rows_affected not in (None, -1) else "")
+        failed = dbt.failures(results)
+        if failed:
+            raise RuntimeError(f"dbt build: {len(failed)} of {len(results)} failed: " + "; ".join(
+                f"{r.unique_id}: {r.message}" for r in failed[:10]))
+        return dict(Counter(r.status for r in results))
 
     @task
     def audit() -> int:
@@ -104,8 +99,7 @@ def transform__dbt_build():
 
         swap(pipeline_url(Settings(), "transformer"))
 
-    reduce(lambda upstream, task_: upstream >> task_,
-           [prepare_warehouse(), *(build(layer) for layer in LAYERS), audit(), publish()])
+    prepare_warehouse() >> build_warehouse() >> audit() >> publish()
 
 
 transform__dbt_build()

@@ -51,13 +51,13 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
             assert task.retries >= 1, (dag_id, task.task_id)
 
 
-def test_transform_dag_builds_layer_by_layer(dagbag):
+def test_transform_dag_builds_then_audits_then_publishes(dagbag):
     dag = dagbag.dags["transform__dbt_build"]
-    assert sorted(dag.task_ids) == ["audit", "build_intermediate", "build_marts", "build_staging", "prepare_warehouse",
+    assert sorted(dag.task_ids) == ["audit", "build_warehouse", "prepare_warehouse",
                                     "publish"]
     assert dag.get_task("publish").upstream_task_ids == {"audit"}
-    assert dag.get_task("build_staging").upstream_task_ids == {"prepare_warehouse"}
-    assert dag.get_task("build_marts").upstream_task_ids == {"build_intermediate"}
+    assert dag.get_task("build_warehouse").upstream_task_ids == {"prepare_warehouse"}
+    assert dag.get_task("audit").upstream_task_ids == {"build_warehouse"}
 
 
 def test_transform_dag_is_scheduled_on_every_partner_feeds_asset(dagbag):

@@ -67,7 +67,7 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     third = pipeline.run_all(sftp.model_copy(update={"dbt_project_dir": broken_project}), transform="always")
     assert not third.ok
     [failed] = [r for r in third.dag_results if not r.ok]
-    assert failed.dag_id == "transform__dbt_build" and "build_marts" in failed.failed_tasks
+    assert failed.dag_id == "transform__dbt_build" and "build_warehouse" in failed.failed_tasks
     with connect(sftp.warehouse_url) as conn:
         after = conn.execute("select md5(string_agg(t::text, ',' order by t::text)) "
                              "from marts.mart_crimes_by_lad_month t").fetchone()[0]

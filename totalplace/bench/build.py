@@ -49,7 +49,7 @@ def run_dag(settings: Settings, dag_id: str) -> float:
 
 
 def airflow_build(settings: Settings) -> float:
-    """Seconds of the transform DAG's run (``dag.test()``: prepare, three layer builds, audit, swap)."""
+    """Seconds of the transform DAG's run (``dag.test()``: prepare, one dbt build, audit, swap)."""
     return run_dag(settings, "transform__dbt_build")
 
 
