@@ -30,6 +30,22 @@ class GateResult:
     passed: bool
     expectations: int
     problems: list[Problem]
+    data_docs: str | None = None
+    """GX's Data Docs page of this validation (HTML), rendered from the pass/fail-only result, so it
+    holds no value from the file."""
+
+
+def render_data_docs(outcome: Any) -> str | None:
+    """The validation result as GX's own Data Docs page (ValidationResultsPageRenderer). Never fails
+    the gate: a rendering problem is logged and the page left out."""
+    try:
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        return DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(outcome))
+    except Exception:  # noqa: BLE001 - documentation only; the verdict stands without it
+        log.warning("could not render the Data Docs page of a validation", exc_info=True)
+        return None
 
 
 def _problem_from(result: Any, match: HeaderMatch) -> Problem:
@@ -96,5 +112,6 @@ def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMat
         problems = [_problem_from(r, match) for r in detail.results if not r.success]
     log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table.name, len(outcome.results), len(problems))
     return GateResult(
-        suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems
+        suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems,
+        data_docs=render_data_docs(outcome),
     )

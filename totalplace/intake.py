@@ -450,6 +450,10 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
     source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
     match = match_file(source, contract, (entry.report or {}).get("encoding"))
     result = run_gate(url, contract, landing_table(contract, file_id), match)
+    if result.data_docs:
+        docs = settings.validations_dir / f"{file_id}.html"
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        docs.write_text(result.data_docs)
     report = dict(entry.report or {})
     report["gate"] = {
         "suite": result.suite,

@@ -154,6 +154,11 @@ class Settings(BaseSettings):
         return self.state_dir / "logs"
 
     @cached_property
+    def validations_dir(self) -> Path:
+        """GX Data Docs pages of each file's gate (``<file_id>.html``), linked from the site."""
+        return self.state_dir / "validations"
+
+    @cached_property
     def site_dir(self) -> Path:
         """The place profiles site (``totalplace report``), served as plain files."""
         return self.state_dir / "site"

@@ -54,6 +54,18 @@ def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflo
     assert "quarantined" in rejected[:600] and "Month" in rejected and "first on line 3" in rejected
     assert "2020-13" not in partner
 
+    # GX's own Data Docs page of each file's validation, offline and without the file's values
+    validation = (site / "validation.html").read_text()
+    docs = sorted(site.glob("validations/*.html"))
+    assert len(docs) >= 2 and all(f'href="validations/{d.name}"' in validation for d in docs)
+    for page in docs:
+        html = page.read_text()
+        assert "Expectation Validation Result" in html
+        assert not re.search(r'(src|href)="https?://[^"]*\.(js|css)', html) and "2020-13" not in html
+    police = [d.read_text() for d in docs if "police.street_crime.landing" in d.read_text()]
+    status = sorted(re.search(r'Status:</span> <i class="fas fa-([a-z-]+)', html)[1] for html in police)
+    assert status == ["check-circle", "times"]  # the sample passed, the damaged copy failed
+
     shots = sftp.state_dir / "screenshots"
     shots.mkdir(exist_ok=True)
     for page, shot in ((index, shots / "index.png"), (profile, shots / f"place-{CITY}.png")):

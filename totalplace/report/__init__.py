@@ -11,6 +11,7 @@ data dictionary when it has been generated. Plain files with their assets beside
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -145,6 +146,9 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
     write(staging / "partners.html", "partners.html.j2", "", title="Partners' files", agencies=agencies)
     validated = [f for files in data.files.values() for f in files if f["suite"]]
     validated.sort(key=lambda f: -f["file_id"])
+    docs = _copy_data_docs(settings, staging, {f["file_id"] for f in validated})
+    for f in validated:
+        f["data_docs"] = f["file_id"] in docs
     write(staging / "validation.html", "validation.html.j2", "", title="Validation results", files=validated,
           total=len(validated), passed=sum(not f["problems"] for f in validated))
 
@@ -169,6 +173,25 @@ def _crime_rates(places: list[Place]) -> dict | None:
             rates.append((p.name, round(sum(float(r["crimes_per_1000"]) for r in month), 2)))
     rates.sort(key=lambda x: -x[1])
     return charts.crime_rates_index(rates[:15], latest.strftime("%B %Y"))
+
+
+EXTERNAL_ASSET = re.compile(r'<script[^>]+src="https?://[^"]*"[^>]*>\s*</script>|<link[^>]+href="https?://[^"]*"[^>]*>'
+                            r'|<img[^>]+src="https?://[^"]*"[^>]*>')
+
+
+def _copy_data_docs(settings: Settings, site: Path, file_ids: set[int]) -> set[int]:
+    """GX's Data Docs page of each validated file (written by the gate), without the CDN scripts,
+    stylesheets and images GX links (the site works offline), styled by the site's stylesheet."""
+    copied = set()
+    (site / "validations").mkdir()
+    for file_id in sorted(file_ids):
+        page = settings.validations_dir / f"{file_id}.html"
+        if page.exists():
+            html = EXTERNAL_ASSET.sub("", page.read_text())
+            html = html.replace("</head>", '<link rel="stylesheet" href="../assets/site.css"></head>', 1)
+            (site / "validations" / f"{file_id}.html").write_text(html)
+            copied.add(file_id)
+    return copied
 
 
 def generate_dbt_docs(settings: Settings) -> None:
