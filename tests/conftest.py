@@ -159,6 +159,22 @@ def write_variant(src: Path, dst: Path, edit) -> Path:
     return dst
 
 
+def damaged_police_sample(folder: Path) -> Path:
+    """The police sample with one impossible month (on line 3): quarantined, with a report naming it."""
+    return write_variant(POLICE_SAMPLE, folder / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
+
+
+def drop_sample_and_damaged(settings, folder: Path) -> Path:
+    """Upload the police sample and its damaged copy as the police partner would; returns the copy."""
+    from connectors.sftp import open_account
+
+    damaged = damaged_police_sample(folder)
+    with open_account(settings, "police") as police:
+        police.upload(POLICE_SAMPLE, "street_crime")
+        police.upload(damaged, "street_crime")
+    return damaged
+
+
 @pytest.fixture(scope="session")
 def airflow_home():
     """Airflow environment and metadata database for this worker (``airflow db migrate`` once, ~5 s)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import POLICE_SAMPLE, write_variant
+from conftest import POLICE_SAMPLE, drop_sample_and_damaged
 
 from connectors.sftp import open_account
 from totalplace import pipeline
@@ -13,10 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
-    damaged = write_variant(POLICE_SAMPLE, tmp_path / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
-    with open_account(sftp, "police") as police:
-        police.upload(POLICE_SAMPLE, "street_crime")
-        police.upload(damaged, "street_crime")
+    damaged = drop_sample_and_damaged(sftp, tmp_path)
 
     first = pipeline.run_all(sftp)
     assert first.ok, [(r.dag_id, r.state, r.failed_tasks) for r in first.dag_results]

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from conftest import POLICE_SAMPLE, run_cli, write_variant
+from conftest import POLICE_SAMPLE, damaged_police_sample, run_cli, write_variant
 
 cli = run_cli
 
@@ -59,7 +59,7 @@ def test_drop_then_ledger_and_sql(sftp):
     assert (entry["status"], entry["rows"], entry["name"]) == ("published", 797, POLICE_SAMPLE.name)
 
     # the partner's view of a rejected file: which column, which rule, which lines - read as its own role
-    damaged = write_variant(POLICE_SAMPLE, sftp.state_dir / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
+    damaged = damaged_police_sample(sftp.state_dir)
     assert intake.ingest_local(sftp, contract, damaged).status == "quarantined"
     view = cli(sftp, "ledger", "--agency", "police")
     assert view.returncode == 0, view.stderr

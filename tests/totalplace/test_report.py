@@ -9,9 +9,8 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import POLICE_SAMPLE, write_variant
+from conftest import POLICE_SAMPLE, drop_sample_and_damaged
 
-from connectors.sftp import open_account
 from totalplace import pipeline
 
 pytestmark = pytest.mark.slow
@@ -33,10 +32,7 @@ def open_in_chromium(page, work, screenshot=None) -> tuple[str, list[str]]:
 
 
 def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflow_home, tmp_path):
-    damaged = write_variant(POLICE_SAMPLE, tmp_path / "damaged.csv", lambda rows: rows[2].__setitem__(1, "2020-13"))
-    with open_account(sftp, "police") as police:
-        police.upload(POLICE_SAMPLE, "street_crime")
-        police.upload(damaged, "street_crime")
+    drop_sample_and_damaged(sftp, tmp_path)
     run = pipeline.run_all(sftp)
     assert run.ok, [(r.dag_id, r.state, r.failed_tasks) for r in run.dag_results]
     assert run.dag_results[-1].dag_id == "publish__place_profiles"
