@@ -22,7 +22,10 @@ from totalplace.report.data import Place, SiteData, read_site_data
 from totalplace.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
-PLACE_CHARTS = ("spend", "cost_per_outcome", "joint_outcomes", "crimes", "pooled_budgets")
+PLACE_CHARTS = {"spend": charts.spend_per_head, "cost_per_outcome": charts.cost_per_outcome,
+                "joint_outcomes": charts.joint_outcomes, "crimes": charts.crimes_by_month,
+                "pooled_budgets": charts.pooled_budgets}
+"""The charts of a place's page, in page order: the mart rows they draw (``Place.marts``) -> figure builder."""
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2733; background: #f4f6f8; }
 header { background: #1d2733; color: white; padding: .6rem 1.5rem; display: flex; gap: 2rem; align-items: baseline; }
@@ -83,10 +86,7 @@ def _json_default(value):
 
 
 def _place_charts(place: Place) -> dict[str, dict]:
-    builders = {"spend": charts.spend_per_head, "cost_per_outcome": charts.cost_per_outcome,
-                "joint_outcomes": charts.joint_outcomes, "crimes": charts.crimes_by_month,
-                "pooled_budgets": charts.pooled_budgets}
-    built = {key: builders[key](place.marts.get(key, [])) for key in PLACE_CHARTS}
+    built = {key: build(place.marts.get(key, [])) for key, build in PLACE_CHARTS.items()}
     return {key: figure for key, figure in built.items() if figure is not None}
 
 
@@ -128,7 +128,7 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
         rows.append({"code": place.code, "name": place.name, "population": place.population,
                      "agencies": agencies, "per_head": per_head, "by_agency": by_agency})
         write(staging / "places" / f"{place.code}.html", "place.html.j2", "../", title=place.name, place=place,
-              charts=_place_charts(place), chart_order=PLACE_CHARTS)
+              charts=_place_charts(place), chart_order=tuple(PLACE_CHARTS))
     # the index chart: the places with the most agencies' spend, the richest comparisons
     richest = sorted((r for r in rows if r["by_agency"]), key=lambda r: (-len(r["by_agency"]), r["name"]))[:15]
     overview = {"overview": charts.spend_per_head_index([(r["name"], r["by_agency"]) for r in richest]),

@@ -84,13 +84,11 @@ def joint_outcomes(rows: list[dict]) -> dict | None:
     as an index; the place's rank among its neighbours is written on each bar.
     """
     year = latest_year(rows)
-    rows = [r for r in rows if r["financial_year"] == year and _num(r["value"]) is not None]
-    if not rows:
-        return None
-    compared = [r for r in rows if _num(r["neighbour_average"])]
-    labels = [f"{r['indicator']} ({r['agency_type']})" for r in compared]
+    compared = [r for r in rows if r["financial_year"] == year and _num(r["value"]) is not None
+                and _num(r["neighbour_average"])]
     if not compared:
         return None
+    labels = [f"{r['indicator']} ({r['agency_type']})" for r in compared]
     return {"data": [{
         "type": "bar", "orientation": "h", "y": labels, "name": "this place",
         "x": [round(100 * _num(r["value"]) / _num(r["neighbour_average"]), 1) for r in compared],
@@ -106,7 +104,7 @@ def joint_outcomes(rows: list[dict]) -> dict | None:
 
 
 def crimes_by_month(rows: list[dict]) -> dict | None:
-    """Stacked area: recorded street crime per month, by crime type."""
+    """Stacked bars: recorded street crime per month, by crime type."""
     if not rows:
         return None
     months = sorted({r["month_start"] for r in rows})

@@ -75,15 +75,15 @@ class SiteData:
 
 
 def read_site_data(settings: Settings) -> SiteData:
-    places = _read_places(pipeline_url(settings, "analyst"))
+    places, built_at = _read_places(pipeline_url(settings, "analyst"))
     freshness, files = _read_ledger(pipeline_url(settings, "transformer"))
-    with connect(pipeline_url(settings, "analyst")) as conn:
-        built_at = conn.execute("select now()").fetchone()[0]
     return SiteData(places, freshness, files, built_at)
 
 
-def _read_places(url: str) -> list[Place]:
+def _read_places(url: str) -> tuple[list[Place], datetime]:
+    """Every profiled place with its marts' rows, and the time they were read."""
     with connect(url) as conn, conn.cursor(row_factory=dict_row) as cur:
+        built_at = conn.execute("select now()").fetchone()[0]
         cur.execute("select place_code, place_name, place_level, population, imd_average_rank "
                     "from marts.dim_place where place_level in ('lad', 'group') order by place_level, place_name")
         places = {r["place_code"]: Place(r["place_code"], r["place_name"], r["place_level"], r["population"],
@@ -109,7 +109,7 @@ def _read_places(url: str) -> list[Place]:
     for place in places.values():
         place.most_deprived.sort(key=lambda r: r["n"])
     # a place is profiled when some mart says something about it
-    return [p for p in places.values() if any(p.marts.values())]
+    return [p for p in places.values() if any(p.marts.values())], built_at
 
 
 def _read_ledger(url: str) -> tuple[list[FeedFreshness], dict[str, list[dict]]]:
