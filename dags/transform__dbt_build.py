@@ -1,7 +1,9 @@
 """Builds the warehouse with dbt whenever a feed publishes, by write-audit-publish: reference data,
-then one `dbt build` of every seed, model and test into build schemas (``<schema>__build``); then
-an audit against the ledger (spend per file equals the file's total to the penny, rows per crime
-file equal the rows published); then one transaction swaps the build in for the published schemas.
+then one `dbt build` into build schemas (``<schema>__build``) of everything downstream of the feeds
+that changed since the last published build (of the whole warehouse the first time, or when the
+dbt project changed: ``totalplace.build_selection``); then an audit against the ledger (spend per
+file equals the file's total to the penny, rows per crime file equal the rows published); then one
+transaction publishes the build (swaps the build schemas in, or replaces the rebuilt relations).
 A failed test or audit leaves the published warehouse exactly as it was, and the failed task says
 why.
 
@@ -52,23 +54,33 @@ def transform__dbt_build():
         prepare(settings, warehouse_url(settings))
         return len(load_reference(settings))
 
-    @task(doc_md="`dbt build` of every seed, model and test, into the build schemas.")
-    def build_warehouse() -> dict[str, int]:
+    @task(doc_md="`dbt build` into the build schemas: of everything downstream of the feeds that changed since "
+                 "the last published build, or of every seed, model and test (first build, changed dbt project).")
+    def build_warehouse() -> dict:
         import logging
         from collections import Counter
 
-        from totalplace import dbt
+        from totalplace import build_selection, dbt
         from totalplace.publish_warehouse import drop_build
-        from totalplace.warehouse import pipeline_url
+        from totalplace.warehouse import connect, pipeline_url
 
         settings = Settings()
         url = pipeline_url(settings, "transformer")
-        # a fresh build (nothing left over from a failed run) that starts incremental models from
-        # their published state
-        drop_build(url, dbt.incremental_models(settings))
-        results = dbt.build_layer(settings, url, "warehouse", BUILD_SUFFIX)
-        dbt.record_results(url, get_current_context()["run_id"], "warehouse", results)
         log = logging.getLogger("totalplace.transform")
+        with connect(url) as conn:
+            selection = build_selection.select(conn, settings.dbt_project_dir, dbt.current_manifest(settings))
+        scope = "the whole warehouse" if selection.full else f"downstream of {', '.join(selection.sources) or 'nothing'}"
+        log.info("building %s (%s)", scope, selection.reason)
+        if selection.sources == []:
+            return {"selection": selection.as_dict(), "results": {}}
+        # a fresh build (nothing left over from a failed run) that starts the incremental models it
+        # rebuilds from their published state
+        carry = dbt.incremental_models(settings) if selection.full else [
+            (schema, name) for schema, name, kind in selection.relations if kind == "incremental"]
+        drop_build(url, carry)
+        results = dbt.build_layer(settings, url, "warehouse", BUILD_SUFFIX, select=selection.selectors,
+                                  defer=not selection.full)
+        dbt.record_results(url, get_current_context()["run_id"], "warehouse", results)
         for r in results:
             log.info("%-7s %-8s %s (%.2f s%s)", r.status, r.resource_type, r.unique_id, r.seconds,
                      f", {r.rows_affected} rows" if r.rows_affected not in (None, -1) else "")
@@ -76,15 +88,17 @@ def transform__dbt_build():
         if failed:
             raise RuntimeError(f"dbt build: {len(failed)} of {len(results)} failed: " + "; ".join(
                 f"{r.unique_id}: {r.message}" for r in failed[:10]))
-        return dict(Counter(r.status for r in results))
+        return {"selection": selection.as_dict(), "results": dict(Counter(r.status for r in results))}
 
     @task
-    def audit() -> int:
-        """Cross-check the build against the ledger; any disagreement stops the publish."""
+    def audit(built: dict) -> int:
+        """Cross-check the warehouse as it will be published against the ledger; any disagreement stops the publish."""
         from totalplace.publish_warehouse import AuditFailed
         from totalplace.publish_warehouse import audit as run_audit
         from totalplace.warehouse import pipeline_url
 
+        if not built["results"]:
+            return 0
         problems = run_audit(pipeline_url(Settings(), "transformer"))
         if problems:
             raise AuditFailed(f"{len(problems)} audit problem(s); the published warehouse is unchanged: "
@@ -92,14 +106,32 @@ def transform__dbt_build():
         return 0
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])
-    def publish() -> None:
-        """Swap the audited build in for the published schemas, in one transaction."""
-        from totalplace.publish_warehouse import swap
-        from totalplace.warehouse import pipeline_url
+    def publish(built: dict, _audited: int) -> None:
+        """Publish the audited build in one transaction: swap the build schemas in (a full build) or
+        replace the rebuilt relations (a partial one); note the build for the next one's selection."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        swap(pipeline_url(Settings(), "transformer"))
+        from totalplace import build_selection, dbt
+        from totalplace.publish_warehouse import publish_relations, swap
+        from totalplace.warehouse import connect, pipeline_url
 
-    prepare_warehouse() >> build_warehouse() >> audit() >> publish()
+        if not built["results"]:
+            raise AirflowSkipException("nothing changed since the last published build")
+        settings = Settings()
+        url = pipeline_url(settings, "transformer")
+        selection = build_selection.Selection.from_dict(built["selection"])
+        if selection.full:
+            swap(url)
+        else:
+            publish_relations(url, selection.relations)
+        with connect(url) as conn:
+            build_selection.record(conn, get_current_context()["run_id"], selection)
+        if dbt.current_manifest(settings) is None:  # the next build can be partial: it defers to this manifest
+            dbt.parse(settings, url)
+
+    built = build_warehouse()
+    prepare_warehouse() >> built
+    publish(built, audit(built))
 
 
 transform__dbt_build()

@@ -104,6 +104,7 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     conn.execute("grant select on ops.file_ledger to transformer, partner")
     conn.execute("grant select, insert, delete on ops.dbt_results to transformer")
     conn.execute("grant select on ops.dbt_results to loader")
+    conn.execute("grant select, insert on ops.warehouse_builds to transformer")
     conn.execute("grant insert on ops.audit_log to loader, transformer")
     # tables the loader creates later are readable by dbt (raw) and, through RLS, by the partners
     conn.execute("alter default privileges for role loader in schema raw grant select on tables to transformer")

@@ -56,11 +56,29 @@ def run_dbt(settings: Settings, url: str, *args: str, capture: bool = False) -> 
 
 
 def parse(settings: Settings, url: str) -> Path:
-    """Write the manifest the transform DAG renders from; needs no database connection."""
+    """Write the manifest of the published warehouse (the DAGs read it; partial builds defer to it)
+    and beside it the hash of the project it was parsed from; needs no database connection."""
+    from totalplace.build_selection import project_hash
+
     result = run_dbt(settings, url, "parse", "--quiet", capture=True)
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
+    manifest_hash_path(settings).write_text(project_hash(settings.dbt_project_dir))
     return manifest_path(settings)
+
+
+def manifest_hash_path(settings: Settings) -> Path:
+    return dbt_target_dir(settings) / "manifest.project-hash"
+
+
+def current_manifest(settings: Settings) -> Path | None:
+    """The manifest of the published warehouse, if it was parsed from the project as it is now."""
+    from totalplace.build_selection import project_hash
+
+    path, stamp = manifest_path(settings), manifest_hash_path(settings)
+    if path.exists() and stamp.exists() and stamp.read_text() == project_hash(settings.dbt_project_dir):
+        return path
+    return None
 
 
 def incremental_models(settings: Settings) -> list[tuple[str, str]]:
@@ -94,25 +112,38 @@ LAYER_SELECTORS = {
 }
 
 
-def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "") -> list[NodeResult]:
-    """``dbt build`` of one layer (or the whole ``warehouse``) in this process (into
-    ``<schema><schema_suffix>``); the result of every model, seed and test.
+def build_target_dir(settings: Settings) -> Path:
+    """Where builds into the build schemas write their artifacts - apart from ``dbt_target_dir``, whose
+    manifest names the published schemas (the one partial builds defer to and the DAGs read)."""
+    return settings.state_dir / "dbt" / "target-build"
+
+
+def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "", *,
+                select: list[str] | None = None, defer: bool = False) -> list[NodeResult]:
+    """``dbt build`` of one layer (or the whole ``warehouse``, or the ``select`` arguments) in this
+    process (into ``<schema><schema_suffix>``); the result of every model, seed and test.
 
     One dbt invocation, not one per model: a dbt invocation costs seconds to start and parse.
     Measured here with the demo's data: astronomer-cosmos rendering one task per model took about
     150 s for the warehouse, three layer builds about 14 s (a CLI `dbt build`: 11 s). The transform
     DAG builds the whole warehouse in one invocation. The per-model outcome is kept in
     ``ops.dbt_results`` and the task log instead.
+
+    ``defer``: a partial build - models that are not selected are read where they are published
+    (``--defer`` to the published manifest), not rebuilt.
     """
     from dbt.cli.main import dbtRunner
 
     os.environ.update(dbt_environment(settings, url))
     os.environ["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = schema_suffix
+    if schema_suffix:
+        os.environ["DBT_TARGET_PATH"] = str(build_target_dir(settings))
     # --quiet: errors only; the task logs one line per node from the results instead
     # buildable: a test runs in the layer that builds the last of its parents (eager would run a test
     # of an intermediate model against a staging one in the staging layer, before the model exists)
+    deferral = ["--defer", "--state", str(dbt_target_dir(settings))] if defer else []
     outcome = dbtRunner().invoke(["build", "--quiet", "--indirect-selection", "buildable",
-                                  "--select", *LAYER_SELECTORS[layer], "--project-dir",
+                                  "--select", *(select or LAYER_SELECTORS[layer]), *deferral, "--project-dir",
                                   str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)])
     if outcome.result is None or not hasattr(outcome.result, "results"):
         raise RuntimeError(f"dbt build of {layer} did not run: {outcome.exception}")

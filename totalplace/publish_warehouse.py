@@ -55,18 +55,27 @@ def drop_build(url: str, carry: list[tuple[str, str]] = ()) -> None:
                 sql.Identifier(schema + BUILD_SUFFIX, table), sql.Identifier(schema, table)))
 
 
+def _built(conn, schema: str, name: str, schema_suffix: str) -> sql.Identifier:
+    """The relation as built, or as published when this (partial) build did not rebuild it: the
+    audit checks the warehouse as it will be once the build is published."""
+    if schema_suffix and conn.execute("select to_regclass(%s)", (f'"{schema}{schema_suffix}"."{name}"',)).fetchone()[0]:
+        return sql.Identifier(schema + schema_suffix, name)
+    return sql.Identifier(schema, name)
+
+
 def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
     """Every disagreement between the build and the ledger (empty when the build may be published)."""
-    marts = "marts" + schema_suffix
     problems: list[str] = []
     with connect(url) as conn:
+        spend = _built(conn, "marts", "fct_spend", schema_suffix)
+        counted = _built(conn, "intermediate", "int_street_crimes_counted", schema_suffix)
         for feed, column in SPEND_FEEDS.items():
             agency, name = feed.split("/")
             rows = conn.execute(sql.SQL(
                 "select l.file_id, l.name, (l.report->'control_totals'->>{})::numeric, "
                 "(select sum(amount) from {} f where f.feed = %s and f.file_id = l.file_id) "
                 "from ops.file_ledger l where l.agency = %s and l.feed = %s and l.status = 'published'").format(
-                    sql.Literal(column), sql.Identifier(marts, "fct_spend")), (feed, agency, name)).fetchall()
+                    sql.Literal(column), spend), (feed, agency, name)).fetchall()
             for file_id, file_name, control, loaded in rows:
                 if (control or Decimal(0)) != (loaded or Decimal(0)):
                     problems.append(f"{feed} file {file_id} ({file_name}): the file's {column} adds up to {control}, "
@@ -78,7 +87,7 @@ def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
             "(select sum(amount) from {} f where f.feed = 'council/revenue_outturn' and f.file_id = r._file_id) "
             "from raw.council__revenue_outturn r where r.return_code = 'RO' "
             "and r.line like '% - Net Current Expenditure%' and r.line not like 'Total Service Expenditure%' "
-            "group by r._file_id").format(sql.Identifier(marts, "fct_spend"))).fetchall()
+            "group by r._file_id").format(spend)).fetchall()
         for file_id, raw_total, loaded in outturn:
             if (raw_total or Decimal(0)) != (loaded or Decimal(0)):
                 problems.append(f"council/revenue_outturn file {file_id}: service lines add up to {raw_total}, "
@@ -87,7 +96,7 @@ def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
         crimes = conn.execute(sql.SQL(
             "select l.file_id, l.name, l.rows, (select coalesce(sum(crimes), 0) from {} c where c.file_id = l.file_id) "
             "from ops.file_ledger l where l.agency = 'police' and l.feed = 'street_crime' and l.status = 'published'"
-        ).format(sql.Identifier("intermediate" + schema_suffix, "int_street_crimes_counted"))).fetchall()
+        ).format(counted)).fetchall()
         for file_id, file_name, ledger_rows, staged in crimes:
             if ledger_rows != staged:
                 problems.append(f"police/street_crime file {file_id} ({file_name}): {ledger_rows} rows published, "
@@ -112,3 +121,35 @@ def swap(url: str) -> None:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema + OLD_SUFFIX)))
         grant_marts(conn)  # a renamed schema does not carry the grants of the one it replaces
     log.info("published warehouse schemas %s", ", ".join(SCHEMAS))
+
+
+def publish_relations(url: str, relations: list[tuple[str, str, str]]) -> None:
+    """Publish a partial build: each rebuilt relation ((schema, name, materialization) as published)
+    replaces its published version, in one transaction; everything else stays as it is.
+
+    The relations are everything downstream of the changed feeds, so whatever depends on one that
+    is replaced is itself among them: dropping the old ones (with what depends on them) and moving
+    the new ones in leaves no view pointing at a dropped relation.
+    """
+    with connect(url) as conn:
+        kinds = {}
+        for schema, name, _ in relations:
+            built = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                                 "where n.nspname = %s and c.relname = %s", (schema + BUILD_SUFFIX, name)).fetchone()
+            if built is None:
+                raise AuditFailed(f"{schema}{BUILD_SUFFIX}.{name} was not built")
+            kinds[(schema, name)] = "view" if built[0] == "v" else "table"
+        for schema, name, _ in relations:
+            old = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                               "where n.nspname = %s and c.relname = %s", (schema, name)).fetchone()
+            if old is not None:
+                conn.execute(sql.SQL("drop {} if exists {} cascade").format(
+                    sql.SQL("view" if old[0] == "v" else "table"), sql.Identifier(schema, name)))
+        for schema, name, _ in relations:
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("alter {} {} set schema {}").format(
+                sql.SQL(kinds[(schema, name)]), sql.Identifier(schema + BUILD_SUFFIX, name), sql.Identifier(schema)))
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + BUILD_SUFFIX)))
+        grant_marts(conn)
+    log.info("published %d rebuilt relations", len(relations))

@@ -71,13 +71,8 @@ def down(settings: Settings) -> list[str]:
 
 
 def ensure_manifest(settings: Settings, url: str) -> Path:
-    """``dbt parse`` when the manifest is missing or older than any file of the dbt project."""
-    manifest = dbt.manifest_path(settings)
-    if manifest.exists():
-        newest = max(p.stat().st_mtime for p in settings.dbt_project_dir.rglob("*") if p.is_file())
-        if manifest.stat().st_mtime >= newest:
-            return manifest
-    return dbt.parse(settings, url)
+    """``dbt parse`` unless the manifest was parsed from the dbt project as it is now."""
+    return dbt.current_manifest(settings) or dbt.parse(settings, url)
 
 
 def status(settings: Settings) -> Status:

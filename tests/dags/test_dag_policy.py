@@ -55,7 +55,8 @@ def test_transform_dag_builds_then_audits_then_publishes(dagbag):
     dag = dagbag.dags["transform__dbt_build"]
     assert sorted(dag.task_ids) == ["audit", "build_warehouse", "prepare_warehouse",
                                     "publish"]
-    assert dag.get_task("publish").upstream_task_ids == {"audit"}
+    # publish follows the audit and takes the build's selection (whole warehouse or what it rebuilt)
+    assert dag.get_task("publish").upstream_task_ids == {"audit", "build_warehouse"}
     assert dag.get_task("build_warehouse").upstream_task_ids == {"prepare_warehouse"}
     assert dag.get_task("audit").upstream_task_ids == {"build_warehouse"}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import POLICE_SAMPLE, drop_sample_and_damaged
+from conftest import POLICE_SAMPLE, drop_sample_and_damaged, write_variant
 
 from connectors.sftp import open_account
 from totalplace import pipeline
+from totalplace.access import as_role
 from totalplace.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,49 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     assert not second.transformed
     with connect(sftp.warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797
+
+    # a new month of street crimes: only what lies downstream of the police feed is rebuilt and
+    # replaced; spend and the other marts are the very relations published before
+    with connect(sftp.warehouse_url) as conn:
+        before = dict(conn.execute("select relname, oid from pg_class where relnamespace = 'marts'::regnamespace "
+                                   "and relname in ('fct_spend', 'mart_total_place', 'mart_crimes_by_lad_month')"))
+        builds = conn.execute("select count(*) from ops.warehouse_builds").fetchone()[0]
+    def to_february(rows: list[list[str]]) -> None:
+        for row in rows[1:]:
+            row[1] = "2020-02"
+
+    february = write_variant(POLICE_SAMPLE, tmp_path / "2020-02-city-of-london-street.csv", to_february)
+    with open_account(sftp, "police") as police:
+        police.upload(february, "street_crime")
+    fourth = pipeline.run_all(sftp)
+    assert fourth.ok and [f.status for f in fourth.files] == ["published"]
+    with connect(sftp.warehouse_url) as conn:
+        after = dict(conn.execute("select relname, oid from pg_class where relnamespace = 'marts'::regnamespace "
+                                  "and relname in ('fct_spend', 'mart_total_place', 'mart_crimes_by_lad_month')"))
+        sources, reason = conn.execute("select sources, reason from ops.warehouse_builds "
+                                       "order by published_at desc limit 1").fetchone()
+        assert conn.execute("select count(*) from ops.warehouse_builds").fetchone()[0] == builds + 1
+        rebuilt = {u for (u,) in conn.execute(
+            "select unique_id from ops.dbt_results where run_id = (select run_id from ops.warehouse_builds "
+            "order by published_at desc limit 1) and resource_type = 'model'")}
+        months = dict(conn.execute("select month_start::text, sum(crimes) from marts.mart_crimes_by_lad_month "
+                                   "group by 1").fetchall())
+        located = conn.execute(
+            "select count(*) from raw.police__street_crime r join raw.reference__ons_lsoa_lookup l "
+            "on l.lsoa_code = r.lsoa_code").fetchone()[0]
+    assert sources == ["source:raw_police.police__street_crime"], reason
+    assert "model.totalplace.mart_crimes_by_lad_month" in rebuilt and "model.totalplace.fct_spend" not in rebuilt
+    assert after["fct_spend"] == before["fct_spend"] and after["mart_total_place"] == before["mart_total_place"]
+    assert after["mart_crimes_by_lad_month"] != before["mart_crimes_by_lad_month"]
+    assert months == {"2020-01-01": mart_total, "2020-02-01": mart_total} and located == 2 * mart_total
+    with connect(as_role(sftp.warehouse_url, sftp, "analyst")) as conn:  # the replaced mart keeps its readers
+        assert conn.execute("select count(*) from marts.mart_crimes_by_lad_month").fetchone()[0] > 0
+
+    # nothing changed since: the transform builds nothing and publishes nothing
+    idle = pipeline.run_all(sftp, transform="always")
+    assert idle.ok and idle.transformed
+    with connect(sftp.warehouse_url) as conn:
+        assert conn.execute("select count(*) from ops.warehouse_builds").fetchone()[0] == builds + 1
 
     # a dbt test broken on purpose: the build fails, the run says so, the published warehouse is untouched
     import shutil

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -75,7 +75,9 @@ def test_due_dates_and_late_or_missing_extracts(settings, police_contract):
         # the file arrived after the latest due date: late; by the next due date it counts as on time
         after = {e.key: e.status for e in expected_submissions(settings, conn, today)}
         first, _ = due_dates(police_contract, today)
-        later = date(today.year + (today.month == 12), today.month % 12 + 1, 11)
+        # the next due date after today (this month's when its day is still to come, else next month's)
+        later = next(today + timedelta(days=n) for n in range(1, 63)
+                     if due_dates(police_contract, today + timedelta(days=n))[0] > first)
         next_cycle = {e.key: e.status for e in expected_submissions(settings, conn, later)}
     assert after["police/street_crime"] == ("on time" if today == first else "late")
     assert next_cycle["police/street_crime"] == "on time"

@@ -12,12 +12,13 @@ from totalplace.bench.loads import child_env
 from totalplace.settings import Settings
 
 
-def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False) -> float:
-    """Seconds of one CLI ``dbt build`` of the whole project (models and tests)."""
+def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False, select: list[str] | None = None) -> float:
+    """Seconds of one CLI ``dbt build`` of the whole project (models and tests), or of ``select``."""
     from totalplace.dbt import run_dbt
 
     start = time.perf_counter()
-    result = run_dbt(settings, url, "build", "--quiet", *(["--full-refresh"] if full_refresh else []), capture=True)
+    result = run_dbt(settings, url, "build", "--quiet", *(["--full-refresh"] if full_refresh else []),
+                     *(["--select", *select] if select else []), capture=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"dbt build failed:\n{result.stdout[-3000:]}")

@@ -3,7 +3,7 @@
 The benchmark runs in its own database (``totalplace_bench``, made afresh each run) on the same
 PostgreSQL, with its own state folder, so it never touches the warehouse a user has built. The
 platform's load of each file runs in a child process (``python -m totalplace.bench.load_one``) so
-its peak memory (``ru_maxrss``) is the loader's alone.
+its peak memory (``VmHWM``) is the loader's alone.
 """
 
 from __future__ import annotations

@@ -77,6 +77,20 @@ create table if not exists ops.dbt_results (
 );
 create index if not exists dbt_results_run on ops.dbt_results (run_id);
 
+-- Every published warehouse build: the next build rebuilds what lies downstream of the feeds whose
+-- published files differ from this build's (totalplace.build_selection); a different project_hash
+-- (the dbt project changed) means a full build.
+create table if not exists ops.warehouse_builds (
+    run_id          text        not null,
+    started_at      timestamptz not null,
+    published_at    timestamptz not null default now(),
+    project_hash    text        not null,
+    sources         text[],
+    reason          text,
+    published_files bigint[]    not null
+);
+comment on column ops.warehouse_builds.sources is 'dbt sources whose descendants were rebuilt; null: the whole warehouse';
+
 -- Row-level security: may the current role see rows of this agency? Reference data is open to all
 -- readers; the pipeline roles see everything; an agency role (and the people granted it) only its own.
 create or replace function ops.may_read_agency(row_agency text) returns boolean
