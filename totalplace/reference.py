@@ -19,14 +19,29 @@ REFERENCE_DIR = PROJECT_ROOT / "reference"
 
 
 def load_reference(settings: Settings) -> list[intake.Outcome]:
-    """Publish every reference file whose content is not yet published; returns what was done."""
-    outcomes = []
+    """Publish every reference file whose content is not yet published; returns what was done.
+
+    Which files are published already is read in one query, so an unchanged set costs a hash per
+    file, not a load step each (the transform DAG checks them before every build).
+    """
+    from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
+
+    files = {}
     for key, contract in load_contracts(settings.feeds_dir).items():
         if contract.agency != "reference":
             continue
         path = REFERENCE_DIR / f"{contract.feed}.csv"
         if not path.exists():
             raise FileNotFoundError(f"reference feed {key} has no data file {path}")
+        files[key] = (contract, path, intake.sha256_of(path)[0])
+    bootstrap(warehouse_url(settings), settings)
+    with connect(pipeline_url(settings, "loader")) as conn:
+        published = {(a, f, h) for a, f, h in conn.execute(
+            "select agency, feed, sha256 from ops.file_ledger where agency = 'reference' and status = 'published'")}
+    outcomes = []
+    for key, (contract, path, sha256) in files.items():
+        if (contract.agency, contract.feed, sha256) in published:
+            continue
         outcome = intake.ingest_local(settings, contract, path, skip_if_published=True)
         if outcome is not None:
             log.info("reference %s: %s (%s rows)", key, outcome.status, outcome.rows)
