@@ -8,6 +8,7 @@ do not trip over each other. The manifest it writes there is what the Airflow DA
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -56,26 +57,32 @@ def run_dbt(settings: Settings, url: str, *args: str, capture: bool = False) -> 
 
 
 def parse(settings: Settings, url: str) -> Path:
-    """Write the manifest of the published warehouse (the DAGs read it; partial builds defer to it)
-    and beside it the hash of the project it was parsed from; needs no database connection."""
+    """Write the manifest of the published warehouse (the DAGs read it) and keep a copy, with the
+    hash of the project it was parsed from, where partial builds defer to it (``published_state_dir``:
+    no other dbt command writes there); needs no database connection."""
     from totalplace.build_selection import project_hash
 
     result = run_dbt(settings, url, "parse", "--quiet", capture=True)
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
-    manifest_hash_path(settings).write_text(project_hash(settings.dbt_project_dir))
+    state = published_state_dir(settings)
+    state.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(manifest_path(settings), state / "manifest.json")
+    (state / "project-hash").write_text(project_hash(settings.dbt_project_dir))
     return manifest_path(settings)
 
 
-def manifest_hash_path(settings: Settings) -> Path:
-    return dbt_target_dir(settings) / "manifest.project-hash"
+def published_state_dir(settings: Settings) -> Path:
+    return settings.state_dir / "dbt" / "published-state"
 
 
 def current_manifest(settings: Settings) -> Path | None:
-    """The manifest of the published warehouse, if it was parsed from the project as it is now."""
+    """The published warehouse's manifest (in ``published_state_dir``), if it was parsed from the
+    dbt project as it is now; else None (a build is then a full one)."""
     from totalplace.build_selection import project_hash
 
-    path, stamp = manifest_path(settings), manifest_hash_path(settings)
+    state = published_state_dir(settings)
+    path, stamp = state / "manifest.json", state / "project-hash"
     if path.exists() and stamp.exists() and stamp.read_text() == project_hash(settings.dbt_project_dir):
         return path
     return None
@@ -141,7 +148,7 @@ def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "
     # --quiet: errors only; the task logs one line per node from the results instead
     # buildable: a test runs in the layer that builds the last of its parents (eager would run a test
     # of an intermediate model against a staging one in the staging layer, before the model exists)
-    deferral = ["--defer", "--state", str(dbt_target_dir(settings))] if defer else []
+    deferral = ["--defer", "--state", str(published_state_dir(settings))] if defer else []
     outcome = dbtRunner().invoke(["build", "--quiet", "--indirect-selection", "buildable",
                                   "--select", *(select or LAYER_SELECTORS[layer]), *deferral, "--project-dir",
                                   str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir)])

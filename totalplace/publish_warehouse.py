@@ -36,6 +36,13 @@ class AuditFailed(RuntimeError):
     """The build does not agree with what was published; it is not swapped in."""
 
 
+def _relkind(conn, schema: str, name: str) -> str | None:
+    """pg_class.relkind of ``schema.name`` ('r' table, 'v' view ...), None when there is none."""
+    row = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                       "where n.nspname = %s and c.relname = %s", (schema, name)).fetchone()
+    return row[0] if row else None
+
+
 def drop_build(url: str, carry: list[tuple[str, str]] = ()) -> None:
     """A fresh build: the build schemas dropped, then each incremental table in ``carry`` ((schema,
     table) as published) copied into its build schema, so dbt brings it up to date instead of
@@ -46,9 +53,7 @@ def drop_build(url: str, carry: list[tuple[str, str]] = ()) -> None:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + BUILD_SUFFIX)))
         for schema, table in carry:
-            kind = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                                "where n.nspname = %s and c.relname = %s", (schema, table)).fetchone()
-            if kind is None or kind[0] != "r":
+            if _relkind(conn, schema, table) != "r":
                 continue  # never built, or not a table yet: dbt builds it whole
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema + BUILD_SUFFIX)))
             conn.execute(sql.SQL("create table {} as table {}").format(
@@ -134,17 +139,15 @@ def publish_relations(url: str, relations: list[tuple[str, str, str]]) -> None:
     with connect(url) as conn:
         kinds = {}
         for schema, name, _ in relations:
-            built = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                                 "where n.nspname = %s and c.relname = %s", (schema + BUILD_SUFFIX, name)).fetchone()
+            built = _relkind(conn, schema + BUILD_SUFFIX, name)
             if built is None:
                 raise AuditFailed(f"{schema}{BUILD_SUFFIX}.{name} was not built")
-            kinds[(schema, name)] = "view" if built[0] == "v" else "table"
+            kinds[(schema, name)] = "view" if built == "v" else "table"
         for schema, name, _ in relations:
-            old = conn.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                               "where n.nspname = %s and c.relname = %s", (schema, name)).fetchone()
+            old = _relkind(conn, schema, name)
             if old is not None:
                 conn.execute(sql.SQL("drop {} if exists {} cascade").format(
-                    sql.SQL("view" if old[0] == "v" else "table"), sql.Identifier(schema, name)))
+                    sql.SQL("view" if old == "v" else "table"), sql.Identifier(schema, name)))
         for schema, name, _ in relations:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
             conn.execute(sql.SQL("alter {} {} set schema {}").format(

@@ -72,7 +72,9 @@ def down(settings: Settings) -> list[str]:
 
 def ensure_manifest(settings: Settings, url: str) -> Path:
     """``dbt parse`` unless the manifest was parsed from the dbt project as it is now."""
-    return dbt.current_manifest(settings) or dbt.parse(settings, url)
+    if dbt.current_manifest(settings) is None or not dbt.manifest_path(settings).exists():
+        dbt.parse(settings, url)
+    return dbt.manifest_path(settings)
 
 
 def status(settings: Settings) -> Status:
