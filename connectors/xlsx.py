@@ -1,14 +1,19 @@
-"""Excel workbooks: the chosen sheet streamed row by row into a CSV the COPY path reads.
+"""Excel workbooks: the chosen sheet written out as a CSV the COPY path reads.
 
-openpyxl's read-only mode reads one row at a time, so a 200k-row workbook never sits in memory
-as a whole; cached formula results are read (``data_only``), never the formulas. Dates become
-ISO text, numbers their plain decimal form - the contract's types then check them like any CSV.
+Read with calamine (Rust, ``python-calamine``): cached formula results, never the formulas; dates
+(1900 and 1904 systems) as dates. It reads a sheet whole into compact Rust values before the rows
+are written out - measured on the benchmark's 200k-row, 9-column workbook: 3.6 s where openpyxl's
+row-by-row read-only mode took 44-54 s, with the same CSV. Every row is as wide as the sheet, as
+Excel records it. Dates become ISO text, numbers their plain decimal form - the contract's types
+then check them like any CSV. Before any parser sees the file, ``check_archive`` refuses zip bombs
+and XML with entity definitions.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,19 +46,21 @@ def _cell_text(value) -> str:
 
 
 def _pick_sheet(workbook, contract: Contract, wanted: str | None):
+    names = workbook.sheet_names
     if wanted is not None:
-        if wanted not in workbook.sheetnames:
-            raise WorkbookError(f"the workbook has no sheet {wanted!r} (sheets: {', '.join(workbook.sheetnames)})")
-        return workbook[wanted]
+        if wanted not in names:
+            raise WorkbookError(f"the workbook has no sheet {wanted!r} (sheets: {', '.join(names)})")
+        return workbook.get_sheet_by_name(wanted)
     keys = header_keys(contract)
     best, best_score = None, 0
-    for sheet in workbook.worksheets:
-        for row in sheet.iter_rows(max_row=50, values_only=True):
+    for name in names:
+        sheet = workbook.get_sheet_by_name(name)
+        for row in itertools.islice(sheet.iter_rows(), 50):
             score = len({normalise_header(_cell_text(v)) for v in row} & keys)
             if score > best_score:
                 best, best_score = sheet, score
     if best is None:
-        raise WorkbookError(f"no sheet has the feed's column headers (sheets: {', '.join(workbook.sheetnames)})")
+        raise WorkbookError(f"no sheet has the feed's column headers (sheets: {', '.join(names)})")
     return best
 
 
@@ -89,22 +96,22 @@ def check_archive(path: Path) -> None:
 
 def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
     """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``."""
-    import zipfile
-
-    from openpyxl import load_workbook
+    from python_calamine import CalamineError, CalamineWorkbook
 
     check_archive(path)
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
         raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
     try:
         ws = _pick_sheet(workbook, contract, sheet)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh, lineterminator="\n")
-            for row in ws.iter_rows(values_only=True):
+            for row in ws.iter_rows():
                 writer.writerow([_cell_text(v) for v in row])
+    except CalamineError as exc:
+        raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
     finally:
         workbook.close()
     return target
