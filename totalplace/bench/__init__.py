@@ -161,6 +161,8 @@ def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[
     load = loads.platform_load(bench, "housing/social_lettings", workbook)
     results.append(figure(f"load + gate + publish, XLSX {xlsx_rows:,} rows / bare COPY of the sheet as CSV",
                           load.seconds, baseline=bare))
+    results.append(figure(f"  loader peak memory, XLSX {xlsx_rows:,} rows (calamine reads the sheet whole)",
+                          load.peak_rss_mb, "MB", target=MEMORY_TARGET_MB))
 
     peer_rows = max(rows // 10, 100)
     progress(f"pandas read_csv + to_sql on {peer_rows:,} rows ...")
