@@ -1,12 +1,13 @@
 """Excel workbooks: the chosen sheet written out as a CSV the COPY path reads.
 
 Read with calamine (Rust, ``python-calamine``): cached formula results, never the formulas; dates
-(1900 and 1904 systems) as dates. It reads a sheet whole into compact Rust values before the rows
-are written out - measured on the benchmark's 200k-row, 9-column workbook: 3.6 s where openpyxl's
-row-by-row read-only mode took 44-54 s, with the same CSV. Every row is as wide as the sheet, as
-Excel records it. Dates become ISO text, numbers their plain decimal form - the contract's types
-then check them like any CSV. Before any parser sees the file, ``check_archive`` refuses zip bombs
-and XML with entity definitions.
+(1900 and 1904 systems) as dates. It reads a sheet whole before the rows are written out - measured
+on the benchmark's 200k-row, 9-column workbook: 3.6 s where openpyxl's row-by-row read-only mode
+took 44-54 s, for the same rows, at the cost of memory (the loader's peak: 430 MB; Excel's limit
+of 1,048,576 rows bounds it). Every row is as wide as the sheet (openpyxl left a title row above
+the header one cell wide; the header finder reads both alike). Dates become ISO text, numbers their
+plain decimal form - the contract's types then check them like any CSV. Before any parser sees the
+file, ``check_archive`` refuses zip bombs and XML with entity definitions.
 """
 
 from __future__ import annotations
