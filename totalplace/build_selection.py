@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from totalplace.dbt_sources import source_selector
+
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests", "snapshots", "analyses")
 
 
@@ -68,11 +70,6 @@ def project_hash(dbt_project_dir: Path) -> str:
         for path in paths:
             digest.update(str(path.relative_to(dbt_project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-def source_selector(agency: str, feed: str) -> str:
-    """The dbt source of a feed's raw table (as totalplace.dbt_sources names it)."""
-    return f"source:raw_{agency}.{agency}__{feed}"
 
 
 def published_files(conn) -> list[int]:
@@ -150,7 +147,8 @@ def downstream(manifest: Path, sources: list[str]) -> list[tuple[str, str, str]]
 
 
 def record(conn, run_id: str, selection: Selection) -> None:
-    """Note a published build: the next one rebuilds what changed after it started."""
+    """Note a published build: the next one rebuilds what lies downstream of the feeds whose
+    published files differ from the ones this build started from (``selection.files``)."""
     conn.execute("insert into ops.warehouse_builds (run_id, started_at, project_hash, sources, reason, "
                  "published_files) values (%s, %s, %s, %s, %s, %s)",
                  (run_id, selection.started_at, selection.project_hash, selection.sources, selection.reason,

@@ -16,6 +16,16 @@ from totalplace.contracts import Contract
 HEADER = "# Generated from feeds/{agency}/*.yml by `totalplace generate` - edit the contracts, not this file.\n"
 
 
+def source_name(agency: str) -> str:
+    """The dbt source holding an agency's raw tables (one table per feed, named ``<agency>__<feed>``)."""
+    return f"raw_{agency}"
+
+
+def source_selector(agency: str, feed: str) -> str:
+    """The dbt selector of one feed's raw table."""
+    return f"source:{source_name(agency)}.{agency}__{feed}"
+
+
 def sources_yaml(agency: str, contracts: list[Contract]) -> str:
     """The ``raw_<agency>`` source: every published table of the agency, its columns and their meaning.
 
@@ -54,7 +64,7 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
     doc = {
         "version": 2,
         "sources": [{
-            "name": f"raw_{agency}",
+            "name": source_name(agency),
             "description": f"Published rows of the {agency} feeds: each file gated by its Great Expectations "
                            "suite before it is published (so not re-tested here), loaded by COPY.",
             "schema": "raw",

@@ -63,7 +63,7 @@ def drop_build(url: str, carry: list[tuple[str, str]] = ()) -> None:
 def _built(conn, schema: str, name: str, schema_suffix: str) -> sql.Identifier:
     """The relation as built, or as published when this (partial) build did not rebuild it: the
     audit checks the warehouse as it will be once the build is published."""
-    if schema_suffix and conn.execute("select to_regclass(%s)", (f'"{schema}{schema_suffix}"."{name}"',)).fetchone()[0]:
+    if schema_suffix and _relkind(conn, schema + schema_suffix, name) is not None:
         return sql.Identifier(schema + schema_suffix, name)
     return sql.Identifier(schema, name)
 

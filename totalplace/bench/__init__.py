@@ -77,7 +77,8 @@ def _attempt(results: _Results, name: str, step: Callable[[], list[dict]]) -> No
 def new_month_selection(settings: Settings, url: str, load: Callable[[], object]) -> list[str]:
     """The dbt selectors the transform would build after ``load()`` publishes a file: everything
     downstream of the feeds whose published files changed (totalplace.build_selection)."""
-    from totalplace.build_selection import changed_feeds, published_files, source_selector
+    from totalplace.build_selection import changed_feeds, published_files
+    from totalplace.dbt_sources import source_selector
     from totalplace.warehouse import connect
 
     with connect(url) as conn:
