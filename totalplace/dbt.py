@@ -26,16 +26,17 @@ def manifest_path(settings: Settings) -> Path:
     return dbt_target_dir(settings) / "manifest.json"
 
 
-def dbt_environment(settings: Settings, url: str) -> dict[str, str]:
+def dbt_environment(settings: Settings, url: str, schema_suffix: str = "") -> dict[str, str]:
     """dbt's environment; it always logs in as ``transformer``, whichever URL it is given, so every
-    object of the warehouse has the one owner that may replace it."""
+    object of the warehouse has the one owner that may replace it. ``schema_suffix``: build into
+    ``<schema><schema_suffix>`` (write-audit-publish), with artifacts in ``build_target_dir``."""
     from totalplace.access import as_role
 
     env = dbt_env(as_role(url, settings, "transformer"), settings)
-    env["DBT_TARGET_PATH"] = str(dbt_target_dir(settings))
+    env["DBT_TARGET_PATH"] = str(build_target_dir(settings) if schema_suffix else dbt_target_dir(settings))
     env["DBT_LOG_PATH"] = str(settings.state_dir / "dbt" / "logs")
     env["DBT_PROJECT_DIR"] = str(settings.dbt_project_dir)
-    env["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = ""  # build straight into the published schemas (CLI, tests)
+    env["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = schema_suffix  # "": straight into the published schemas (CLI, tests)
     return env
 
 
@@ -43,9 +44,10 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def run_dbt(settings: Settings, url: str, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def run_dbt(settings: Settings, url: str, *args: str, capture: bool = False,
+            schema_suffix: str = "") -> subprocess.CompletedProcess:
     """``dbt <args>`` in the project folder with the platform's environment."""
-    env = dict(os.environ, **dbt_environment(settings, url))
+    env = dict(os.environ, **dbt_environment(settings, url, schema_suffix))
     return subprocess.run(
         [dbt_executable(), *args],
         cwd=settings.dbt_project_dir,
@@ -121,7 +123,9 @@ LAYER_SELECTORS = {
 
 def build_target_dir(settings: Settings) -> Path:
     """Where builds into the build schemas write their artifacts - apart from ``dbt_target_dir``, whose
-    manifest names the published schemas (the one partial builds defer to and the DAGs read)."""
+    manifest names the published schemas (the one partial builds defer to and the DAGs read). Each
+    folder keeps its own partial-parse state: the schema suffix is read at parse time, so sharing one
+    would make every build and every CLI command parse the whole project again."""
     return settings.state_dir / "dbt" / "target-build"
 
 
@@ -141,10 +145,7 @@ def build_layer(settings: Settings, url: str, layer: str, schema_suffix: str = "
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_environment(settings, url))
-    os.environ["TOTALPLACE_DBT_SCHEMA_SUFFIX"] = schema_suffix
-    if schema_suffix:
-        os.environ["DBT_TARGET_PATH"] = str(build_target_dir(settings))
+    os.environ.update(dbt_environment(settings, url, schema_suffix))
     # --quiet: errors only; the task logs one line per node from the results instead
     # buildable: a test runs in the layer that builds the last of its parents (eager would run a test
     # of an intermediate model against a staging one in the staging layer, before the model exists)

@@ -13,6 +13,12 @@ from totalplace.warehouse import connect
 pytestmark = pytest.mark.slow
 
 
+def _mart_oids(conn) -> dict[str, int]:
+    """The OIDs of three marts: a relation that was replaced has a new one."""
+    return dict(conn.execute("select relname, oid from pg_class where relnamespace = 'marts'::regnamespace "
+                             "and relname in ('fct_spend', 'mart_total_place', 'mart_crimes_by_lad_month')"))
+
+
 def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     damaged = drop_sample_and_damaged(sftp, tmp_path)
 
@@ -54,8 +60,7 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     # a new month of street crimes: only what lies downstream of the police feed is rebuilt and
     # replaced; spend and the other marts are the very relations published before
     with connect(sftp.warehouse_url) as conn:
-        before = dict(conn.execute("select relname, oid from pg_class where relnamespace = 'marts'::regnamespace "
-                                   "and relname in ('fct_spend', 'mart_total_place', 'mart_crimes_by_lad_month')"))
+        before = _mart_oids(conn)
         builds = conn.execute("select count(*) from ops.warehouse_builds").fetchone()[0]
     def to_february(rows: list[list[str]]) -> None:
         for row in rows[1:]:
@@ -67,8 +72,7 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     fourth = pipeline.run_all(sftp)
     assert fourth.ok and [f.status for f in fourth.files] == ["published"]
     with connect(sftp.warehouse_url) as conn:
-        after = dict(conn.execute("select relname, oid from pg_class where relnamespace = 'marts'::regnamespace "
-                                  "and relname in ('fct_spend', 'mart_total_place', 'mart_crimes_by_lad_month')"))
+        after = _mart_oids(conn)
         sources, reason = conn.execute("select sources, reason from ops.warehouse_builds "
                                        "order by published_at desc limit 1").fetchone()
         assert conn.execute("select count(*) from ops.warehouse_builds").fetchone()[0] == builds + 1

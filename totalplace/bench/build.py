@@ -73,6 +73,21 @@ def run_dag(settings: Settings, dag_id: str) -> DagTiming:
     return DagTiming(float(runs[2][1]), float(runs[0][1]) - float(runs[1][1]))
 
 
+def parse_for_builds(settings: Settings, url: str) -> float:
+    """Seconds of ``dbt parse`` as the transform's builds see the project (into the build schemas),
+    in a process of its own. It leaves the partial-parse state that a deployment's earlier builds
+    leave behind, so the timed DAG run parses only what changed, as the CLI build it is compared
+    with does; without it, the first build in a new state folder parses the whole project."""
+    from totalplace.dbt import run_dbt
+    from totalplace.publish_warehouse import BUILD_SUFFIX
+
+    start = time.perf_counter()
+    result = run_dbt(settings, url, "parse", "--quiet", capture=True, schema_suffix=BUILD_SUFFIX)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{result.stdout[-3000:]}")
+    return time.perf_counter() - start
+
+
 def airflow_build(settings: Settings) -> DagTiming:
     """The transform DAG's run (``dag.test()``: prepare, one dbt build, audit, publish)."""
     return run_dag(settings, "transform__dbt_build")
