@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from totalplace.bench.loads import child_env
+from totalplace.bench.loads import child_env, settle
 from totalplace.settings import Settings
 
 
@@ -17,6 +17,7 @@ def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False, selec
     """Seconds of one CLI ``dbt build`` of the whole project (models and tests), or of ``select``."""
     from totalplace.dbt import run_dbt
 
+    settle(url)
     start = time.perf_counter()
     result = run_dbt(settings, url, "build", "--quiet", *(["--full-refresh"] if full_refresh else []),
                      *(["--select", *select] if select else []), capture=True)
@@ -65,6 +66,7 @@ def run_dag(settings: Settings, dag_id: str) -> DagTiming:
     measured: the same no-op transform run took 6.3 s first, 1.1-1.4 s after). The timed run is
     therefore a run of an Airflow that has started, and the start is reported on its own.
     """
+    settle(settings.warehouse_url)
     result = subprocess.run([sys.executable, "-c", RUN_DAG, dag_id, WARM_UP_DAG, WARM_UP_DAG],
                             env=child_env(settings), capture_output=True, text=True, check=False)
     runs = [line.split() for line in result.stdout.splitlines() if line.startswith(("WARM-UP", "RESULT"))]

@@ -68,6 +68,16 @@ def child_env(settings: Settings) -> dict[str, str]:
                 TOTALPLACE_SFTP_SETTLE_SECONDS=str(settings.sftp_settle_seconds))
 
 
+def settle(url: str) -> None:
+    """Start a measurement with nothing left to write: PostgreSQL's dirty buffers flushed
+    (``CHECKPOINT``) and the kernel's dirty pages synced, so a step is not billed for writing out
+    what the step before left behind (a bare COPY of a 1 GB file leaves about that much). Timings
+    here still move by up to a third between runs; this removes one cause, not all."""
+    with connect(url) as conn:
+        conn.execute("checkpoint")
+    os.sync()
+
+
 def bare_copy(url: str, path: Path, columns: int, *, logged: bool = True, encoding: str = "UTF8",
               skip_lines: int = 0) -> float:
     """Seconds to COPY the file into a table of ``columns`` text columns made beforehand - what a
@@ -78,6 +88,7 @@ def bare_copy(url: str, path: Path, columns: int, *, logged: bool = True, encodi
             sql.SQL("" if logged else "unlogged"),
             sql.SQL(", ").join(sql.SQL("c{} text").format(sql.SQL(str(i))) for i in range(columns))))
         conn.commit()
+        settle(url)
         start = time.perf_counter()
         with conn.cursor() as cur, cur.copy(sql.SQL("copy public.bench_bare_copy from stdin with "
                                                     "(format csv, header true, encoding {})").format(
@@ -104,6 +115,7 @@ class PlatformLoad:
 
 def platform_load(settings: Settings, feed: str, path: Path) -> PlatformLoad:
     """Load + gate + publish of one file by the platform's own code, in a child process."""
+    settle(settings.warehouse_url)
     result = subprocess.run([sys.executable, "-m", "totalplace.bench.load_one", feed, str(path)],
                             env=child_env(settings), capture_output=True, text=True, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
