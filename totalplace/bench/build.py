@@ -28,7 +28,7 @@ def dbt_build(settings: Settings, url: str, *, full_refresh: bool = False, selec
 
 
 WARM_UP_DAG = "ops__submission_calendar"
-"""A small DAG (one query, one task) run twice before the timed run, in the same process."""
+"""A small DAG (two tasks, one query) run twice before the timed run, in the same process."""
 
 RUN_DAG = """
 import sys, time
