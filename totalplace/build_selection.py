@@ -48,7 +48,7 @@ class Selection:
         """dbt ``--select`` arguments of this build."""
         from totalplace.dbt import LAYER_SELECTORS
 
-        return LAYER_SELECTORS["warehouse"] if self.sources is None else [f"{s}+" for s in self.sources]
+        return LAYER_SELECTORS["warehouse"] if self.sources is None else downstream_of(self.sources)
 
     def as_dict(self) -> dict:
         return {"started_at": self.started_at.isoformat(), "project_hash": self.project_hash, "sources": self.sources,
@@ -59,6 +59,11 @@ class Selection:
         return cls(started_at=datetime.fromisoformat(data["started_at"]), project_hash=data["project_hash"],
                    sources=data["sources"], reason=data["reason"],
                    relations=[tuple(r) for r in data.get("relations", [])], files=data.get("files", []))
+
+
+def downstream_of(sources: list[str]) -> list[str]:
+    """dbt ``--select`` arguments for the sources and everything built from them."""
+    return [f"{source}+" for source in sources]
 
 
 def project_hash(dbt_project_dir: Path) -> str:

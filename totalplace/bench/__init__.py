@@ -77,7 +77,7 @@ def _attempt(results: _Results, name: str, step: Callable[[], list[dict]]) -> No
 def new_month_selection(settings: Settings, url: str, load: Callable[[], object]) -> list[str]:
     """The dbt selectors the transform would build after ``load()`` publishes a file: everything
     downstream of the feeds whose published files changed (totalplace.build_selection)."""
-    from totalplace.build_selection import changed_feeds, published_files
+    from totalplace.build_selection import changed_feeds, downstream_of, published_files
     from totalplace.dbt_sources import source_selector
     from totalplace.warehouse import connect
 
@@ -86,7 +86,7 @@ def new_month_selection(settings: Settings, url: str, load: Callable[[], object]
     load()
     with connect(url) as conn:
         feeds = changed_feeds(conn, before, published_files(conn))
-    return [f"{source_selector(agency, feed)}+" for agency, feed in feeds]
+    return downstream_of([source_selector(agency, feed) for agency, feed in feeds])
 
 
 def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[str], None] = lambda _: None,
