@@ -191,7 +191,7 @@ def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[
     if light:
         return list(results)
     progress("the same warehouse build through Airflow (transform DAG, dag.test()) and on the command line ...")
-    whole: list = []
+    whole: list[build.DagTiming] = []
 
     def through_airflow() -> list[dict]:
         parse = build.parse_for_builds(bench, url)
