@@ -22,9 +22,11 @@ def load_reference(settings: Settings) -> list[intake.Outcome]:
     """Publish every reference file whose content is not yet published; returns what was done.
 
     Which files are published already is read in one query, so an unchanged set costs a hash per
-    file, not a load step each (the transform DAG checks them before every build).
+    file, not a load step each (the transform DAG checks them before every build). The warehouse is
+    prepared first by the caller (``services.prepare_warehouse``: schemas, roles, the ledger) - every
+    caller does, and bootstrapping it again here cost each build another ~50 ms.
     """
-    from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
+    from totalplace.warehouse import connect, pipeline_url
 
     files = {}
     for key, contract in load_contracts(settings.feeds_dir).items():
@@ -34,7 +36,6 @@ def load_reference(settings: Settings) -> list[intake.Outcome]:
         if not path.exists():
             raise FileNotFoundError(f"reference feed {key} has no data file {path}")
         files[key] = (contract, path, intake.sha256_of(path)[0])
-    bootstrap(warehouse_url(settings), settings)
     with connect(pipeline_url(settings, "loader")) as conn:
         published = {(a, f, h) for a, f, h in conn.execute(
             "select agency, feed, sha256 from ops.file_ledger where agency = 'reference' and status = 'published'")}
