@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser demo test chaos bench lint airflow report up down status clean
+.PHONY: help setup browser demo test attack chaos bench lint airflow report up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ demo: setup ## Set up and run the whole platform end to end on the sample extrac
 test: setup browser ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX, Airflow and Chromium)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2
+
+attack: setup browser ## The attack suite alone: every hole a probe of the demo found, tried again (also in make test)
+	$(BIN)/pytest -n 2 tests/security
 
 chaos: setup ## The fault suite with bigger files and more repetitions; prints the books per scenario
 	TOTALPLACE_CHAOS_SCALE=$${SCALE:-5} $(BIN)/pytest tests/faults -m fault -q

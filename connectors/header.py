@@ -182,6 +182,7 @@ def match_header(headers: list[str], contract: Contract, *, line: int = 1, offse
     targets: list[str] = []
     taken: set[str] = set()
     unknown: dict[str, str] = {}
+    labels: set[str] = set()  # unknown.values(), as a set: matching stays linear in the number of columns
     measures: dict[str, tuple[int, str]] = {}
     duplicates: list[str] = []
     for i, header in enumerate(headers, start=1):
@@ -197,7 +198,8 @@ def match_header(headers: list[str], contract: Contract, *, line: int = 1, offse
             extra = f"_extra_{i}"
             # the name it is kept under in _extra: unique, and never empty
             label = " ".join(header.split())
-            unknown[extra] = label if label and label not in unknown.values() else f"{label} (column {i})".strip()
+            unknown[extra] = label if label and label not in labels else f"{label} (column {i})".strip()
+            labels.add(unknown[extra])
             targets.append(extra)
         else:
             taken.add(name)

@@ -65,9 +65,11 @@ def create_landing_table(
 ) -> None:
     drop_landing(conn, table)
     conn.execute(
+        # unlogged: the sender's raw text never reaches the write-ahead log (or a replica, or an archive);
+        # no autovacuum: an ANALYZE would copy its most common values into pg_statistic
         sql.SQL(
             "create unlogged table {} (_row_number bigint generated always as identity, "
-            "_file_id bigint not null default {}, {})"
+            "_file_id bigint not null default {}, {}) with (autovacuum_enabled = false)"
         ).format(
             table.ident,
             sql.Literal(file_id),
@@ -355,8 +357,12 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
         [sql.SQL("_column_number")] if contract.unpivot else []) + ([sql.SQL("match_key")] if contract.match_key else [])
     outer = first + outer + [sql.SQL(c) for c in ("_extra", "_sent_by", "_agreement", "_cells", "_total", "_note")]
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
-    conn.execute(sql.SQL("create table {} as select {} from (select {} from {} where _cells > 0 offset 0) as _v").format(
-        table.typed, sql.SQL(", ").join(outer), sql.SQL(", ").join(items), source))
+    # a person-level file's typed table is unlogged until it is published (promote.publish_rows): a
+    # rejected one leaves nothing of its cells (the text of invalid ones included) in the write-ahead log
+    conn.execute(sql.SQL("create {} table {} with (autovacuum_enabled = false) as select {} from "
+                         "(select {} from {} where _cells > 0 offset 0) as _v").format(
+        sql.SQL("unlogged" if contract.person_identifiers else ""), table.typed, sql.SQL(", ").join(outer),
+        sql.SQL(", ").join(items), source))
     protect(conn, table.ident, contract.agency)
     protect(conn, table.typed, contract.agency)  # it becomes the file's partition of raw
     result = _set_aside_non_data(conn, table, contract, match, landed_rows)

@@ -62,6 +62,9 @@ def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTab
     if helpers:
         conn.execute(sql.SQL("alter table {} {}").format(
             table.typed, sql.SQL(", ").join(sql.SQL("drop column {}").format(sql.Identifier(h)) for h in helpers)))
+    conn.execute(sql.SQL("alter table {} reset (autovacuum_enabled)").format(table.typed))
+    if contract.person_identifiers:  # unlogged while it was checked (landing.create_typed_table)
+        conn.execute(sql.SQL("alter table {} set logged").format(table.typed))
     conn.execute(sql.SQL("alter table {} set schema raw").format(table.typed))
     conn.execute(sql.SQL("alter table {} rename to {}").format(
         sql.Identifier("raw", table.typed_name), sql.Identifier(partition)))
@@ -77,9 +80,29 @@ def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTab
     return rows
 
 
-def quarantine_rows(conn: psycopg.Connection, table: LandingTable) -> None:
-    """Keep the rows exactly as received, in ``quarantine``, for the sender's report and for audit."""
+REDACTED = "[redacted]"
+
+
+def quarantine_rows(conn: psycopg.Connection, table: LandingTable, contract: Contract) -> None:
+    """Keep a rejected file's rows in ``quarantine`` for audit: as received - or, for a person-level
+    feed, redacted: its pseudonyms (made before PostgreSQL saw a byte) stay, every other filled cell
+    becomes ``[redacted]``, so nothing of what the sender typed (an NHS number in a cost column, a
+    name in a note) is kept in clear. Its report names row and column, which is what a sender fixes."""
     conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
-    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("quarantine", table.name)))
-    conn.execute(sql.SQL("alter table {} set schema quarantine").format(table.ident))
-    conn.execute(sql.SQL("alter table {} set logged").format(sql.Identifier("quarantine", table.name)))
+    target = sql.Identifier("quarantine", table.name)
+    conn.execute(sql.SQL("drop table if exists {}").format(target))
+    if not contract.person_identifiers:
+        conn.execute(sql.SQL("alter table {} set schema quarantine").format(table.ident))
+        conn.execute(sql.SQL("alter table {} set logged").format(target))
+        conn.execute(sql.SQL("alter table {} reset (autovacuum_enabled)").format(target))
+        return
+    pseudonyms = {c.name for c in contract.columns if c.identifier in ("nhs_number", "person_key")} | {"match_key"}
+    columns = [r[0] for r in conn.execute(
+        "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped "
+        "order by attnum", (f"landing.{table.name}",)).fetchall()]
+    kept = [sql.Identifier(c) if c in ("_row_number", "_file_id") or c in pseudonyms or c.endswith("__valid")
+            else sql.SQL("case when nullif({c}, '') is not null then {r} end as {c}").format(
+                c=sql.Identifier(c), r=sql.Literal(REDACTED)) for c in columns]
+    conn.execute(sql.SQL("create table {} as select {} from {}").format(target, sql.SQL(", ").join(kept), table.ident))
+    conn.execute(sql.SQL("drop table {}").format(table.ident))
+    protect(conn, target, contract.agency)

@@ -50,7 +50,9 @@ LSOA_HEADERS = ("lsoa11", "lsoa11cd", "lsoa21", "lsoa21cd", "lsoa", "lsoa_code")
 def load_key(path: Path) -> bytes:
     """The pseudonymisation key, created (32 random bytes, owner-only) when the file does not exist."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from totalplace.state import private_dir
+
+        private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
@@ -67,6 +69,18 @@ def nhs_number_is_valid(digits: str) -> bool:
     check = 11 - sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
     check = 0 if check == 11 else check
     return check != 10 and check == int(digits[9])
+
+
+def identifier_kind(text: str) -> str | None:
+    """What person identifier a single value looks like ("an NHS number", "a full postcode"), or None -
+    so a report can say where one was without repeating it."""
+    value = text.strip()
+    digits = re.sub(r"[\s-]", "", value)
+    if re.fullmatch(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}", value) and nhs_number_is_valid(digits):
+        return "an NHS number"
+    if len(value) <= 9 and FULL_POSTCODE.match(normal_postcode(value)):
+        return "a full postcode"
+    return None
 
 
 def normal_postcode(text: str) -> str:

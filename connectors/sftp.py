@@ -9,6 +9,14 @@ Completeness rule (what senders must know, also in the README):
     ``TOTALPLACE_SFTP_SETTLE_SECONDS`` apart.
 Names starting with ``.`` are ignored. Once a file has an outcome in the ledger it is removed
 from the inbox and a report named after it appears in ``outbox/<feed>/``.
+
+Names are read as the bytes the server sends (``connectors.names``): a name that is not text (not
+UTF-8, or with control characters) is listed, fetched and quarantined by itself like any other file,
+instead of stopping the listing - and with it every partner's run.
+
+The platform's connector logs in with the platform's own key (:func:`open_service`), which no
+lockout of a partner's password applies to; ``totalplace drop`` and the tests log in as a partner
+would (:func:`open_account`).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import posixpath
 import stat
 import time
@@ -25,7 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
+from paramiko.sftp_attr import SFTPAttributes
 
+from connectors.names import clean_name, display_name
 from totalplace.settings import Settings
 
 PART_SUFFIX = ".part"
@@ -36,13 +48,20 @@ DONE_SUFFIX = ".done"
 class RemoteFile:
     feed: str
     name: str
+    """The name to show and record: the file's own, or a readable stand-in for one that is not text."""
     size: int
     mtime: int
     has_marker: bool
+    raw: bytes = b""
+    """The name exactly as on the server (bytes), used to fetch and remove it."""
 
     @property
-    def path(self) -> str:
-        return posixpath.join("inbox", self.feed, self.name)
+    def path(self) -> bytes:
+        return b"/".join((b"inbox", self.feed.encode(), self.raw or self.name.encode()))
+
+    @property
+    def clean(self) -> bool:
+        return clean_name(self.raw or self.name.encode()) is not None
 
 
 def credentials(settings: Settings) -> dict[str, str]:
@@ -63,18 +82,51 @@ class SftpAccount:
         self.sftp = client.open_sftp()
 
     # ---- listing and the completeness rule ----
-    def _listing(self, feed: str) -> dict[str, paramiko.SFTPAttributes]:
+    def list_bytes(self, path: str | bytes) -> dict[bytes, SFTPAttributes]:
+        """{name as bytes: attributes} of a folder, '.' and '..' left out.
+
+        paramiko's ``listdir_attr`` decodes every name as UTF-8 and raises on the first that is not,
+        so one partner's odd file name stopped every listing: this reads the same SFTP messages and
+        keeps the names as the bytes they are (and closes the handle whatever happens)."""
+        t, msg = self.sftp._request(CMD_OPENDIR, path if isinstance(path, bytes) else path.encode())
+        if t != CMD_HANDLE:
+            raise paramiko.SFTPError("Expected handle")
+        handle = msg.get_binary()
+        entries: dict[bytes, SFTPAttributes] = {}
         try:
-            entries = self.sftp.listdir_attr(posixpath.join("inbox", feed))
+            while True:
+                try:
+                    t, msg = self.sftp._request(CMD_READDIR, handle)
+                except EOFError:
+                    break
+                if t != CMD_NAME:
+                    raise paramiko.SFTPError("Expected name response")
+                for _ in range(msg.get_int()):
+                    name = msg.get_binary()
+                    msg.get_binary()  # the "longname", ls -l style: not needed
+                    attrs = SFTPAttributes._from_msg(msg)
+                    if name not in (b".", b".."):
+                        entries[name] = attrs
+        finally:
+            self.sftp._request(CMD_CLOSE, handle)
+        return entries
+
+    def _listing(self, feed: str) -> dict[bytes, SFTPAttributes]:
+        try:
+            entries = self.list_bytes(posixpath.join("inbox", feed))
         except FileNotFoundError:
             return {}
-        return {e.filename: e for e in entries if e.st_mode is not None and stat.S_ISREG(e.st_mode)}
+        return {n: e for n, e in entries.items() if e.st_mode is not None and stat.S_ISREG(e.st_mode)}
+
+    @staticmethod
+    def _candidates(names) -> set[bytes]:
+        return {n for n in names if not n.startswith(b".") and not n.endswith((b".part", b".done"))}
 
     def list_complete(self, feed: str, settle_seconds: float) -> list[RemoteFile]:
         """Files in ``inbox/<feed>/`` that are complete by the rule above, oldest first."""
         first = self._listing(feed)
-        names = {n for n in first if not n.startswith(".") and not n.endswith((PART_SUFFIX, DONE_SUFFIX))}
-        marked = {n for n in names if n + DONE_SUFFIX in first}
+        names = self._candidates(first)
+        marked = {n for n in names if n + b".done" in first}
         second = first
         if names - marked:
             time.sleep(settle_seconds)
@@ -86,29 +138,34 @@ class SftpAccount:
                 after is not None and (after.st_size, after.st_mtime) == (before.st_size, before.st_mtime)
             ):
                 att = after or before
-                complete.append(RemoteFile(feed, name, att.st_size or 0, att.st_mtime or 0, name in marked))
+                complete.append(RemoteFile(feed, display_name(name), att.st_size or 0, att.st_mtime or 0,
+                                           name in marked, raw=name))
         return sorted(complete, key=lambda f: (f.mtime, f.name))
 
     def waiting_feeds(self) -> list[str]:
         """Feed folders of this account's inbox that hold at least one candidate file."""
         feeds = []
         try:
-            entries = self.sftp.listdir_attr("inbox")
+            entries = self.list_bytes("inbox")
         except FileNotFoundError:
             return []
-        for e in entries:
-            if e.st_mode is not None and stat.S_ISDIR(e.st_mode):
-                if any(not n.startswith(".") and not n.endswith((PART_SUFFIX, DONE_SUFFIX)) for n in self._listing(e.filename)):
-                    feeds.append(e.filename)
+        for raw, e in entries.items():
+            feed = clean_name(raw)
+            if feed is not None and e.st_mode is not None and stat.S_ISDIR(e.st_mode):
+                if self._candidates(self._listing(feed)):
+                    feeds.append(feed)
         return sorted(feeds)
 
     # ---- transfer ----
     def download(self, remote: RemoteFile, local: Path) -> tuple[str, int]:
         """Copy a remote file to ``local`` while hashing it; returns (sha256, bytes)."""
+        from totalplace.state import private_dir
+
         digest = hashlib.sha256()
         size = 0
-        local.parent.mkdir(parents=True, exist_ok=True)
-        with self.sftp.open(remote.path, "rb") as src, local.open("wb") as dst:
+        private_dir(local.parent)
+        fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a partner's extract: owner-only
+        with self.sftp.open(remote.path, "rb") as src, os.fdopen(fd, "wb") as dst:
             src.prefetch(remote.size)
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
@@ -121,14 +178,14 @@ class SftpAccount:
         if not remote.has_marker:
             return None
         try:
-            with self.sftp.open(remote.path + DONE_SUFFIX, "rb") as fh:
+            with self.sftp.open(remote.path + b".done", "rb") as fh:
                 text = fh.read(4096).decode("utf-8", errors="replace").strip()
         except FileNotFoundError:
             return None
         return parse_manifest(text)
 
     def remove_from_inbox(self, remote: RemoteFile) -> None:
-        for path in (remote.path, remote.path + DONE_SUFFIX):
+        for path in (remote.path, remote.path + b".done"):
             try:
                 self.sftp.remove(path)
             except FileNotFoundError:
@@ -182,7 +239,32 @@ class SftpAccount:
 
 @contextmanager
 def open_account(settings: Settings, agency: str, password: str | None = None) -> Iterator[SftpAccount]:
-    """Log in to the SFTP server as ``agency`` (password from the credentials file unless given)."""
+    """Log in to the SFTP server as ``agency``, as the partner would (password from the credentials
+    file unless given): what ``totalplace drop``, the demo and the tests' uploads do."""
+    secret = password if password is not None else credentials(settings).get(agency, "")
+    with _session(settings, agency, password=secret) as account:
+        yield account
+
+
+@contextmanager
+def open_service(settings: Settings, agency: str) -> Iterator[SftpAccount]:
+    """Log in to ``agency``'s account as the platform's connector: with the platform's own key (the
+    local server gives it the connector's rights - reports to the outbox, files out of the inbox - and
+    no partner's failed logins lock it out). An external server without a key configured
+    (``sftp_service_key_file``) is logged in to with the account's password."""
+    from totalplace.sftp_server import service_key_file
+
+    key = service_key_file(settings)
+    if key.exists():
+        with _session(settings, agency, pkey=paramiko.Ed25519Key.from_private_key_file(str(key))) as account:
+            yield account
+    else:
+        with _session(settings, agency, password=credentials(settings).get(agency, "")) as account:
+            yield account
+
+
+@contextmanager
+def _session(settings: Settings, agency: str, **auth) -> Iterator[SftpAccount]:
     client = paramiko.SSHClient()
     if settings.sftp_host_key.exists():
         # our own local server: pin its host key rather than trusting whatever answers
@@ -201,10 +283,10 @@ def open_account(settings: Settings, agency: str, password: str | None = None) -
         settings.sftp_host,
         port=settings.resolved_sftp_port(),
         username=agency,
-        password=password if password is not None else credentials(settings).get(agency, ""),
         look_for_keys=False,
         allow_agent=False,
         timeout=15,
+        **auth,
     )
     account = SftpAccount(client, agency)
     try:

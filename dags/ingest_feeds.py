@@ -49,13 +49,13 @@ def build_ingest_dag(contract: Contract):
         def wait_for_file() -> PokeReturnValue:
             """Done when a file waits in the inbox or an earlier run left one unfinished."""
             from connectors import ledger
-            from connectors.sftp import open_account
+            from connectors.sftp import open_service
             from totalplace.warehouse import connect, pipeline_url
 
             settings = Settings()
             with connect(pipeline_url(settings, "loader")) as conn:
                 pending = ledger.pending_for_feed(conn, *key) if _ledger_exists(conn) else []
-            with open_account(settings, key[0]) as account:
+            with open_service(settings, key[0]) as account:
                 waiting = key[1] in account.waiting_feeds()
             return PokeReturnValue(is_done=bool(pending) or waiting)
 

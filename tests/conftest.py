@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -175,6 +176,19 @@ def drop_sample_and_damaged(settings, folder: Path) -> Path:
     return damaged
 
 
+def open_in_chromium(page, work, screenshot=None) -> tuple[str, list[str]]:
+    """(the DOM after the page's scripts ran, the browser console's lines) of a local page."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is not installed: `make test` installs it (Debian package chromium)"
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={work}",
+            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=8000", "--window-size=1280,2400"]
+    dom = subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True)
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    if screenshot is not None:
+        subprocess.run([*args, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    return dom.stdout, console
+
+
 @pytest.fixture(scope="session")
 def airflow_home():
     """Airflow environment and metadata database for this worker (``airflow db migrate`` once, ~5 s)."""
@@ -211,3 +225,32 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(" | ".join(f"{c:>12}" if c != "scenario" else f"{c:40}" for c in cols))
     for r in RESULTS:
         terminalreporter.write_line(" | ".join(f"{r[c]:>12}" if c != "scenario" else f"{r[c]:40}" for c in cols))
+
+
+@pytest.fixture
+def three_agencies(settings, tmp_path):
+    """Published police and NHS rows, and a quarantined council file (file 3): the victims of the attack
+    suite (tests/security/), one in every schema a partner may read."""
+    from totalplace import generate_data as gen
+    from totalplace.contracts import get_contract
+    from totalplace.intake import ingest_local
+
+    for agency, feed, path, status in (
+        ("police", "street_crime", POLICE_SAMPLE, "published"),
+        ("nhs", "hospital_admissions",
+         gen.write_hospital_admissions_csv(tmp_path / "adm.csv", 40, [("E01000001", "City of London 001A")]), "published"),
+        ("council", "pooled_budgets", _bad_pooled_budgets(tmp_path / "pools.csv"), "quarantined"),
+    ):
+        outcome = ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        assert outcome.status == status, outcome.error
+    return settings
+
+
+def _bad_pooled_budgets(path: Path) -> Path:
+    """A council file the gate quarantines (one authority code is not an ONS code): its rows are kept
+    in quarantine, where only the council may read them."""
+    from totalplace.generate_data import write_pooled_budgets_csv
+
+    write_pooled_budgets_csv(path, [("E09000001", "City of London"), ("E09000007", "Camden")])
+    path.write_text(path.read_text().replace("E09000007", "X09000007", 1))
+    return path

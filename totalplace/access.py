@@ -17,13 +17,19 @@ People get access with ``totalplace grant <role> <user>`` (a login role that is 
 given role) and lose it with ``totalplace revoke``; both are written to ``ops.audit_log``, as are
 loads (a trigger on the ledger) and every query run through ``totalplace sql``.
 
+Guards on every login that only reads (``analyst``, the agency roles and the people granted them):
+no ``TEMP`` on the database (a temporary object can shadow a catalog view for any function that
+resolves names through the caller's search_path - the platform's functions pin theirs anyway),
+``default_transaction_read_only``, and a ``statement_timeout``, ``lock_timeout`` and
+``idle_in_transaction_session_timeout``, so a forgotten or hostile session cannot hold locks or a
+backend for ever. Only the pipeline roles may create temporary tables (dbt's incremental models do).
+
 Passwords of the pipeline roles are generated into ``<state>/keys/roles.json`` (owner-only); the
 embedded PostgreSQL trusts local connections, an external one checks them.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -53,7 +59,9 @@ def role_passwords(settings: Settings) -> dict[str, str]:
     path = passwords_file(settings)
     if path.exists():
         return json.loads(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from totalplace.state import private_dir
+
+    private_dir(path.parent, settings)
     passwords = {role: secrets.token_urlsafe(24) for role in (*PIPELINE_ROLES, *AGENCIES, "analyst")}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -112,8 +120,16 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     for agency in AGENCIES:
         conn.execute(sql.SQL("grant partner to {}").format(sql.Identifier(agency)))
     dbname = conn.execute("select current_database()").fetchone()[0]
+    # PostgreSQL lets every role connect and make temporary objects by default: only the platform's roles
+    # (and the people granted them) connect, and only the pipelines, whose dbt models need them, make temp tables
+    conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(dbname)))
     conn.execute(sql.SQL("grant connect on database {} to loader, transformer, analyst, partner").format(
         sql.Identifier(dbname)))
+    conn.execute(sql.SQL("grant temporary on database {} to loader, transformer").format(sql.Identifier(dbname)))
+    for role in ("analyst", *AGENCIES):
+        guard_reader(conn, role, settings)
+    for role in PIPELINE_ROLES:
+        _set_role_defaults(conn, role, {"idle_in_transaction_session_timeout": "1h"})
     # dbt creates the <schema>__build copies of the warehouse and swaps them in
     conn.execute(sql.SQL("grant create on database {} to transformer").format(sql.Identifier(dbname)))
     for owner, schemas in (("loader", LOADER_SCHEMAS), ("transformer", TRANSFORMER_SCHEMAS)):
@@ -205,17 +221,56 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
         table, sql.Literal(agency)))
 
 
-def grant(conn: psycopg.Connection, role: str, user: str, password: str | None = None) -> str:
-    """Give ``user`` (a login role, created if new) the rights of ``role``; returns what was done."""
+def reader_defaults(settings: Settings) -> dict[str, str]:
+    """Session defaults of a login that only reads: read-only, and bounded in time and in locks."""
+    seconds = settings.sql_timeout_seconds
+    return {
+        "default_transaction_read_only": "on",
+        "statement_timeout": f"{seconds}s",
+        "lock_timeout": "10s",
+        "idle_in_transaction_session_timeout": f"{seconds}s",
+        # a client that went away (killed, network cut) does not leave its query running
+        "client_connection_check_interval": "2s",
+    }
+
+
+def guard_reader(conn: psycopg.Connection, role: str, settings: Settings) -> None:
+    """The guards above on one login role (set only where they differ: ALTER ROLE writes a shared catalog)."""
+    _set_role_defaults(conn, role, reader_defaults(settings))
+
+
+def _set_role_defaults(conn: psycopg.Connection, role: str, wanted: dict[str, str]) -> None:
+    row = conn.execute("select s.setconfig from pg_catalog.pg_db_role_setting s join pg_catalog.pg_roles r "
+                       "on r.oid = s.setrole where r.rolname = %s and s.setdatabase = 0", (role,)).fetchone()
+    current = dict(item.split("=", 1) for item in (row[0] if row and row[0] else []))
+    for name, value in wanted.items():
+        if current.get(name) != value:
+            conn.execute(sql.SQL("alter role {} set {} = {}").format(
+                sql.Identifier(role), sql.Identifier(name), sql.Literal(value)))
+
+
+def grant(conn: psycopg.Connection, role: str, user: str, password: str | None = None,
+          settings: Settings | None = None) -> str:
+    """Give ``user`` (a login role, created if new) the rights of ``role``; returns what was done.
+
+    The login gets the reader's guards (read-only, timeouts); an existing role with powers of its
+    own (a superuser, a role that may create roles or bypass row-level security) is refused, since
+    holding a platform role would not limit what it can already do."""
     if role not in GRANTABLE:
         raise ValueError(f"{role!r} cannot be granted: choose one of {', '.join(GRANTABLE)}")
     if user in (*PIPELINE_ROLES, *GROUP_ROLES, *AGENCIES):
         raise ValueError(f"{user!r} is one of the platform's own roles; grant to a person's login instead")
-    exists = conn.execute("select 1 from pg_roles where rolname = %s", (user,)).fetchone()
+    exists = conn.execute("select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls or rolreplication "
+                          "from pg_roles where rolname = %s", (user,)).fetchone()
+    if exists and exists[0]:
+        raise ValueError(f"{user!r} is a privileged role (superuser, createrole, createdb, bypassrls or "
+                         "replication); grant to a person's ordinary login instead")
     if not exists:
-        conn.execute(sql.SQL("create role {} login password {} nosuperuser nocreatedb nocreaterole").format(
+        conn.execute(sql.SQL("create role {} login password {} nosuperuser nocreatedb nocreaterole noreplication "
+                             "nobypassrls connection limit 10").format(
             sql.Identifier(user), sql.Literal(password or secrets.token_urlsafe(18))))
     conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(user)))
+    guard_reader(conn, user, settings or Settings())
     audit(conn, "grant", role, {"user": user, "created": not exists})
     return f"{user} {'created and ' if not exists else ''}granted {role}"
 
@@ -230,10 +285,19 @@ def revoke(conn: psycopg.Connection, role: str, user: str) -> str:
     return f"{user} no longer holds {role}"
 
 
-def audit(conn: psycopg.Connection, action: str, target: str | None, detail: dict) -> None:
-    """One row of ops.audit_log: who (the operating-system user and the database role) did what."""
-    conn.execute("insert into ops.audit_log (actor, action, target, detail) values (%s, %s, %s, %s)",
-                 (getpass.getuser(), action, target, Jsonb(detail)))
+def audit(conn: psycopg.Connection, action: str, target: str | None, detail: dict,
+          actor: str | None = None) -> int | None:
+    """One row of ops.audit_log. The actor is a database login - ``actor`` when the action was done on
+    another connection (a query run as an analyst), else this connection's - never a name from the
+    environment, which anyone sets. Returns the row's id to a login that may read the log (the admin:
+    a query's outcome is added to its row afterwards); the pipelines may only append."""
+    values = ("insert into ops.audit_log (actor, db_role, action, target, detail) "
+              "values (coalesce(%s, session_user), coalesce(%s, session_user), %s, %s, %s)")
+    params = (actor, actor, action, target, Jsonb(detail))
+    if not conn.execute("select has_table_privilege('ops.audit_log', 'select')").fetchone()[0]:
+        conn.execute(values, params)
+        return None
+    return conn.execute(values + " returning audit_id", params).fetchone()[0]
 
 
 ROLES = (*PIPELINE_ROLES, "analyst", "partner", *AGENCIES)
@@ -252,6 +316,10 @@ def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for role in ROLES:
         lines = []
+        on_database = [p for p in ("connect", "create", "temporary") if conn.execute(
+            "select has_database_privilege(%s, current_database(), %s)", (role, p)).fetchone()[0]]
+        if on_database:
+            lines.append(f"database: {', '.join(on_database)}")
         for schema in schemas:
             rights = [p for p in ("usage", "create") if conn.execute(
                 "select has_schema_privilege(%s, %s, %s)", (role, schema, p)).fetchone()[0]]

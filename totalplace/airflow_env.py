@@ -62,12 +62,16 @@ def ensure_metadata_db(settings: Settings) -> None:
     marker = settings.airflow_home / ".migrated"
     if marker.exists():
         return
-    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    from totalplace.state import private_dir
+
+    private_dir(settings.airflow_home)
     env = dict(os.environ, **airflow_environment(settings))
     airflow = str(Path(sys.executable).with_name("airflow"))
     result = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    for path in settings.airflow_home.glob("airflow.db*"):
+        path.chmod(0o600)  # who ran what, with connections and variables: the platform's alone
     marker.write_text("ok\n")
 
 
@@ -88,7 +92,7 @@ def ui_login(settings: Settings) -> tuple[str, str]:
         passwords = {}
     if not passwords.get(UI_USER):
         passwords[UI_USER] = secrets.token_urlsafe(12)
-        settings.airflow_home.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(passwords) + "\n")
+        from totalplace.state import write_private
+
+        write_private(path, json.dumps(passwords) + "\n")
     return UI_USER, passwords[UI_USER]

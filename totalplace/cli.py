@@ -32,8 +32,12 @@ class State:
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks and library logs.")] = False) -> None:
     State.debug = debug
+    # what the platform writes (kept extracts, keys, logs, Airflow's and dbt's files) is its own
+    os.umask(0o077)
     s = Settings()
-    s.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from totalplace.state import private_dir
+
+    private_dir(s.run_dir, s)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(s.run_dir))
     logging.basicConfig(level=logging.INFO if debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -139,7 +143,20 @@ def status(
     if show_credentials and s.credentials_file.exists():
         for account, password in json.loads(s.credentials_file.read_text()).items():
             console.print(f"account    {account}: {password}")
+    from totalplace.state import loose_entries
+
+    loose = loose_entries(s)
+    if loose:
+        console.print(f"state      [red]the state folder {s.state_dir} is not private[/]: another local user may "
+                      "read or list:")
+        for line in loose:
+            console.print(f"           {line}", markup=False)
+    else:
+        console.print(f"state      the state folder {s.state_dir} is private: no other local user reads or lists it")
     up_ = st.warehouse_up and st.sftp_up
+    if loose:
+        fail(f"{len(loose)} entr{'y' if len(loose) == 1 else 'ies'} of the state folder can be read by other users",
+             "`totalplace up` makes them owner-only again", code=1)
     console.print(f"[{'green' if up_ else 'yellow'}]status:[/] {'all running' if up_ else 'not all running; start with `totalplace up`'}.")
     raise typer.Exit(0 if up_ else 1)
 
@@ -173,9 +190,13 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Pre-flight check of a file against its feed's rules. Exit 0 if it would be accepted, 1 if not."""
+    import stat
+
     from totalplace import intake, services
     from totalplace.reports import render_text
 
+    if not stat.S_ISREG(file.stat().st_mode):  # a device or a pipe would be read for ever
+        fail(f"{file} is not a regular file (a device, a pipe or a socket)", "give the path of the file itself")
     s = settings()
     contract = resolve_feed(s, feed)
     if s.embedded:
@@ -197,7 +218,7 @@ def validate(
 @guarded
 def run(
     verbose: Annotated[bool, typer.Option(help="Show Airflow and dbt output instead of logging it to a file.")] = False,
-    transform: Annotated[str, typer.Option(help="auto (when something was published), always or never.")] = "auto",
+    transform: Annotated[str, typer.Option(help="auto (when something was published or the dbt project changed), always or never.")] = "auto",
 ) -> None:
     """Process every inbox through the ingest DAGs, then rebuild the warehouse (transform DAG)."""
     from totalplace import pipeline
@@ -223,43 +244,27 @@ def run(
 @app.command()
 @guarded
 def sql(
-    query: Annotated[str, typer.Argument(help="A SQL query (run in a read-only transaction).")],
+    query: Annotated[str, typer.Argument(help="One query: SELECT, WITH ... SELECT, VALUES or TABLE (run read-only).")],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
-    limit: Annotated[int, typer.Option(help="Rows to show at most.")] = 1000,
+    limit: Annotated[int, typer.Option(min=0, help="Rows to fetch at most (the rest are never fetched).")] = 1000,
     as_role: Annotated[str, typer.Option(
         "--as", help="Database role to query as: analyst (published marts only), an agency (police, nhs, "
         "housing, council: its own raw rows), transformer, loader, or admin.")] = "analyst",
 ) -> None:
-    """Query the warehouse (as the analyst role unless --as says otherwise); recorded in ops.audit_log."""
-    import psycopg
+    """Query the warehouse read-only, one statement, with a time limit; recorded in ops.audit_log first."""
+    from totalplace.query import QueryFailed, QueryRefused, run_query
 
-    from totalplace.access import as_role as role_url
-    from totalplace.access import audit
-    from totalplace.warehouse import connect, warehouse_url
-
-    s = settings()
-    admin = warehouse_url(s)
-    url = admin if as_role == "admin" else role_url(admin, s, as_role) if as_role in (
-        "analyst", "loader", "transformer", "police", "nhs", "housing", "council") else None
-    if url is None:
-        fail(f"unknown role {as_role!r}", "use analyst, police, nhs, housing, council, transformer, loader or admin")
-    outcome: dict = {"statement": query, "role": as_role}
     try:
-        with connect(url) as conn:
-            conn.read_only = True
-            cur = conn.execute(query)
-            names = [d.name for d in cur.description] if cur.description else []
-            rows = cur.fetchmany(limit) if names else []
-        outcome["rows"] = len(rows)
-    except psycopg.errors.InsufficientPrivilege as exc:
-        outcome["refused"] = str(exc).splitlines()[0]
-        raise
-    finally:
-        with connect(admin) as conn:
-            audit(conn, "query", as_role, outcome)
-    print_rows(names, rows, format)
+        result = run_query(settings(), query, role=as_role, limit=limit)
+    except QueryRefused as exc:
+        fail(f"refused: {exc}", "one read-only query per call; see `totalplace sql --help`")
+    except QueryFailed as exc:
+        fail(str(exc), "narrow the query, or raise TOTALPLACE_SQL_TIMEOUT_SECONDS" if "timeout" in str(exc) else None,
+             code=1)
+    print_rows(result.names, result.rows, format)
     if format == "table":
-        console.print(f"[green]sql:[/] {len(rows)} row(s).")
+        more = f" (the first {limit}; more were not fetched - raise --limit)" if result.more else ""
+        console.print(f"[green]sql:[/] {len(result.rows)} row(s){more}.")
 
 
 @app.command("grant")
@@ -278,7 +283,7 @@ def grant_cmd(
     chosen = password or secrets.token_urlsafe(18)
     try:
         with connect(warehouse_url(settings())) as conn:
-            done = grant(conn, role, user, chosen)
+            done = grant(conn, role, user, chosen, settings())
     except ValueError as exc:
         fail(str(exc))
     if "created" in done and password is None:

@@ -265,6 +265,10 @@ class FileFormat(BaseModel):
         "contract's, in the contract's order",
     )
     sheet: str | None = Field(default=None, description="for Excel files: the sheet to read (default: the one whose header matches)")
+    max_columns: int = Field(
+        default=1000, ge=1, le=1500,
+        description="a file with more columns than this is refused at once, before anything is loaded "
+        "(PostgreSQL takes at most 1,600 columns in a table, and a 100,000-column 'CSV' is not an extract)")
 
 
 class TotalsRows(BaseModel):

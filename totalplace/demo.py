@@ -41,8 +41,9 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
     from totalplace import generate_data as gen
     from totalplace import generate_people as gp
     from totalplace.reference import REFERENCE_DIR
+    from totalplace.state import private_dir
 
-    out = settings.state_dir / "demo"
+    out = private_dir(settings.state_dir / "demo", settings)  # generated person-level extracts: private
     lookup = REFERENCE_DIR / "ons_lsoa_lookup.csv"
     lsoas = gen.london_lsoas(lookup, limit=400)
     lads = gen.london_lads(lookup)

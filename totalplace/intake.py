@@ -43,14 +43,24 @@ from connectors.landing import (
     drop_landing,
     landing_table,
 )
+from connectors.names import NAME_PROBLEM
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
 from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
-from connectors.sftp import RemoteFile, SftpAccount, open_account
+from connectors.sftp import RemoteFile, SftpAccount, open_service
 from totalplace import failpoints
 from totalplace.contracts import Contract
-from totalplace.reports import Problem, Rejected, build_report, render_csv, render_text, summarise
+from totalplace.reports import (
+    Problem,
+    Rejected,
+    build_report,
+    render_csv,
+    render_text,
+    summarise,
+    withhold_values,
+)
 from totalplace.settings import Settings
-from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
+from totalplace.state import private_dir
+from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url, with_lock_retries
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +131,10 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     except HeaderError as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
     headers = row.cells
+    if len(headers) > contract.format.max_columns:
+        raise Rejected([Problem(check="header", rule=(
+            f"the header row (line {row.line}) has {len(headers):,} columns; this feed takes at most "
+            f"{contract.format.max_columns:,} (its contract's max_columns) - is this the right file?"))])
     match = match_header(headers, contract, line=row.line, offset=row.offset)
     match.header_first_line = row.first_line or row.line
     problems = [
@@ -131,7 +145,8 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
         for h in match.duplicates
     ]
     if problems:
-        found = ", ".join(repr(h) for h in headers)
+        found = ", ".join(repr(h) for h in headers[:40]) + (f" ... ({len(headers):,} columns)" if len(headers) > 40
+                                                             else "")
         problems.append(Problem(check="header", rule=f"the header found was: {found}"))
         raise Rejected(problems)
     return match
@@ -208,7 +223,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     if typed.empty_rows:
         notes.append(f"{typed.empty_rows} empty row(s) (no value in any column) were ignored")
     for row, text in typed.footer:
-        notes.append(f"line {row + match.header_line} is a note below the data, not a row: {text[:120]!r}")
+        quoted = "" if contract.person_identifiers else f": {text[:120]!r}"  # a person-level note is not quoted
+        notes.append(f"line {row + match.header_line} is a note below the data, not a row{quoted}")
     for total in typed.totals:
         sums = ", ".join(f"{k} {v}" for k, v in total.items() if k not in ("row", "line", "label"))
         checked = "the data adds up to it" if contract.totals_rows and contract.totals_rows.reconcile else "not checked"
@@ -311,7 +327,7 @@ def send_report(settings: Settings, agency: str, feed: str, name: str, report: d
     payload_csv = render_csv(report)
     try:
         with contextlib.ExitStack() as stack:
-            acct = account or stack.enter_context(open_account(settings, agency))
+            acct = account or stack.enter_context(open_service(settings, agency))
             acct.write_bytes(stem + ".json", payload_json)
             acct.write_bytes(stem + ".txt", payload_txt)
             if payload_csv is not None:
@@ -329,9 +345,17 @@ def fetch(settings: Settings, contract: Contract) -> list[int]:
     """
     url = prepare(settings, contract)
     new_ids: list[int] = []
-    with open_account(settings, contract.agency) as account:
+    with open_service(settings, contract.agency) as account:
         for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
-            new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+            try:
+                new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+            except PermissionError as exc:
+                # a file the server may not read (put there by hand, not uploaded): the others go on
+                from totalplace.alerts import alert
+
+                alert(settings, "file_unreadable", f"{remote.name} in {contract.agency}:inbox/{contract.feed}/ "
+                      f"cannot be read by the SFTP server ({exc}); it was left in place - give it to the server's "
+                      "user, or run `totalplace up`, which does", feed=contract.key, name=remote.name)
     with connect(url) as conn:
         pending = ledger.pending_for_feed(conn, contract.agency, contract.feed)
     return sorted(set(pending) | set(new_ids))
@@ -358,14 +382,17 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
     entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
                                    size=size, sent_by=sender(settings, contract, account))
     final = local_path(settings, contract, entry.file_id, name)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(final.parent, settings)
+    # the folder is 0700 (a hard link to the caller's own file keeps that file's mode; nobody else gets in)
     if move:
         source.replace(final)
+        final.chmod(0o600)
     else:
         try:
             os.link(source, final)  # no second copy of a big file when it is on the same disk
         except OSError:
             shutil.copyfile(source, final)
+            final.chmod(0o600)
     return entry
 
 
@@ -382,6 +409,9 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     # the ledger row is committed and the bytes are ours: the inbox copy can go
     account.remove_from_inbox(remote)
     wrong = manifest_problems(manifest, sha256=sha256, size=size) if entry.status == "received" else []
+    if not remote.clean and entry.status == "received":
+        # quarantined by itself: a name that is not text stops nothing else (finding of the attack suite)
+        wrong = [Problem(check="file_name", rule=NAME_PROBLEM), *wrong]
     if wrong:
         _quarantine(settings, contract, url, entry, landing_table(contract, entry.file_id), wrong, rows=None)
         return []
@@ -459,7 +489,8 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         "suite": result.suite,
         "passed": result.passed,
         "expectations": result.expectations,
-        "problems": [p.as_dict() for p in result.problems],
+        "problems": [p.as_dict() for p in withhold_values(result.problems,
+                                                           person_level=bool(contract.person_identifiers))],
     }
     with connect(url) as conn:
         conn.execute("update ops.file_ledger set report = %s where file_id = %s and status = 'validating'",
@@ -488,28 +519,32 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
                            notify=notify)
     import psycopg
 
+    def publish_file(conn) -> tuple[int, dict[str, Any]]:
+        submission = submission_of(conn, contract, table)
+        rows = publish_rows(conn, contract, table, file_id)
+        if rows != entry.rows:
+            raise RuntimeError(f"file {file_id}: {rows} rows to publish but {entry.rows} were landed")
+        failpoints.hit("publish", conn, url)
+        replaced = supersede(conn, contract, entry, submission)
+        notes = warnings
+        if replaced:
+            notes = [*warnings, "this file replaces " + ", ".join(
+                f"file {e.file_id} ({e.name}, {e.rows} rows)" for e in replaced)
+                + " - a corrected re-submission of the same " + ", ".join(contract.supersedes_on or [])]
+        report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
+                              file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"], warnings=notes)
+        if submission is not None:
+            report["submission"] = submission
+        report["control_totals"] = control_totals(conn, contract, file_id)
+        if (entry.report or {}).get("file_totals"):
+            report["file_totals"] = entry.report["file_totals"]
+        ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)
+        drop_landing(conn, table)
+        return rows, report
+
     try:
-        with connect(url) as conn:
-            submission = submission_of(conn, contract, table)
-            rows = publish_rows(conn, contract, table, file_id)
-            if rows != entry.rows:
-                raise RuntimeError(f"file {file_id}: {rows} rows to publish but {entry.rows} were landed")
-            failpoints.hit("publish", conn, url)
-            replaced = supersede(conn, contract, entry, submission)
-            if replaced:
-                warnings = [*warnings, "this file replaces " + ", ".join(
-                    f"file {e.file_id} ({e.name}, {e.rows} rows)" for e in replaced)
-                    + " - a corrected re-submission of the same " + ", ".join(contract.supersedes_on or [])]
-            report = build_report(outcome="published", agency=contract.agency, feed=contract.feed, name=entry.name,
-                                  file_id=file_id, sha256=entry.sha256, rows=rows, suite=gate["suite"],
-                                  warnings=warnings)
-            if submission is not None:
-                report["submission"] = submission
-            report["control_totals"] = control_totals(conn, contract, file_id)
-            if (entry.report or {}).get("file_totals"):
-                report["file_totals"] = entry.report["file_totals"]
-            ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)
-            drop_landing(conn, table)
+        # superseding detaches a partition of raw (ACCESS EXCLUSIVE): never queue partners' reads behind it
+        rows, report = with_lock_retries(url, publish_file, what=f"publishing file {file_id}", settings=settings)
     except psycopg.errors.UniqueViolation:
         # the same content was published by a concurrent run between our fetch and now
         with connect(url) as conn:
@@ -585,15 +620,26 @@ def control_totals(conn, contract: Contract, file_id: int) -> dict[str, str]:
 def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.LedgerEntry, table: LandingTable,
                 problems: list[Problem], *, rows: int | None, suite: str | None = None,
                 notify: bool = True) -> Outcome:
+    problems = withhold_values(problems, person_level=bool(contract.person_identifiers))
+    # a rejected file of people, or one holding identifiers its contract does not declare, is not kept:
+    # the sender has it, and a kept copy would be person-level data in clear on the platform's disk
+    discard = bool(contract.person_identifiers) or any(p.check == "undeclared_identifier" for p in problems)
+    warnings = (entry.report or {}).get("warnings", [])
+    if discard:
+        warnings = [*warnings, "this file was not kept (it holds, or may hold, person identifiers): send it again "
+                    "once it is fixed - it cannot be run again from the platform's copy"]
     report = build_report(outcome="quarantined", agency=contract.agency, feed=contract.feed, name=entry.name,
                           file_id=entry.file_id, sha256=entry.sha256, rows=rows, problems=problems, suite=suite,
-                          warnings=(entry.report or {}).get("warnings", []))
+                          warnings=warnings)
+    report["kept"] = not discard
     error = summarise(report["problems"])
     with connect(url) as conn:
         exists = conn.execute("select to_regclass(%s)", (f"landing.{table.name}",)).fetchone()[0]
         if exists:
-            quarantine_rows(conn, table)
+            quarantine_rows(conn, table, contract)
         ledger.transition(conn, entry.file_id, "quarantined", rows=rows, error=error, report=report)
+    if discard:  # after the commit: a crash in between leaves bytes that retention deletes, never a lost outcome
+        shutil.rmtree(local_path(settings, contract, entry.file_id, entry.name).parent, ignore_errors=True)
     if notify:
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     from totalplace.alerts import alert
@@ -620,6 +666,9 @@ def reprocess(settings: Settings, contract: Contract, file_id: int, *, notify: b
             raise ValueError(f"file {file_id} cannot be run again: retention deleted it on {entry.purged_at:%Y-%m-%d}")
         if entry.status in ("published", "duplicate", "superseded"):
             return Outcome(file_id, entry.name, entry.status, entry.rows, entry.error)
+        if not local_path(settings, contract, file_id, entry.name).exists():
+            raise ValueError(f"file {file_id} cannot be run again: it was not kept (a rejected file that holds person "
+                             "identifiers is deleted) - ask the sender to send it again")
         if entry.status in ("quarantined", "failed"):
             history = [*(entry.report or {}).get("history", []),
                        {"status": entry.status, "error": entry.error, "finished_at": str(entry.finished_at)}]

@@ -36,10 +36,13 @@ def print_rows(names: list[str], rows: list, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps([dict(zip(names, r, strict=True)) for r in rows], indent=2, default=str) + "\n")
     elif fmt == "csv":
+        from totalplace.reports import spreadsheet_safe
+
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(rows)
+        writer.writerow([spreadsheet_safe(n) for n in names])
+        # text that a spreadsheet would run (=HYPERLINK(...), +cmd, @SUM) is escaped; numbers stay numbers
+        writer.writerows([spreadsheet_safe(v) if isinstance(v, str) else v for v in r] for r in rows)
         sys.stdout.write(buf.getvalue())
     elif fmt == "table":
         table = Table()

@@ -1,8 +1,8 @@
 """``totalplace run``: process every inbox and rebuild the warehouse, through the Airflow DAGs.
 
 Runs ``ingest_<agency>__<feed>`` (with ``dag.test()``) for each feed that has files waiting or
-unfinished, then ``transform__dbt_build`` when something was published or the marts do not exist
-yet - what the scheduler does on asset events. A quarantined file is an outcome, not a failure;
+unfinished, then ``transform__dbt_build`` when something was published, the marts do not exist
+yet or the dbt project changed since the published build - what the scheduler does on asset events. A quarantined file is an outcome, not a failure;
 only a DAG run that failed makes the run fail.
 """
 
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors import ledger
-from connectors.sftp import open_account
-from totalplace import airflow_runner, services
+from connectors.sftp import open_service
+from totalplace import airflow_runner, build_selection, services
 from totalplace.contracts import load_contracts
 from totalplace.settings import AGENCIES, Settings
 from totalplace.warehouse import connect
@@ -54,7 +54,7 @@ def feeds_with_work(settings: Settings, url: str) -> list[str]:
             if ledger.pending_for_feed(conn, c.agency, c.feed):
                 keys.add(key)
     for agency in sorted({c.agency for c in contracts.values()}):
-        with open_account(settings, agency) as account:
+        with open_service(settings, agency) as account:
             for feed in account.waiting_feeds():
                 if f"{agency}__{feed}" in contracts:
                     keys.add(f"{agency}__{feed}")
@@ -67,7 +67,9 @@ def output_to(log_file: Path | None) -> Iterator[None]:
     if log_file is None:
         yield
         return
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    from totalplace.state import private_dir
+
+    private_dir(log_file.parent)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -119,7 +121,10 @@ def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto",
                 "select count(*) from ops.file_ledger where status = 'published' and finished_at >= %s", (started,)
             ).fetchone()[0]
             mart_exists = conn.execute("select to_regclass(%s) is not null", (MART_PROBE,)).fetchone()[0]
-        if transform == "always" or (transform == "auto" and (published_now or not mart_exists)):
+            last = build_selection.last_published(conn)
+        # the dbt project changed since the published build (an upgrade, a new mart): rebuild it too
+        project_changed = last is not None and last[0] != build_selection.project_hash(settings.dbt_project_dir)
+        if transform == "always" or (transform == "auto" and (published_now or not mart_exists or project_changed)):
             run("transform__dbt_build")
             summary.transformed = True
             if summary.dag_results[-1].state == "success":

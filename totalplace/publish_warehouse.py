@@ -15,7 +15,7 @@ from decimal import Decimal
 from psycopg import sql
 
 from totalplace.access import grant_marts
-from totalplace.warehouse import connect
+from totalplace.warehouse import connect, with_lock_retries
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +110,16 @@ def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
 
 
 def swap(url: str) -> None:
-    """Make the build schemas the published ones, in one transaction."""
+    """Make the build schemas the published ones, in one transaction (its locks taken with a timeout
+    and retried, so a long analyst query neither stalls it nor gets every other query queued behind it)."""
     with connect(url) as conn:
         for schema in SCHEMAS:
             build = schema + BUILD_SUFFIX
             exists = conn.execute("select count(*) from pg_namespace where nspname = %s", (build,)).fetchone()[0]
             if not exists:
                 raise AuditFailed(f"schema {build} was not built")
+
+    def rename(conn) -> None:
         for schema in SCHEMAS:
             build, old = schema + BUILD_SUFFIX, schema + OLD_SUFFIX
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(old)))
@@ -125,6 +128,8 @@ def swap(url: str) -> None:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(schema + OLD_SUFFIX)))
         grant_marts(conn)  # a renamed schema does not carry the grants of the one it replaces
+
+    with_lock_retries(url, rename, what="publishing the warehouse")
     log.info("published warehouse schemas %s", ", ".join(SCHEMAS))
 
 
@@ -136,7 +141,7 @@ def publish_relations(url: str, relations: list[tuple[str, str, str]]) -> None:
     is replaced is itself among them: dropping the old ones (with what depends on them) and moving
     the new ones in leaves no view pointing at a dropped relation.
     """
-    with connect(url) as conn:
+    def replace(conn) -> None:
         kinds = {}
         for schema, name, _ in relations:
             built = _relkind(conn, schema + BUILD_SUFFIX, name)
@@ -155,4 +160,6 @@ def publish_relations(url: str, relations: list[tuple[str, str, str]]) -> None:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema + BUILD_SUFFIX)))
         grant_marts(conn)
+
+    with_lock_retries(url, replace, what="publishing rebuilt relations")
     log.info("published %d rebuilt relations", len(relations))

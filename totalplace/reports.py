@@ -38,6 +38,24 @@ class Problem:
         }
 
 
+def withhold_values(problems: list[Problem], *, person_level: bool) -> list[Problem]:
+    """Examples that name row and column without the sender's value: every value of a person-level
+    feed (its cells may be anything a person typed about someone), and in any feed a value that looks
+    like an NHS number or a full postcode. Reports are kept in the ledger, which others read."""
+    from connectors.pseudonymise import identifier_kind
+
+    for problem in problems:
+        for example in problem.examples:
+            value = example.get("value")
+            if value is None or value == "":
+                continue
+            kind = None if person_level else identifier_kind(str(value))
+            if person_level or kind:
+                example["value"] = None
+                example["withheld"] = "person-level feed" if person_level else f"looks like {kind}"
+    return problems
+
+
 class Rejected(Exception):
     """A file cannot be accepted; carries every problem found."""
 
@@ -118,8 +136,11 @@ def render_text(report: dict[str, Any]) -> str:
             count = f"{p['rows_failing']} row(s) " if p.get("rows_failing") else ""
             lines.append(f"  {i}. {column}{count}{p['rule']}")
             if p.get("examples"):
-                shown = "; ".join(f"line {e['line']}: {_show(e.get('value'))}" for e in p["examples"][:5])
-                lines.append(f"     e.g. {shown}")
+                shown = "; ".join(f"line {e['line']}" + ("" if e.get("withheld") else f": {_show(e.get('value'))}")
+                                  for e in p["examples"][:5])
+                withheld = {e["withheld"] for e in p["examples"] if e.get("withheld")}
+                lines.append(f"     e.g. {shown}" + (f" (values withheld: {', '.join(sorted(withheld))})"
+                                                       if withheld else ""))
     for w in report.get("warnings") or []:
         lines.append(f"Note: {w}")
     if report.get("sha256"):
@@ -148,6 +169,7 @@ def render_csv(report: dict[str, Any]) -> str | None:
     for i, p in enumerate(report["problems"], start=1):
         examples = p.get("examples") or [{}]
         for e in examples:
+            value = f"(withheld: {e['withheld']})" if e.get("withheld") else e.get("value")
             writer.writerow([spreadsheet_safe(v) for v in (i, p.get("column"), p["rule"], p.get("rows_failing"),
-                                                            e.get("line"), e.get("value"))])
+                                                            e.get("line"), value)])
     return out.getvalue()

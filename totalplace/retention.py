@@ -21,7 +21,7 @@ from psycopg import sql
 from totalplace.access import audit
 from totalplace.agreements import NoAgreement, load_agreements
 from totalplace.settings import Settings
-from totalplace.warehouse import connect, pipeline_url
+from totalplace.warehouse import connect, pipeline_url, with_lock_retries
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,16 @@ def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
             continue
         if entry["received_at"] + timedelta(days=days) > now:
             continue
-        with connect(url) as conn:
+        def purge(conn, entry=entry, days=days) -> int:
             rows = _drop_rows(conn, entry)
             conn.execute("update ops.file_ledger set purged_at = %s where file_id = %s", (now, entry["file_id"]))
             audit(conn, "purge", f"{entry['agency']}/{entry['feed']}",
                   {"file_id": entry["file_id"], "name": entry["name"], "status": entry["status"], "rows": rows,
                    "retention_days": days})
+            return rows
+
+        # detaching a partition of raw takes an ACCESS EXCLUSIVE lock: never queue readers behind it
+        rows = with_lock_retries(url, purge, what=f"purging file {entry['file_id']}", settings=settings)
         # the bytes go after the commit: a crash in between leaves bytes to delete next time, never rows
         shutil.rmtree(settings.files_dir / entry["agency"] / entry["feed"] / str(entry["file_id"]), ignore_errors=True)
         result.files.append(entry["file_id"])

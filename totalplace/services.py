@@ -40,13 +40,18 @@ def feeds_by_agency(settings: Settings) -> dict[str, list[str]]:
 
 def up(settings: Settings) -> str:
     """Warehouse (started if embedded) with schemas; SFTP accounts and server; dbt manifest. Idempotent."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    from totalplace.state import ensure_state_dir, tighten
+
+    ensure_state_dir(settings)
     url = warehouse.ensure_warehouse(settings)
     prepare_warehouse(settings, url)
     if uses_local_sftp(settings):
         sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
         sftp_server.start_background(settings)
     ensure_manifest(settings, url)
+    changed = tighten(settings)
+    if changed:
+        log.warning("made %d entries of the state folder %s owner-only", changed, settings.state_dir)
     return url
 
 

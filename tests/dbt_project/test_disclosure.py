@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import defaultdict
 
 import pytest
 
@@ -38,15 +39,21 @@ def with_totals(cells: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]
     return out
 
 
-def run(settings, sql_text: str, tables: list[dict[tuple[str, str], int]]) -> list[dict[tuple[str, str], int | None]]:
+def _published(settings, table: str, columns: str, rows: list[tuple], sql_text: str) -> list[tuple]:
+    """Load ``rows`` into ``scratch.<table> (<columns>)`` and return what the compiled macro publishes."""
     with connect(settings.warehouse_url) as conn:
         conn.execute("create schema if not exists scratch")
-        conn.execute("drop table if exists scratch.cells")
-        conn.execute("create table scratch.cells (t int, r text, c text, n bigint)")
+        conn.execute(f"drop table if exists scratch.{table}")
+        conn.execute(f"create table scratch.{table} ({columns})")
         with conn.cursor() as cur:
-            cur.executemany("insert into scratch.cells values (%s, %s, %s, %s)",
-                            [(t, r, c, n) for t, table in enumerate(tables) for (r, c), n in table.items()])
-        rows = conn.execute(f"select t, r, c, published from ({sql_text}) as q").fetchall()
+            cur.executemany(f"insert into scratch.{table} values ({', '.join(['%s'] * len(rows[0]))})", rows)
+        keys = ", ".join(c.split()[0] for c in columns.split(", ") if c.split()[0] not in ("n", "w"))
+        return conn.execute(f"select {keys}, published from ({sql_text}) as q").fetchall()
+
+
+def run(settings, sql_text: str, tables: list[dict[tuple[str, str], int]]) -> list[dict[tuple[str, str], int | None]]:
+    rows = _published(settings, "cells", "t int, r text, c text, n bigint",
+                      [(t, r, c, n) for t, table in enumerate(tables) for (r, c), n in table.items()], sql_text)
     out: list[dict] = [{} for _ in tables]
     for t, r, c, published in rows:
         out[t][(r, c)] = published
@@ -92,3 +99,52 @@ def test_no_table_of_many_random_ones_leaks_a_small_count(settings, suppress_sql
     for exact, published in zip(tables, results, strict=True):
         assert_safe(exact, published)
     assert sum(v is None for p in results for v in p.values()) > 100  # the cases really had small counts
+
+
+CUBE = ("select *, published_count as published from ({{ secondary_suppression('scratch.cubes', 'n', "
+        "['r', 'c', 'a'], ['t'], rounds=6, withhold='w') }}) as s")
+
+
+def with_all_totals(cells: dict[tuple, int]) -> dict[tuple, int]:
+    """A table of any number of dimensions with every total ('all' in any of them) added."""
+    dims = len(next(iter(cells)))
+    values = [sorted({k[i] for k in cells}) + ["all"] for i in range(dims)]
+    return {key: sum(n for k, n in cells.items() if all(v in ("all", kv) for v, kv in zip(key, k, strict=True)))
+            for key in itertools.product(*values)}
+
+
+def test_three_dimensions_with_cells_withheld_for_another_table(settings):
+    """As the cohort marts' shared decision uses it: three dimensions (district x agencies known to x
+    agency) and cells withheld whatever their count (a 0 among a handful of people): every line along
+    every dimension has no withheld cell or at least two, adding up to more than 7 under a published
+    total, after the rounds the model runs."""
+    sql_text = compile_inline(settings, settings.warehouse_url, CUBE)
+    rng = random.Random(11)
+    cubes, flagged = [], []
+    for _ in range(40):
+        cube = with_all_totals({(r, c, a): rng.choice([0, 0, 1, 3, 6, 8, 12, 30, 90])
+                                for r, c, a in itertools.product("abcd", "xy", "pqr")})
+        # a cell may be withheld for another reason only where no wider total is 0 (that would give it away)
+        eligible = [k for k in cube if all(cube[k[:i] + ("all",) + k[i + 1:]] > 0 for i in range(3))]
+        cubes.append(cube)
+        flagged.append(set(rng.sample(eligible, min(3, len(eligible)))))
+    rows = _published(settings, "cubes", "t int, r text, c text, a text, n bigint, w boolean",
+                      [(t, *k, n, k in flagged[t]) for t, cube in enumerate(cubes) for k, n in cube.items()], sql_text)
+    published: list[dict] = [{} for _ in cubes]
+    for t, r, c, a, value in rows:
+        published[t][(r, c, a)] = value
+    for t, cube in enumerate(cubes):
+        assert all(published[t][k] is None for k in flagged[t])
+        for key, value in published[t].items():
+            assert value is None or not 1 <= value <= 7, f"{key}: {value} published"
+        for i in range(3):
+            lines = defaultdict(list)
+            for key in cube:
+                lines[key[:i] + key[i + 1:]].append(key)
+            for line in lines.values():
+                withheld = [k for k in line if published[t][k] is None]
+                assert len(withheld) != 1, f"table {t}: {withheld[0]} can be recovered from its line {sorted(line)}"
+                # under a published total, the withheld cells' sum is published too: never 0-7
+                if withheld and all(k[i] != "all" for k in withheld):
+                    assert sum(cube[k] for k in withheld) > 7, f"table {t}: {withheld} add up to a small count"
+    assert sum(v is None for p in published for v in p.values()) > 500

@@ -92,6 +92,9 @@ def test_airflow_ui_lists_the_dags_with_docs_and_tags(settings, tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        from totalplace import sftp_server
+
+        sftp_server.stop_background(settings)  # `totalplace airflow` brought the platform up: take it down
     # every process of the group is gone: nothing keeps the port
     time.sleep(1)
     with socket.socket() as sock:

@@ -5,30 +5,15 @@ browser console, and a screenshot of a profile is kept in the state folder."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import pytest
-from conftest import POLICE_SAMPLE, drop_sample_and_damaged
+from conftest import POLICE_SAMPLE, drop_sample_and_damaged, open_in_chromium
 
 from totalplace import pipeline
 
 pytestmark = pytest.mark.slow
 
 CITY = "E09000001"  # City of London: the police sample's district
-
-
-def open_in_chromium(page, work, screenshot=None) -> tuple[str, list[str]]:
-    """(the DOM after the page's scripts ran, the browser console's lines) of a local page."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "Chromium is not installed: `make test` installs it (Debian package chromium)"
-    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={work}",
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=8000", "--window-size=1280,2400"]
-    dom = subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True)
-    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
-    if screenshot is not None:
-        subprocess.run([*args, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True)
-    return dom.stdout, console
 
 
 def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflow_home, tmp_path):

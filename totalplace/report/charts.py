@@ -4,6 +4,11 @@ plotly.js comes from the ``plotly`` Python package and is written once into the 
 the pages need no internet. Figures are plain dicts (no plotly.graph_objects), which keeps a site of
 300 places to a few seconds. Money is in pounds; a withheld value (small-number suppression) is
 left out of a chart and shown as "withheld" in the table beside it, never as zero.
+
+plotly draws a subset of HTML in its labels (``<a href>``, ``<b>``, ``<br>`` ...), and much of what a
+chart shows was written by a partner (a pooled budget's name, a crime type, a body's name): every
+text of a figure goes through :func:`plain` (:func:`figure` does it for names, categories, text and
+titles), so it is drawn as the characters it is - a partner's ``<a href=...>`` is never a live link.
 """
 
 from __future__ import annotations
@@ -13,6 +18,31 @@ from decimal import Decimal
 
 AGENCY_COLOURS = {"council": "#1b6ca8", "nhs": "#0b8a6f", "police": "#26355d", "fire": "#c0392b", "housing": "#a5662a"}
 FONT = {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 13}
+
+
+def plain(text) -> str:
+    """Text plotly shows as it is: its HTML-like markup written as entities, which plotly draws as the
+    characters (``<a href="x">`` stays visible, and is not a link)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+TEXT_KEYS = ("name", "x", "y", "text", "labels")
+
+
+def figure(data: list[dict], layout: dict) -> dict:
+    """A plotly figure whose texts from the data (trace names, category labels, bar texts, the title)
+    are plain text (see :func:`plain`); numbers are left as they are."""
+    for trace in data:
+        for key in TEXT_KEYS:
+            value = trace.get(key)
+            if isinstance(value, str):
+                trace[key] = plain(value)
+            elif isinstance(value, list):
+                trace[key] = [plain(v) if isinstance(v, str) else v for v in value]
+    title = layout.get("title") or {}
+    if isinstance(title.get("text"), str):
+        title["text"] = plain(title["text"])
+    return {"data": data, "layout": layout}
 
 
 def _layout(title: str, **extra) -> dict:
@@ -49,10 +79,10 @@ def spend_per_head(rows: list[dict]) -> dict | None:
     for r in rows:
         by_theme[r["theme_name"] or r["theme_code"]][r["agency_type"]] = _num(r["amount_per_head"])
     traces = [{"type": "bar", "name": theme, "x": agencies, "y": [values.get(a) for a in agencies],
-               "hovertemplate": "%{x}: £%{y:,.2f} per head<extra>" + theme + "</extra>"}
+               "hovertemplate": "%{x}: £%{y:,.2f} per head<extra>" + plain(theme) + "</extra>"}
               for theme, values in sorted(by_theme.items())]
-    return {"data": traces, "layout": _layout(f"Spend per head by agency and theme, {year}", barmode="stack",
-                                                yaxis={"title": {"text": "£ per resident"}, "tickprefix": "£"})}
+    return figure(traces, _layout(f"Spend per head by agency and theme, {year}", barmode="stack",
+                                  yaxis={"title": {"text": "£ per resident"}, "tickprefix": "£"}))
 
 
 def cost_per_outcome(rows: list[dict]) -> dict | None:
@@ -72,9 +102,9 @@ def cost_per_outcome(rows: list[dict]) -> dict | None:
     for name, points in sorted(series.items()):
         points = sorted(dict(points).items())
         traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": [p[0] for p in points],
-                       "y": [p[1] for p in points], "hovertemplate": "%{x}: £%{y:,.0f}<extra>" + name + "</extra>"})
-    return {"data": traces, "layout": _layout("Cost per outcome, by year", xaxis={"type": "category"},
-                                                yaxis={"title": {"text": "£ per outcome"}, "tickprefix": "£"})}
+                       "y": [p[1] for p in points], "hovertemplate": "%{x}: £%{y:,.0f}<extra>" + plain(name) + "</extra>"})
+    return figure(traces, _layout("Cost per outcome, by year", xaxis={"type": "category"},
+                                  yaxis={"title": {"text": "£ per outcome"}, "tickprefix": "£"}))
 
 
 def joint_outcomes(rows: list[dict]) -> dict | None:
@@ -89,18 +119,18 @@ def joint_outcomes(rows: list[dict]) -> dict | None:
     if not compared:
         return None
     labels = [f"{r['indicator']} ({r['agency_type']})" for r in compared]
-    return {"data": [{
+    return figure([{
         "type": "bar", "orientation": "h", "y": labels, "name": "this place",
         "x": [round(100 * _num(r["value"]) / _num(r["neighbour_average"]), 1) for r in compared],
         "text": [f"{_num(r['value']):,.1f} vs {_num(r['neighbour_average']):,.1f}; rank {r['rank_among_neighbours']} "
                  f"of {r['neighbours_with_data'] + 1}" for r in compared],
         "textposition": "auto", "marker": {"color": "#1b6ca8"},
         "hovertemplate": "%{y}: %{x:.0f}% of the neighbours' average<extra></extra>"}],
-        "layout": _layout(f"Outcomes against statistical neighbours, {year} (neighbours' average = 100)",
-                          margin={"l": 300, "r": 30, "t": 50, "b": 50}, showlegend=False,
-                          shapes=[{"type": "line", "x0": 100, "x1": 100, "yref": "paper", "y0": 0, "y1": 1,
-                                   "line": {"color": "#c0392b", "dash": "dash"}}],
-                          xaxis={"title": {"text": "% of the statistical neighbours' average"}})}
+        _layout(f"Outcomes against statistical neighbours, {year} (neighbours' average = 100)",
+                margin={"l": 300, "r": 30, "t": 50, "b": 50}, showlegend=False,
+                shapes=[{"type": "line", "x0": 100, "x1": 100, "yref": "paper", "y0": 0, "y1": 1,
+                         "line": {"color": "#c0392b", "dash": "dash"}}],
+                xaxis={"title": {"text": "% of the statistical neighbours' average"}}))
 
 
 def crimes_by_month(rows: list[dict]) -> dict | None:
@@ -113,8 +143,8 @@ def crimes_by_month(rows: list[dict]) -> dict | None:
         by_type[r["crime_type"]][r["month_start"]] = r["crimes"]
     traces = [{"type": "bar", "name": kind, "x": [m.strftime("%b %Y") for m in months], "y": [v.get(m) for m in months]}
               for kind, v in sorted(by_type.items())]
-    return {"data": traces, "layout": _layout("Street crime recorded, by month and type", barmode="stack",
-                                                xaxis={"type": "category"}, yaxis={"title": {"text": "crimes"}})}
+    return figure(traces, _layout("Street crime recorded, by month and type", barmode="stack",
+                                  xaxis={"type": "category"}, yaxis={"title": {"text": "crimes"}}))
 
 
 def pooled_budgets(rows: list[dict]) -> dict | None:
@@ -129,8 +159,8 @@ def pooled_budgets(rows: list[dict]) -> dict | None:
                   if r["agency_type"] == agency}
         traces.append({"type": "bar", "name": agency, "x": pools, "y": [values.get(p) for p in pools],
                        "marker": {"color": AGENCY_COLOURS.get(agency)}})
-    return {"data": traces, "layout": _layout("Pooled budgets: who puts in what", barmode="stack",
-                                                yaxis={"title": {"text": "£"}, "tickprefix": "£"})}
+    return figure(traces, _layout("Pooled budgets: who puts in what", barmode="stack",
+                                  yaxis={"title": {"text": "£"}, "tickprefix": "£"}))
 
 
 def spend_per_head_index(places: list[tuple[str, dict[str, float]]]) -> dict | None:
@@ -141,17 +171,16 @@ def spend_per_head_index(places: list[tuple[str, dict[str, float]]]) -> dict | N
     names = [n for n, _ in places]
     traces = [{"type": "bar", "name": a, "x": names, "y": [v.get(a) for _, v in places],
                "marker": {"color": AGENCY_COLOURS.get(a)}} for a in agencies]
-    return {"data": traces, "layout": _layout("Spend per head by agency: the places with the most partners' data",
-                                                barmode="stack", yaxis={"title": {"text": "£ per resident"},
-                                                                        "tickprefix": "£"})}
+    return figure(traces, _layout("Spend per head by agency: the places with the most partners' data",
+                                  barmode="stack", yaxis={"title": {"text": "£ per resident"}, "tickprefix": "£"}))
 
 
 def crime_rates_index(places: list[tuple[str, float]], month: str) -> dict | None:
     """Index chart: street crime per 1,000 residents in the latest month, the places with the highest rates."""
     if not places:
         return None
-    return {"data": [{"type": "bar", "x": [n for n, _ in places], "y": [v for _, v in places],
-                      "marker": {"color": AGENCY_COLOURS["police"]},
-                      "hovertemplate": "%{x}: %{y:.2f} per 1,000<extra></extra>"}],
-            "layout": _layout(f"Street crime per 1,000 residents, {month}: the highest rates", showlegend=False,
-                              yaxis={"title": {"text": "crimes per 1,000"}})}
+    return figure([{"type": "bar", "x": [n for n, _ in places], "y": [v for _, v in places],
+                    "marker": {"color": AGENCY_COLOURS["police"]},
+                    "hovertemplate": "%{x}: %{y:.2f} per 1,000<extra></extra>"}],
+                  _layout(f"Street crime per 1,000 residents, {month}: the highest rates", showlegend=False,
+                          yaxis={"title": {"text": "crimes per 1,000"}}))

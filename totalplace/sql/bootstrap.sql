@@ -43,11 +43,15 @@ alter table ops.file_ledger add column if not exists purged_at timestamptz;
 -- the later file that replaced a superseded one (a corrected re-submission of the same period)
 alter table ops.file_ledger add column if not exists superseded_by bigint references ops.file_ledger (file_id);
 
+-- Every function of the platform pins its search_path to pg_catalog, then pg_temp (PostgreSQL
+-- searches pg_temp first unless it is named, and a caller's temporary view called pg_roles once
+-- answered the row-level security question for him), and names the platform's own objects by schema.
+
 -- Person identifiers recognised by their values, for the intake check on undeclared columns and
 -- the privacy scan of the warehouse. An NHS number: ten digits (spaces or dashes allowed between
 -- the 3-3-4 groups) whose last is the Modulus 11 check digit of the first nine.
 create or replace function ops.is_nhs_number(value text) returns boolean
-language sql immutable parallel safe as $$
+language sql immutable parallel safe set search_path = pg_catalog, pg_temp as $$
     select case when d ~ '^[0-9]{10}$' then
         (11 - ((substr(d, 1, 1)::int * 10 + substr(d, 2, 1)::int * 9 + substr(d, 3, 1)::int * 8
               + substr(d, 4, 1)::int * 7 + substr(d, 5, 1)::int * 6 + substr(d, 6, 1)::int * 5
@@ -59,7 +63,7 @@ language sql immutable parallel safe as $$
 $$;
 -- A full UK postcode (outward and inward code), with or without the space.
 create or replace function ops.is_full_postcode(value text) returns boolean
-language sql immutable parallel safe as $$
+language sql immutable parallel safe set search_path = pg_catalog, pg_temp as $$
     select upper(regexp_replace(coalesce(value, ''), '\s', '', 'g')) ~ '^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$'
 $$;
 
@@ -94,15 +98,15 @@ comment on column ops.warehouse_builds.sources is 'dbt sources whose descendants
 -- Row-level security: may the current role see rows of this agency? Reference data is open to all
 -- readers; the pipeline roles see everything; an agency role (and the people granted it) only its own.
 create or replace function ops.may_read_agency(row_agency text) returns boolean
-language sql stable parallel safe as $$
+language sql stable parallel safe set search_path = pg_catalog, pg_temp as $$
     select row_agency = 'reference'
-        or exists (select 1 from pg_roles r
+        or exists (select 1 from pg_catalog.pg_roles r
                    where r.rolname in ('loader', 'transformer', row_agency)
-                     and pg_has_role(current_user, r.oid, 'member'))
+                     and pg_catalog.pg_has_role(current_user, r.oid, 'member'))
 $$;
 
--- Who did what: loads (from the ledger, by trigger), grants and revokes, and every query run
--- through `totalplace sql`, with the operating-system user and the database role.
+-- Who did what: loads (from the ledger, by trigger: the actor is the sending body), grants, revokes,
+-- purges and every query run through `totalplace sql` (the actor is the database login that ran it).
 create table if not exists ops.audit_log (
     audit_id  bigint generated always as identity primary key,
     at        timestamptz not null default now(),
@@ -114,11 +118,11 @@ create table if not exists ops.audit_log (
 );
 
 create or replace function ops.audit_file_outcome() returns trigger
-language plpgsql security definer set search_path = pg_catalog, ops as $$
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
 begin
     if new.status is distinct from old.status and new.status in ('published', 'quarantined', 'duplicate') then
         insert into ops.audit_log (actor, db_role, action, target, detail)
-        values (coalesce(new.sent_by, session_user), current_user, 'load', new.agency || '/' || new.feed,
+        values (coalesce(new.sent_by, session_user), session_user, 'load', new.agency || '/' || new.feed,
                 jsonb_build_object('file_id', new.file_id, 'name', new.name, 'status', new.status,
                                    'rows', new.rows, 'agreement', new.agreement));
     end if;

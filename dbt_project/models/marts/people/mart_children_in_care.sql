@@ -1,31 +1,25 @@
--- Children in care per district and financial year: how many (disclosure controlled, with
--- secondary suppression across districts), as a rate per 10,000 children, and what their care
--- costs. The child population is estimated as var('child_share_of_population') of all residents
--- (no age breakdown of the LSOA population is loaded yet); rates and costs per child use the
--- published, rounded count.
+-- Children in care per district and financial year: how many, as a rate per 10,000 children, and
+-- what their care costs. The children in care are the people known to the council (its only
+-- person-level feed is children's social care: the test assert_cohort_agencies_are_their_services
+-- keeps that so) and their cost of care is their council cost, which mart_multi_agency_cohort
+-- publishes too: both read the one disclosure decision of int_cohort_cells_suppressed, so neither
+-- publishes what the other withholds. Counts 1-7 withheld, others rounded to 5, cost of care
+-- withheld with its count, else rounded to £1,000. The child population is estimated as
+-- var('child_share_of_population') of all residents (no age breakdown of the LSOA population is
+-- loaded yet); rates and costs per child use the published figures.
 with
-
-children as (
-
-    select * from {{ ref('int_people_by_year') }} where is_child_in_care
-
-),
-
-cells as (
-
-    select
-        financial_year,
-        case when grouping(lad_code) = 1 then 'all' else lad_code end as place_code,
-        count(*) as children,
-        sum(council_cost) as cost_of_care
-    from children
-    group by grouping sets ((financial_year, lad_code), (financial_year))
-
-),
 
 controlled as (
 
-    {{ secondary_suppression('cells', 'children', ['place_code'], ['financial_year']) }}
+    -- every district of the cohort (one missing would say it has no children in care), in the
+    -- years the council's extracts have children in care
+    select *
+    from {{ ref('int_cohort_cells_suppressed') }}
+    where agency = 'council' and agencies_known_to = 'all'
+        and financial_year in (
+            select financial_year from {{ ref('int_cohort_cells_suppressed') }}
+            where agency = 'council' and agencies_known_to = 'all' and place_code = 'all' and people > 0
+        )
 
 ),
 
@@ -33,7 +27,7 @@ populations as (
 
     select lad_code as place_code, max(lad_name) as place_name, sum(population) as population
     from {{ ref('int_lsoa_geographies') }}
-    where lad_code in (select lad_code from children)
+    where lad_code in (select place_code from controlled)
     group by lad_code
 
 ),
@@ -54,11 +48,11 @@ select
     financial_year::text as financial_year,
     place_code::text as place_code,
     {{ cohort_place_name('place_code', 'place_name') }} as place_name,
-    published_count::bigint as children_in_care,
+    published_people::bigint as children_in_care,
     round(population * {{ var('child_share_of_population', 0.214) }})::bigint as children_estimated,
-    round(10000.0 * published_count / nullif(population * {{ var('child_share_of_population', 0.214) }}, 0), 1)
+    round(10000.0 * published_people / nullif(population * {{ var('child_share_of_population', 0.214) }}, 0), 1)
         ::numeric(8, 1) as per_10000_children,
-    {{ disclose_with('round(cost_of_care)', 'is_suppressed') }}::numeric(18, 0) as cost_of_care,
-    round(cost_of_care / nullif(published_count, 0))::numeric(18, 0) as cost_per_child,
+    published_cost::numeric(18, 0) as cost_of_care,
+    round(published_cost / nullif(published_people, 0))::numeric(18, 0) as cost_per_child,
     is_suppressed::boolean as is_suppressed
 from published
