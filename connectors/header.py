@@ -91,6 +91,8 @@ class HeaderRow:
     offset: int
     first_line: int | None = None
     """Where a header written over two rows (merged cells above sub-headings) starts."""
+    cut: bool = False
+    """The row goes on past the bytes read (HEADER_READ_BYTES): it has at least ``len(cells)`` cells."""
 
 
 MAX_PREAMBLE_RECORDS = 50
@@ -129,9 +131,10 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
             raise HeaderError(f"no header row could be read: {exc}") from exc
     if not records:
         raise HeaderError("no header row could be read")
+    cut = len(head) == HEADER_READ_BYTES and len(records) == 1
     if known is None:
         cells, line = records[0]
-        return HeaderRow(cells, line, _offset_of_line(head, line))
+        return HeaderRow(cells, line, _offset_of_line(head, line), cut=cut)
 
     def score(cells: list[str]) -> int:
         return len({normalise_header(c) for c in cells} & known)
@@ -144,7 +147,7 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
         line = records[pair + 1][1]
         return HeaderRow(joined[pair], line, _offset_of_line(head, line), first_line=records[pair][1])
     cells, line = records[best]
-    return HeaderRow(cells, line, _offset_of_line(head, line))
+    return HeaderRow(cells, line, _offset_of_line(head, line), cut=cut)
 
 
 def combine_header_rows(top: list[str], bottom: list[str]) -> list[str]:

@@ -79,3 +79,14 @@ def test_the_profiles_site_is_served_read_only_from_the_state_the_workers_write(
     assert "TOTALPLACE_STATE_DIR=/var/lib/totalplace" in (PROJECT_ROOT / "Dockerfile").read_text()
     for name in ("site", "airflow-worker", "airflow-scheduler"):
         assert "healthcheck" in services[name], name
+
+
+def test_the_sftp_server_refuses_attributes_and_links_like_the_local_one():
+    """Production's OpenSSH: uploads 0600, no setstat/fsetstat (chmod, chown, truncate), no links."""
+    sftp = load()["services"]["sftp"]
+    config = next(v for v in sftp["volumes"] if v.endswith(":/etc/ssh/sshd_config:ro")).split(":")[0]
+    text = (PROJECT_ROOT / config).read_text()
+    force = next(line for line in text.splitlines() if line.startswith("ForceCommand"))
+    denied = set(force.split(" -P ")[1].split()[0].split(","))
+    assert "-u 0077" in force and {"setstat", "fsetstat", "lsetstat", "symlink", "hardlink"} <= denied
+    assert "ChrootDirectory %h" in text and "PermitRootLogin no" in text

@@ -133,7 +133,8 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     headers = row.cells
     if len(headers) > contract.format.max_columns:
         raise Rejected([Problem(check="header", rule=(
-            f"the header row (line {row.line}) has {len(headers):,} columns; this feed takes at most "
+            f"the header row (line {row.line}) has {len(headers):,}{' or more' if row.cut else ''} columns; "
+            f"this feed takes at most "
             f"{contract.format.max_columns:,} (its contract's max_columns) - is this the right file?"))])
     match = match_header(headers, contract, line=row.line, offset=row.offset)
     match.header_first_line = row.first_line or row.line
