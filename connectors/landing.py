@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from connectors.header import HeaderMatch
+from connectors.header import HEADER_READ_BYTES, HeaderMatch
 from connectors.pseudonymise import validity_column
 from totalplace import failpoints
 from totalplace.access import protect
@@ -104,6 +104,12 @@ def copy_file(
     # to UTF-8 on the way, chunk by chunk
     rewrite = pad_short_rows or transform is not None
     transcode = encoding not in PG_ENCODINGS or rewrite
+    # the bytes as they are start after the header record, as Python's csv module read it: PostgreSQL's
+    # own header skipping parses the header too, and a stray quote in it ('x"; drop table y') swallowed
+    # the whole file as one header line - no rows, no error
+    start = match.offset if rewrite or not match.has_header else _data_offset(path, match, encoding,
+                                                                                contract.format.delimiter)
+    skip_header = match.has_header and (rewrite or start == match.offset)
     columns = sql.SQL(", ").join(sql.Identifier(t) for t in match.targets + match.derived)
     # force_null: a quoted empty cell ("") lands as NULL like an unquoted one, so the typed table
     # need not test every cell for ''
@@ -111,7 +117,7 @@ def copy_file(
         "copy {} ({}) from stdin with (format csv, header {}, delimiter {}, encoding {}, force_null ({}))"
     ).format(
         table.ident, columns,
-        sql.SQL("true" if match.has_header else "false"),
+        sql.SQL("true" if skip_header else "false"),
         sql.Literal(contract.format.delimiter),
         sql.Literal("UTF8" if transcode else PG_ENCODINGS[encoding]),
         columns,
@@ -123,7 +129,7 @@ def copy_file(
         with conn.transaction(), conn.cursor() as cur:
             with cur.copy(statement) as copy:
                 for n, chunk in enumerate(_chunks(path, match, encoding, contract.format.delimiter, transcode,
-                                                  pad_short_rows, transform)):
+                                                  pad_short_rows, transform, start)):
                     copy.write(chunk)
                     if n == 1:
                         failpoints.hit("copy", conn, conn.info.dsn)
@@ -133,13 +139,35 @@ def copy_file(
         found = re.search(r"line (\d+)", context)
         line = int(found.group(1)) if found else None
         detail = exc.diag.message_primary or str(exc)
+        if line is not None and match.has_header and not skip_header:
+            line += 1  # COPY counted from the first data line: callers count from the header line
         raise CopyFailed(detail, line) from exc
 
 
-def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, transcode: bool, pad: bool,
-            transform: Callable[[list[str]], list[str]] | None):
+def _data_offset(path: Path, match: HeaderMatch, encoding: str, delimiter: str) -> int:
+    """Byte offset of the line after the header record (``match.offset`` when it cannot be told: the
+    header is then left for COPY to skip, as before)."""
     with path.open("rb") as fh:
-        fh.seek(match.offset)  # title rows above the header are not sent
+        fh.seek(match.offset)
+        head = fh.read(HEADER_READ_BYTES)
+    reader = csv.reader(io.StringIO(head.decode(encoding, errors="replace"), newline=""), delimiter=delimiter)
+    try:
+        next(reader)
+    except (StopIteration, csv.Error):
+        return match.offset
+    offset = 0
+    for _ in range(reader.line_num):
+        found = head.find(b"\n", offset)
+        if found < 0:
+            return match.offset  # lines not ended by \n (bare CR) or a header longer than the bytes read
+        offset = found + 1
+    return match.offset + offset
+
+
+def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, transcode: bool, pad: bool,
+            transform: Callable[[list[str]], list[str]] | None, start: int | None = None):
+    with path.open("rb") as fh:
+        fh.seek(match.offset if start is None else start)  # title rows (and the header) above are not sent
         if pad or transform is not None:
             width = len(match.headers)
             text = io.TextIOWrapper(fh, encoding=encoding, newline="")

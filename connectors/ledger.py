@@ -168,9 +168,12 @@ def get_entry(conn: psycopg.Connection, file_id: int) -> LedgerEntry | None:
 def list_entries(
     conn: psycopg.Connection, *, agency: str | None = None, feed: str | None = None, limit: int = 50
 ) -> list[LedgerEntry]:
+    # a partner's login reads its own files through ops.partner_files() (the table is not granted to it)
+    source = "ops.file_ledger" if conn.execute(
+        "select has_table_privilege('ops.file_ledger', 'select')").fetchone()[0] else "ops.partner_files()"
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         cur.execute(
-            f"select {_COLUMNS} from ops.file_ledger where (%(agency)s::text is null or agency = %(agency)s) "
+            f"select {_COLUMNS} from {source} where (%(agency)s::text is null or agency = %(agency)s) "
             "and (%(feed)s::text is null or feed = %(feed)s) order by file_id desc limit %(limit)s",
             {"agency": agency, "feed": feed, "limit": limit},
         )

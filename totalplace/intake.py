@@ -43,7 +43,7 @@ from connectors.landing import (
     drop_landing,
     landing_table,
 )
-from connectors.names import NAME_PROBLEM
+from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifiers
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
 from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_service
@@ -138,19 +138,36 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
             f"{contract.format.max_columns:,} (its contract's max_columns) - is this the right file?"))])
     match = match_header(headers, contract, line=row.line, offset=row.offset)
     match.header_first_line = row.first_line or row.line
+    # a person-level file's own header text is not repeated back (a header cell can hold anything a
+    # person typed - a name): its columns are named by position
+    person_level = bool(contract.person_identifiers)
     problems = [
         Problem(check="required_column", column=None, header=h, rule=f"required column {h!r} is missing from the header")
         for h in match.missing
     ] + [
-        Problem(check="duplicate_column", header=h, rule=f"column {h!r} appears more than once in the header")
+        Problem(check="duplicate_column", header=None if person_level else h,
+                rule=f"column {_position(headers, h) if person_level else repr(h)} appears more than once in the header")
         for h in match.duplicates
     ]
+    if person_level and match.unknown:
+        # what is not declared could be anything about someone, and would be kept in _extra: refused
+        numbers = ", ".join(extra.removeprefix("_extra_") for extra in match.unknown)
+        problems.append(Problem(check="unknown_column", rule=(
+            f"column(s) {numbers} (counting from 1) are not in the feed contract; a person-level feed takes only "
+            "the columns its contract declares - remove them (or ask the data team to add them to the contract)")))
     if problems:
-        found = ", ".join(repr(h) for h in headers[:40]) + (f" ... ({len(headers):,} columns)" if len(headers) > 40
-                                                             else "")
-        problems.append(Problem(check="header", rule=f"the header found was: {found}"))
+        if person_level:
+            found = f"the header found has {len(headers):,} columns"
+        else:
+            found = "the header found was: " + ", ".join(repr(h) for h in headers[:40]) + (
+                f" ... ({len(headers):,} columns)" if len(headers) > 40 else "")
+        problems.append(Problem(check="header", rule=found))
         raise Rejected(problems)
     return match
+
+
+def _position(headers: list[str], header: str) -> str:
+    return "number " + " and ".join(str(i) for i, h in enumerate(headers, start=1) if h == header)
 
 
 @dataclass
@@ -362,6 +379,14 @@ def fetch(settings: Settings, contract: Contract) -> list[int]:
     return sorted(set(pending) | set(new_ids))
 
 
+def discard_kept(settings: Settings, contract: Contract, file_id: int, name: str) -> None:
+    """Delete the platform's copy of a file (after its outcome is committed). A person-level file's copy
+    goes as soon as it has an outcome: published, its rows are in the warehouse pseudonymised; a
+    duplicate, the first copy's are; rejected, the sender has the file - a copy in clear on the
+    platform's disk would serve nothing but a leak."""
+    shutil.rmtree(local_path(settings, contract, file_id, name).parent, ignore_errors=True)
+
+
 def sender(settings: Settings, contract: Contract, account: str | None) -> str:
     """The partner body sending this feed (partners.yml); the contract's publisher if none is listed."""
     from totalplace.contracts import ContractError
@@ -398,11 +423,13 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
 
 
 def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
-    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{remote.name}"
+    # the name as it will be recorded, shown and reported: without what looks like a person identifier
+    name = withhold_identifiers(remote.name, person_level=bool(contract.person_identifiers))
+    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{name}"
     sha256, size = account.download(remote, incoming)
     manifest = account.read_manifest(remote)
     with connect(url) as conn:
-        entry = record_and_keep(conn, settings, contract, incoming, remote.name, sha256, size, move=True,
+        entry = record_and_keep(conn, settings, contract, incoming, name, sha256, size, move=True,
                                 account=contract.agency)
         if manifest and entry.status == "received":
             conn.execute("update ops.file_ledger set report = %s where file_id = %s",
@@ -413,14 +440,18 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     if not remote.clean and entry.status == "received":
         # quarantined by itself: a name that is not text stops nothing else (finding of the attack suite)
         wrong = [Problem(check="file_name", rule=NAME_PROBLEM), *wrong]
+    if name != remote.name and entry.status == "received":
+        wrong = [Problem(check="file_name", rule=IDENTIFIER_IN_NAME), *wrong]
     if wrong:
         _quarantine(settings, contract, url, entry, landing_table(contract, entry.file_id), wrong, rows=None)
         return []
-    log.info("received %s as file %s (%s, %d bytes)", remote.path, entry.file_id, entry.status, size)
+    log.info("received %s/%s as file %s (%s, %d bytes)", contract.key, name, entry.file_id, entry.status, size)
     if entry.status == "duplicate":
-        report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=remote.name,
+        report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=name,
                               file_id=entry.file_id, sha256=sha256, rows=0, note=entry.error)
-        send_report(settings, contract.agency, contract.feed, remote.name, report, account)
+        send_report(settings, contract.agency, contract.feed, name, report, account)
+        if contract.person_identifiers:
+            discard_kept(settings, contract, entry.file_id, name)
         return []
     return [entry.file_id]
 
@@ -467,6 +498,31 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
     except Rejected as rejected:
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
         return "quarantined"
+    except Exception as exc:
+        if not file_fault(exc):
+            raise  # the platform's own trouble (a connection cut): the task fails and is run again
+        log.exception("file %s (%s) could not be loaded", file_id, entry.name)
+        _quarantine(settings, contract, url, entry, table, [could_not(exc, "loaded")], rows=None, notify=notify)
+        return "quarantined"
+
+
+def file_fault(exc: BaseException) -> bool:
+    """Whether an error loading or checking a file is the file's (it is then quarantined by itself,
+    and every other file goes on) rather than the platform's connection to its warehouse (the task
+    then fails and is retried). A file that makes a parser or PostgreSQL fail - a 300 MB cell, a
+    workbook the reader cannot hold - must not stay 'loading' and stop every later run."""
+    import psycopg
+
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | ConnectionError | TimeoutError):
+        return False
+    return isinstance(exc, Exception)
+
+
+def could_not(exc: BaseException, what: str) -> Problem:
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return Problem(check="file_readable", rule=(
+        f"the file could not be {what} ({type(exc).__name__}{': ' + text if text else ''}); nothing of it was "
+        "loaded. If the file is as it should be, the data team can run it again once they have fixed the cause"))
 
 
 def validate(settings: Settings, contract: Contract, file_id: int) -> bool | None:
@@ -478,13 +534,24 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         entry = ledger.get_entry(conn, file_id)
     if entry is None or entry.status != "validating":
         return None
-    source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
-    match = match_file(source, contract, (entry.report or {}).get("encoding"))
-    result = run_gate(url, contract, landing_table(contract, file_id), match)
+    try:
+        source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
+        match = match_file(source, contract, (entry.report or {}).get("encoding"))
+        result = run_gate(url, contract, landing_table(contract, file_id), match)
+    except Exception as exc:
+        if not file_fault(exc):
+            raise
+        log.exception("file %s (%s) could not be checked", file_id, entry.name)
+        from expectations.gate import GateResult
+
+        result = GateResult(suite=contract.suite_name, passed=False, problems=[could_not(exc, "checked")],
+                            expectations=0)
     if result.data_docs:
         docs = settings.validations_dir / f"{file_id}.html"
         docs.parent.mkdir(parents=True, exist_ok=True)
         docs.write_text(result.data_docs)
+        docs.parent.chmod(0o755)  # linked from the site, so published: for the web server's user too
+        docs.chmod(0o644)
     report = dict(entry.report or {})
     report["gate"] = {
         "suite": result.suite,
@@ -556,9 +623,13 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
             drop_landing(conn, table)
         report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=entry.name,
                               file_id=file_id, sha256=entry.sha256, rows=0, note=note)
+        if contract.person_identifiers:
+            discard_kept(settings, contract, file_id, entry.name)
         if notify:
             send_report(settings, contract.agency, contract.feed, entry.name, report)
         return Outcome(file_id, entry.name, "duplicate", 0, note)
+    if contract.person_identifiers:
+        discard_kept(settings, contract, file_id, entry.name)
     if notify:
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     log.info("published file %s (%s): %d rows into raw.%s", file_id, entry.name, rows, contract.key)
@@ -640,7 +711,7 @@ def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.
             quarantine_rows(conn, table, contract)
         ledger.transition(conn, entry.file_id, "quarantined", rows=rows, error=error, report=report)
     if discard:  # after the commit: a crash in between leaves bytes that retention deletes, never a lost outcome
-        shutil.rmtree(local_path(settings, contract, entry.file_id, entry.name).parent, ignore_errors=True)
+        discard_kept(settings, contract, entry.file_id, entry.name)
     if notify:
         send_report(settings, contract.agency, contract.feed, entry.name, report)
     from totalplace.alerts import alert
@@ -723,8 +794,10 @@ def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_
         if skip_if_published and previous is not None and previous.status == "published":
             return None
         entry = record_and_keep(conn, settings, contract, path, path.name, sha256, size, move=False)
-        if entry.status == "duplicate":
-            return Outcome(entry.file_id, entry.name, "duplicate", 0, entry.error)
+    if entry.status == "duplicate":
+        if contract.person_identifiers:
+            discard_kept(settings, contract, entry.file_id, entry.name)
+        return Outcome(entry.file_id, entry.name, "duplicate", 0, entry.error)
     with clock("load (COPY + typed table)"):
         status = load(settings, contract, entry.file_id, notify=notify)
     if status == "validating":

@@ -39,7 +39,9 @@ def print_rows(names: list[str], rows: list, fmt: str) -> None:
         from totalplace.reports import spreadsheet_safe
 
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        # CRLF rows: the writer then quotes a value holding a bare CR too, which spreadsheets read as a line
+        # break - unquoted, "name\r=1+1" became a row starting with a live formula
+        writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow([spreadsheet_safe(n) for n in names])
         # text that a spreadsheet would run (=HYPERLINK(...), +cmd, @SUM) is escaped; numbers stay numbers
         writer.writerows([spreadsheet_safe(v) if isinstance(v, str) else v for v in r] for r in rows)

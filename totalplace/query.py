@@ -12,8 +12,8 @@ What a curious analyst (or a partner, or an engineer typing as ``loader``) may d
   has taken its snapshot.
 * **bounded**: ``statement_timeout``, ``lock_timeout`` and ``idle_in_transaction_session_timeout`` of
   ``sql_timeout_seconds``, and ``client_connection_check_interval``, so a killed client does not leave
-  its query running; rows come from a server-side cursor, so ``--limit 5`` holds 6 rows in memory
-  whatever the query returns.
+  its query running; rows come from a server-side cursor, a few at a time, so ``--limit 5`` holds 6
+  rows in memory whatever the query returns, and no more than ``MAX_BYTES`` of rows are fetched.
 * **audited before it runs**: a row of ``ops.audit_log`` (statement, role, outcome ``started``) is
   committed first and given its outcome after (``ok`` with the rows, ``refused`` or ``error`` with
   why); the actor is the database login that ran the query, never a name from the environment.
@@ -35,6 +35,9 @@ from totalplace.warehouse import connect, warehouse_url
 
 ROLES = ("analyst", *AGENCIES, "transformer", "loader", "admin")
 CURSOR = "totalplace_sql"
+MAX_BYTES = 64 * 2**20
+"""Rows fetched stop here (with ``more``): --limit counts rows, and a few rows of 100 MB values were 4 GB."""
+BATCH = 50
 
 
 class QueryRefused(Exception):
@@ -105,13 +108,28 @@ def _fetch(url: str, statement: str, limit: int, options: str) -> tuple[list[str
             with conn.cursor(name=CURSOR) as cur:
                 cur.execute(statement)  # DECLARE ... CURSOR FOR <statement>, one extended-protocol message
                 names = [d.name for d in cur.description or []]
-                rows = cur.fetchmany(limit + 1)  # one FETCH: the statement timeout covers all of it
+                rows, size = [], 0
+                while len(rows) <= limit and size <= MAX_BYTES:  # each FETCH is bounded by the timeout too
+                    # one row first, then as many as the rows' size so far says fit in what is left
+                    per_row = size / len(rows) if rows else MAX_BYTES
+                    wanted = max(1, min(BATCH, limit + 1 - len(rows), int((MAX_BYTES - size) // max(per_row, 1))))
+                    batch = cur.fetchmany(wanted)
+                    rows += batch
+                    size += sum(_size(v) for row in batch for v in row)
+                    if len(batch) < wanted:
+                        break
         except (psycopg.errors.SyntaxError, psycopg.errors.FeatureNotSupported) as exc:
             conn.rollback()
             raise QueryRefused(_why_refused(exc, statement, _statements_in(conn, statement))) from exc
         finally:
             conn.rollback()
+    if size > MAX_BYTES:  # the last row went past the budget: what was fetched is shown, the rest not
+        return names, rows[:min(limit, max(len(rows) - 1, 1))], True
     return names, rows[:limit], len(rows) > limit
+
+
+def _size(value) -> int:
+    return len(value) if isinstance(value, str | bytes | bytearray | memoryview) else 16
 
 
 def _statements_in(conn: psycopg.Connection, statement: str) -> int:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     sftp_max_sessions_per_account: int = Field(
         default=8, ge=1, description="Concurrent SFTP connections one partner account may hold (the platform's "
         "own connector, logging in with its key, is not counted).")
+    sftp_max_account_bytes: int = Field(
+        default=20 * 2**30, ge=1, description="Bytes a partner's inbox may hold at once (no new upload beyond it).")
+    sftp_max_account_files: int = Field(
+        default=1000, ge=1, description="Files a partner's inbox may hold at once (no new upload beyond it).")
     sftp_service_key_file: Path | None = Field(
         default=None, description="Private key the platform's connector logs in with (an external SFTP server "
         "lists its public half for every account). Default: generated in the state folder for the local server.")

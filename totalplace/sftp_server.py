@@ -16,9 +16,16 @@ What a partner may do, and nothing more (each rule is an attack a probe of the d
   a mode asked for at ``open`` is ignored - every upload is 0600, owned by the server's user;
 * **no links**: no symlink or hard link is made, and every path is resolved on disk and refused if
   it lands outside the account's folder (a link planted by someone with a shell is not followed);
-* a file may not grow past ``sftp_max_file_bytes``; an account holds at most
-  ``sftp_max_sessions_per_account`` connections; after ``FAILED_LOGINS_ALLOWED`` failed passwords in
-  ``LOCKOUT_SECONDS`` an account is locked out *from that address* for as long.
+* a file may not grow past ``sftp_max_file_bytes``, nor be written far past its end (a "sparse" file
+  of gigabytes for a few bytes sent); an inbox holds at most ``sftp_max_account_files`` files and
+  ``sftp_max_account_bytes``; an account holds at most ``sftp_max_sessions_per_account`` connections;
+  after ``FAILED_LOGINS_ALLOWED`` failed passwords in ``LOCKOUT_SECONDS`` an account is locked out
+  *from that address* for as long;
+* a connection must log in within ``LOGIN_SECONDS``, and an address may hold at most
+  ``PENDING_PER_ADDRESS`` connections that have not (``PENDING_TOTAL`` in all): thousands of idle
+  connections no longer lock everyone out;
+* no ``copy-data`` or ``ranges`` extension: copy-data ran gigabytes of copying in one go, stalling
+  every other account's session while it did.
 
 The platform's connector logs in to each account with the platform's own key (``service_key`` in the
 state's ``sftp/`` folder), which no lockout or session limit applies to and which alone may write
@@ -53,7 +60,7 @@ from totalplace.state import ensure_state_dir, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
-SERVER_VERSION = "2"
+SERVER_VERSION = "3"
 """Written beside the pid when the server starts: a server of an older version still running (from
 before an upgrade) is restarted by :func:`start_background` rather than served with old rules."""
 
@@ -61,6 +68,13 @@ FAILED_LOGINS_ALLOWED = 5
 LOCKOUT_SECONDS = 300.0
 FAILURE_PAUSE_SECONDS = 1.0
 SERVICE_OPTION = "TOTALPLACE_RIGHTS=service"
+LOGIN_SECONDS = 30
+PENDING_PER_ADDRESS = 20
+PENDING_TOTAL = 200
+MAX_WRITE_GAP = 64 * 2**20
+"""How far past a file's end a write may start: clients pipeline their writes (a few MB ahead), but a
+write at 5 GiB into an empty file makes a sparse file the loader would read as gigabytes of zeros."""
+UNSAFE_EXTENSIONS = (b"copy-data", b"ranges@asyncssh.com")
 
 
 # ---------------------------------------------------------------- accounts, keys, the service user
@@ -196,10 +210,13 @@ class LoginThrottle:
 
 
 def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None, service_key: str,
-                         max_bytes: int = 2**40, extensions: tuple[str, ...] = (".csv",), max_sessions: int = 8):
-    """The asyncssh server and SFTP classes for accounts under ``root`` (as the serving process sees it)."""
+                         max_bytes: int = 2**40, extensions: tuple[str, ...] = (".csv",), max_sessions: int = 8,
+                         quota: tuple[int, int] = (2**40, 10**6)):
+    """The asyncssh server and SFTP classes for accounts under ``root`` (as the serving process sees it).
+    ``quota``: (bytes, files) an account's inbox may hold."""
     import asyncssh
     from asyncssh import FXF_APPEND, FXF_CREAT, FXF_TRUNC, FXF_WRITE
+    from asyncssh import sftp as asyncssh_sftp
     from asyncssh.constants import (
         ACE4_APPEND_DATA,
         ACE4_WRITE_DATA,
@@ -207,8 +224,12 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
         FXF_OPEN_EXISTING,
     )
 
+    handler = asyncssh_sftp.SFTPServerHandler  # this process serves only the drop: the class is ours to trim
+    handler._extensions = [e for e in handler._extensions if e[0] not in UNSAFE_EXTENSIONS]
+    handler._packet_handlers = {k: v for k, v in handler._packet_handlers.items() if k not in UNSAFE_EXTENSIONS}
     throttle = LoginThrottle()
     sessions: dict[str, int] = {}
+    pending: dict[str, int] = {}
 
     def account_keys(username: str) -> str:
         """The service key, marked as such, and the account's own keys (read at each login)."""
@@ -229,8 +250,19 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             peer = conn.get_extra_info("peername")
             self._address = str(peer[0]) if peer else "?"
             self._counted: str | None = None
+            self._pending = True
+            pending[self._address] = pending.get(self._address, 0) + 1
+            if pending[self._address] > PENDING_PER_ADDRESS or sum(pending.values()) > PENDING_TOTAL:
+                log.warning("connection from %s refused: too many connections not logged in", self._address)
+                conn.close()
+
+        def _logged_in(self) -> None:
+            if self._pending:
+                self._pending = False
+                pending[self._address] -= 1
 
         def connection_lost(self, exc):  # noqa: D401 - asyncssh callback
+            self._logged_in()
             if self._counted is not None:
                 sessions[self._counted] -= 1
 
@@ -261,6 +293,7 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             return False
 
         def auth_completed(self) -> None:
+            self._logged_in()
             username = self._conn.get_extra_info("username")
             if is_service(self._conn):
                 return
@@ -308,9 +341,28 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             if why is not None:
                 raise asyncssh.SFTPPermissionDenied(why)
 
+        def _check_quota(self) -> None:
+            if self._service:
+                return
+            inbox = posixpath.join(self._home, b"inbox")
+            used = files = 0
+            for folder, _, names in os.walk(inbox):
+                for name in names:
+                    try:
+                        info = os.lstat(os.path.join(folder, name))
+                    except OSError:
+                        continue
+                    used += max(info.st_size, info.st_blocks * 512)
+                    files += 1
+            if used >= quota[0] or files >= quota[1]:
+                raise asyncssh.SFTPQuotaExceeded(
+                    f"your inbox holds {files:,} files, {used:,} bytes - at most {quota[1]:,} files and {quota[0]:,} "
+                    "bytes at once: wait for them to be taken, or ask the data team")
+
         def open(self, path, pflags, attrs):
             if pflags & (FXF_WRITE | FXF_CREAT | FXF_APPEND | FXF_TRUNC):
                 self._check_write(path)
+                self._check_quota()
             # the mode a client asks for is not honoured: every file is 0600 (never set-uid, never shared)
             return super().open(path, pflags, asyncssh.SFTPAttrs(permissions=0o600))
 
@@ -318,12 +370,16 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             if desired_access & (ACE4_WRITE_DATA | ACE4_APPEND_DATA) or \
                     (flags & FXF_ACCESS_DISPOSITION) != FXF_OPEN_EXISTING:
                 self._check_write(path)
+                self._check_quota()
             return super().open56(path, desired_access, flags, asyncssh.SFTPAttrs(permissions=0o600))
 
         def write(self, file_obj, offset, data):
             if offset + len(data) > max_bytes:
                 file_obj.truncate(0)  # nothing half-written is left to be taken for a file
                 raise asyncssh.SFTPQuotaExceeded(f"a file may be at most {max_bytes:,} bytes")
+            if offset > os.fstat(file_obj.fileno()).st_size + MAX_WRITE_GAP:
+                raise asyncssh.SFTPPermissionDenied("writes must follow one another: this one starts "
+                                                    f"{offset:,} bytes into a shorter file")
             return super().write(file_obj, offset, data)
 
         def _check_rename(self, oldpath: bytes, newpath: bytes) -> None:
@@ -419,7 +475,8 @@ async def serve(settings: Settings) -> None:
     # as root, the server will serve from inside a chroot of the SFTP root: the accounts are at /<account>
     server_cls, sftp_cls = _make_server_classes(
         b"/" if ids is not None else os.fsencode(root), users, keys_fd, service_key, settings.sftp_max_file_bytes,
-        tuple(settings.sftp_allowed_extensions), settings.sftp_max_sessions_per_account)
+        tuple(settings.sftp_allowed_extensions), settings.sftp_max_sessions_per_account,
+        (settings.sftp_max_account_bytes, settings.sftp_max_account_files))
     server = await asyncssh.listen(
         settings.sftp_host,
         settings.sftp_port,
@@ -430,6 +487,7 @@ async def serve(settings: Settings) -> None:
         allow_scp=False,
         process_factory=None,
         encoding=None,
+        login_timeout=LOGIN_SECONDS,
     )
     port = server.sockets[0].getsockname()[1]
     # no connection is served before the next await: the chroot and the drop below come first
@@ -510,6 +568,8 @@ def start_background(settings: Settings, timeout: float = 20.0) -> int:
     env["TOTALPLACE_SFTP_MAX_FILE_BYTES"] = str(settings.sftp_max_file_bytes)
     env["TOTALPLACE_SFTP_ALLOWED_EXTENSIONS"] = json.dumps(settings.sftp_allowed_extensions)
     env["TOTALPLACE_SFTP_MAX_SESSIONS_PER_ACCOUNT"] = str(settings.sftp_max_sessions_per_account)
+    env["TOTALPLACE_SFTP_MAX_ACCOUNT_BYTES"] = str(settings.sftp_max_account_bytes)
+    env["TOTALPLACE_SFTP_MAX_ACCOUNT_FILES"] = str(settings.sftp_max_account_files)
     env["TOTALPLACE_SFTP_SERVICE_USER"] = settings.sftp_service_user
     fd = os.open(settings.logs_dir / "sftp.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as logfh:

@@ -2,7 +2,8 @@
 
 Everything under ``TOTALPLACE_STATE_DIR`` - kept extracts (``files/``), the SFTP inboxes
 (``sftp/root/``), keys, credentials, generated demo data, logs, dbt's and Airflow's files - is made
-owner-only: folders 0700, files 0600. Two things are deliberately readable by others:
+owner-only: folders 0700 (so nothing below them can be reached by anyone else), and the files the
+platform writes itself 0600. Two things are deliberately readable by others:
 
 * the state folder itself may be *searchable* (0711, never listable) when the platform runs as
   root: the embedded PostgreSQL and the local SFTP server then run as their own system users
@@ -69,35 +70,59 @@ def write_private(path: Path, data: bytes | str) -> Path:
     return path
 
 
-def _skip(rel: str) -> bool:
-    top = rel.split(os.sep, 1)[0]
-    return top in PUBLISHED
+def publish_tree(folder: Path) -> None:
+    """Make published output (the site, its validation pages) readable by every user - a web server
+    runs as its own - whatever the umask it was written under: folders 0755, files 0644."""
+    for root, _dirs, files in os.walk(folder):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o644)
+
+
+def _reachable_entries(state: Path):
+    """(path, lstat, relative path) of every entry another local user could get to by name: below
+    the state folder, through folders whose mode lets others pass (an x bit for group or others).
+    A 0700 folder ends the walk - nothing below it can be reached, whatever its own modes (a kept
+    file hard-linked to the caller's own keeps that file's mode, and is none of our business)."""
+    state_info = state.stat()
+    pending = [state] if state_info.st_mode & 0o011 else []
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                rel = os.path.relpath(entry.path, state)
+                if rel.split(os.sep, 1)[0] in PUBLISHED or stat.S_ISLNK(info.st_mode) or stat.S_ISSOCK(info.st_mode):
+                    continue
+                yield entry.path, info, rel
+                if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o011:
+                    pending.append(entry.path)
+
+
+def _loose(info: os.stat_result) -> bool:
+    """Readable, writable or listable by others (a folder others may only pass through is not)."""
+    return bool(info.st_mode & (0o066 if stat.S_ISDIR(info.st_mode) else 0o077))
 
 
 def tighten(settings: Settings) -> int:
-    """Make every entry of the state folder owner-only (published output excepted); returns how many
-    were changed. Run at ``totalplace up``, so a state folder made before this rule is repaired.
-    Folders owned by another user (the servers' own, already 0700) are left to their owners."""
+    """Make every entry of the state folder that another user could reach owner-only (published
+    output excepted); returns how many were changed. Run at ``totalplace up``, so a state folder made
+    before this rule is repaired. What belongs to another user (the embedded PostgreSQL's own folder)
+    is left to its owner, who keeps it 0700."""
     state = ensure_state_dir(settings)
-    changed = 0
     me = os.geteuid()
-    for root, dirs, files in os.walk(state):
-        rel_root = os.path.relpath(root, state)
-        dirs[:] = [d for d in dirs if not _skip(os.path.normpath(os.path.join(rel_root, d)))]
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode) or stat.S_ISSOCK(info.st_mode) or info.st_uid != me:
-                continue  # pgdata (pgserver) and the SFTP homes (totalplace-sftp) are 0700 by their servers
-            if info.st_mode & 0o077:
-                os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
-                changed += 1
+    changed = 0
+    for path, info, _ in list(_reachable_entries(state)):
+        if info.st_uid == me and _loose(info):
+            os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+            changed += 1
     return changed
 
 
 def loose_entries(settings: Settings, limit: int = 20) -> list[str]:
-    """Entries another local user could read, write or list (``0o644 files/...``), at most ``limit``.
-    A folder others may only pass through (0711: no listing) is not loose: its entries are judged alone."""
+    """Entries another local user could read, write or list (``0o644 files/...``), at most ``limit``."""
     state = settings.state_dir
     if not state.exists():
         return []
@@ -105,19 +130,9 @@ def loose_entries(settings: Settings, limit: int = 20) -> list[str]:
     mode = stat.S_IMODE(state.stat().st_mode)
     if mode & 0o066:
         found.append(f"{oct(mode)} {state}")
-    for root, dirs, files in os.walk(state):
-        rel_root = os.path.relpath(root, state)
-        dirs[:] = [d for d in dirs if not _skip(os.path.normpath(os.path.join(rel_root, d)))]
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            try:
-                info = os.lstat(path)
-            except OSError:
-                continue
-            if stat.S_ISLNK(info.st_mode) or stat.S_ISSOCK(info.st_mode):
-                continue
-            if info.st_mode & (0o066 if stat.S_ISDIR(info.st_mode) else 0o077):
-                found.append(f"{oct(stat.S_IMODE(info.st_mode))} {os.path.relpath(path, state)}")
-                if len(found) >= limit:
-                    return found
+    for _, info, rel in _reachable_entries(state):
+        if _loose(info):
+            found.append(f"{oct(stat.S_IMODE(info.st_mode))} {rel}")
+            if len(found) >= limit:
+                break
     return found

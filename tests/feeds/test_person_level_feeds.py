@@ -64,17 +64,30 @@ def test_children_in_care_carry_a_checked_nhs_pseudonym(settings, tmp_path, peop
     assert total == outcome.rows > 20 and valid + without == total and without > 0
 
 
-def test_an_undeclared_column_of_nhs_numbers_is_refused_and_nothing_of_it_is_kept(settings, tmp_path, people):
+@pytest.mark.parametrize(("where", "says"), [
+    ("an extra column", "column(s) 11 (counting from 1) are not in the feed contract"),
+    ("the Duty column", "'Duty' holds valid NHS numbers"),
+])
+def test_nhs_numbers_where_the_contract_declares_none_are_refused_and_nothing_of_them_is_kept(
+        settings, tmp_path, people, where, says):
+    """A person-level feed takes only its declared columns (an extra one, named by position, is refused
+    before a byte is loaded); NHS numbers typed into a declared column that is not an identifier are
+    found by their values and refused too."""
     path = gp.write_homelessness_cases_csv(tmp_path / "cases.csv", people, cases=50)
     lines = path.read_text().splitlines()
     numbers = [p.nhs for p in people[:49]]
-    lines[0] += ",Client Ref"
-    lines[1:] = [f"{line},{numbers[i % 49][:3]} {numbers[i % 49][3:6]} {numbers[i % 49][6:]}"
-                 for i, line in enumerate(lines[1:])]
+    spaced = [f"{n[:3]} {n[3:6]} {n[6:]}" for n in numbers]
+    if where == "an extra column":
+        lines[0] += ",Client Ref"
+        lines[1:] = [f"{line},{spaced[i % 49]}" for i, line in enumerate(lines[1:])]
+    else:
+        duty = lines[0].split(",").index("Duty")
+        lines[1:] = [",".join(c if j != duty else spaced[i % 49] for j, c in enumerate(line.split(",")))
+                     for i, line in enumerate(lines[1:])]
     path.write_text("\r\n".join(lines) + "\r\n")
     outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, "housing", "homelessness_cases"), path)
     assert outcome.status == "quarantined"
-    assert "'Client Ref' holds valid NHS numbers" in outcome.error
+    assert says in outcome.error, outcome.error
     with connect(settings.warehouse_url) as conn:
         kept = conn.execute("select count(*) from pg_tables where schemaname in ('landing', 'quarantine') "
                             "and tablename like 'housing__homelessness_cases%'").fetchone()[0]
@@ -82,6 +95,7 @@ def test_an_undeclared_column_of_nhs_numbers_is_refused_and_nothing_of_it_is_kep
                               (outcome.file_id,)).fetchone()[0]
     assert kept == 0
     assert not any(n in report or n[:3] + " " + n[3:6] in report for n in numbers)
+    assert not (settings.files_dir / "housing" / "homelessness_cases" / str(outcome.file_id)).exists()
 
 
 def test_a_header_naming_an_identifier_is_refused_even_when_the_values_look_harmless(settings, tmp_path):

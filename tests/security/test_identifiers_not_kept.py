@@ -117,3 +117,37 @@ def test_a_file_rejected_for_an_undeclared_identifier_is_not_kept(settings, tmp_
         assert _found_in_tables(conn, numbers[:3]) == []
         entry = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
     assert "not kept" in json.dumps(entry)
+
+
+def test_identifiers_in_a_file_name_or_a_header_are_not_repeated(sftp, secrets_in_a_cost_column, tmp_path):
+    """The probe put a name and NHS number in an extra column's header and in a file's name: both were
+    echoed into the ledger, the outbox and the site. A person-level feed takes only its declared
+    columns (named by position in the report), and a name carrying an identifier is recorded without it."""
+    from conftest import write_variant
+
+    source, secret = secrets_in_a_cost_column
+    clean = write_variant(source, tmp_path / "clean.csv", lambda rows: [r.__setitem__(
+        rows[0].index("Weekly Cost"), "100.00") for r in rows[1:4]] and None)
+    header = f"sibling {secret['name']} NHS {secret['nhs_spaced']}"
+    with_column = write_variant(clean, tmp_path / "extra.csv", lambda rows: [
+        r.append(header if i == 0 else "x") for i, r in enumerate(rows)] and None)
+    named = tmp_path / f"care {secret['nhs_spaced']} {secret['postcode']}.csv"
+    named.write_bytes(clean.read_bytes().replace(b"LAC31000", b"LAC31999", 1))
+    with open_account(sftp, "council") as council:
+        council.upload(with_column, "children_in_care")
+        council.upload(named, "children_in_care")
+    contract = get_contract(sftp.feeds_dir, "council", "children_in_care")
+    for file_id in intake.fetch(sftp, contract):
+        intake.load(sftp, contract, file_id)
+    with connect(sftp.warehouse_url) as conn:
+        files = conn.execute("select name, status, error from ops.file_ledger order by file_id").fetchall()
+        leaked = _found_in_tables(conn, [secret["name"], secret["nhs_spaced"], secret["postcode"]])
+    assert sorted(s for _, s, _ in files) == ["quarantined", "quarantined"], files
+    assert any("column(s) 12 " in e for _, _, e in files), files
+    assert any("[NHS number withheld]" in n and "person identifier" in e for n, _, e in files), files
+    assert leaked == []
+    outbox = sftp.sftp_root / "council" / "outbox" / "children_in_care"
+    for report in outbox.iterdir():
+        assert secret["nhs_spaced"] not in report.name
+        text = report.read_text(encoding="utf-8-sig")
+        assert not [v for v in secret.values() if v in text], report.name

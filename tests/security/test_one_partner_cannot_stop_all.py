@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import asyncssh
 import paramiko
@@ -115,3 +116,78 @@ def test_a_partner_cannot_hold_every_session(sftp):
 
     with open_service(sftp, "housing") as connector:  # the platform still gets in
         assert "inbox" in connector.listdir(".")
+
+
+def test_no_copy_data_and_no_sparse_giants(sftp):
+    """The copy-data extension copied gigabytes in one request while every other session waited; one
+    write at 5 GiB made a sparse file of gigabytes the loader would have read as zeros."""
+    async def attack():
+        conn, client = await raw_sftp(sftp, "police")
+        async with conn:
+            assert not client.supports_remote_copy
+            async with client.open("inbox/street_crime/giant.csv.part", "wb") as fh:
+                await fh.write(b"Crime ID,Month\n")
+                with pytest.raises(asyncssh.SFTPError):
+                    await fh.write(b"x", 5 * 2**30 - 2)
+                await fh.write(b"1,2020-01\n", 15)  # a write that follows on is fine
+    run_async(attack())
+    part = sftp.sftp_root / "police" / "inbox" / "street_crime" / "giant.csv.part"
+    assert part.stat().st_size == 25
+
+
+def test_an_inbox_has_a_quota_of_files(settings):
+    from totalplace import sftp_server
+    from totalplace.services import feeds_by_agency
+
+    small = settings.model_copy(update={"sftp_max_account_files": 3})
+    sftp_server.ensure_accounts(small, feeds_by_agency(small))
+    sftp_server.start_background(small)
+    try:
+        async def attack():
+            conn, client = await raw_sftp(small, "housing")
+            async with conn:
+                for i in range(3):
+                    async with client.open(f"inbox/homelessness/f{i}.csv", "wb") as fh:
+                        await fh.write(b"a\n1\n")
+                with pytest.raises(asyncssh.SFTPError) as refused:
+                    async with client.open("inbox/homelessness/f3.csv", "wb") as fh:
+                        await fh.write(b"a\n1\n")
+                return refused.value.reason
+        assert "at most 3 files" in run_async(attack())
+    finally:
+        sftp_server.stop_background(small)
+
+
+def test_idle_connections_do_not_lock_everyone_out(sftp):
+    """Thousands of TCP connections that never log in held every slot of the server; an address may
+    hold only a few that have not logged in, and each must log in within the login timeout."""
+    import socket
+
+    from connectors.sftp import open_account
+    from totalplace.sftp_server import PENDING_PER_ADDRESS
+
+    held = []
+    try:
+        for _ in range(PENDING_PER_ADDRESS + 10):
+            sock = socket.create_connection((sftp.sftp_host, sftp.resolved_sftp_port()), timeout=5)
+            held.append(sock)
+        time.sleep(1)
+        closed = 0
+        for sock in held:  # the server hangs up on those over the limit: reading reaches the end at once
+            sock.settimeout(2)
+            try:
+                while chunk := sock.recv(4096):
+                    if chunk.endswith(b"\n"):  # the server's banner: this one is being served
+                        break
+                else:
+                    closed += 1
+            except TimeoutError:
+                pass
+            except OSError:
+                closed += 1
+        assert closed >= 10, f"{closed} of {len(held)} idle connections were refused"
+    finally:
+        for sock in held:
+            sock.close()
+    with open_account(sftp, "police") as police:  # and a partner still gets in
+        assert "inbox" in police.listdir(".")

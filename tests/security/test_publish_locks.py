@@ -11,6 +11,8 @@ import threading
 import time
 
 import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
 
 from totalplace import publish_warehouse
 from totalplace.access import as_role
@@ -60,4 +62,30 @@ def test_a_long_analyst_query_neither_stalls_publishing_nor_queues_other_analyst
     assert "error" not in done, done.get("error")
     assert "at" in done and done["at"] - ended < 20, "publishing did not complete after the reader left"
     with psycopg.connect(analyst, autocommit=True) as conn:  # ... and the new build is what analysts read
+        assert conn.execute("select n from marts.t").fetchone()[0] == 2
+
+
+def test_a_reader_who_turns_off_its_own_limits_is_ended_when_it_blocks_publishing(settings, monkeypatch):
+    """A person's login may SET its statement and idle timeouts off and hold a lock for ever; when
+    publishing finds such a reader in its way past the readers' limit, it ends that session."""
+    from totalplace.access import grant
+
+    _fake_build(settings)
+    with connect(settings.warehouse_url) as conn:
+        grant(conn, "analyst", "anna_holds", "a-long-Passw0rd", settings)
+    monkeypatch.setenv("TOTALPLACE_SQL_TIMEOUT_SECONDS", "2")  # the readers' limit, as publishing reads it
+    holder = psycopg.connect(make_conninfo(settings.warehouse_url, user="anna_holds", password="a-long-Passw0rd"))
+    holder.execute("set idle_in_transaction_session_timeout = 0")
+    holder.execute("set statement_timeout = 0")
+    holder.execute("select n from marts.t").fetchall()  # and then sits in its transaction
+    started = time.monotonic()
+    try:
+        publish_warehouse.swap(as_role(settings.warehouse_url, settings, "transformer"))
+        took = time.monotonic() - started
+        with pytest.raises(psycopg.OperationalError):
+            holder.execute("select 1")
+    finally:
+        holder.close()
+    assert took < 30, f"publishing waited {took:.0f} s behind a reader past its limit"
+    with connect(settings.warehouse_url) as conn:
         assert conn.execute("select n from marts.t").fetchone()[0] == 2

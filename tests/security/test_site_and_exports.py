@@ -69,3 +69,23 @@ def test_csv_exports_escape_formula_cells(settings):
     assert header == ["a", "b", "c", "d", "n", "x", "e"]
     assert [cell[0] for cell in row[:4]] == ["'"] * 4, row
     assert row[4:] == ["-5", "1.5", "plain"]  # numbers stay numbers
+
+
+def test_a_carriage_return_in_a_value_does_not_start_a_formula(settings):
+    """A pool named "City\r=1+1" (a bare CR) was written unquoted: spreadsheets read the CR as a line
+    break, and the next line's first cell was a live formula. Read as bytes: text mode would turn the
+    CR into a newline before the test sees it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from totalplace.airflow_env import settings_environment
+
+    out = subprocess.run([str(Path(sys.executable).with_name("totalplace")), "sql", "--format", "csv",
+                          "select E'City\\r=1+1' as pool, E'a\\n@SUM(1)' as b"],
+                         capture_output=True, env={**os.environ, **settings_environment(settings)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert b'"City\r=1+1"' in out.stdout and b'"a\n@SUM(1)"' in out.stdout  # quoted whole: one cell each
+    header, row = list(csv.reader(io.StringIO(out.stdout.decode(), newline="")))
+    assert row == ["City\r=1+1", "a\n@SUM(1)"]

@@ -114,7 +114,7 @@ def test_limit_bounds_memory_not_just_output(settings):
 
 
 def test_query_roles_carry_timeouts_and_read_only_defaults(settings):
-    made = run_cli(settings, "grant", "analyst", "ann_analyst", "--password", "a-long-Passw0rd")
+    made = run_cli(settings, "grant", "analyst", "ann_analyst", "--password-stdin", input="a-long-Passw0rd\n")
     assert made.returncode == 0, made.stderr
     url = make_conninfo(settings.warehouse_url, user="ann_analyst", password="a-long-Passw0rd")
     with psycopg.connect(url, autocommit=True) as conn:
@@ -154,3 +154,40 @@ def _wait_for(condition, seconds: float) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_reader_can_neither_stall_the_pipelines_nor_lift_its_superuser_limits(settings):
+    """The probe held pg_advisory_lock(7461) - the bootstrap's lock - as an analyst and every pipeline
+    hung; and a reader may SET its own timeouts off, but not the limits only a superuser may set."""
+    from totalplace.warehouse import bootstrap
+
+    made = run_cli(settings, "grant", "analyst", "ann_holds", "--password-stdin", input="a-long-Passw0rd\n")
+    assert made.returncode == 0, made.stderr
+    url = make_conninfo(settings.warehouse_url, user="ann_holds", password="a-long-Passw0rd")
+    with psycopg.connect(url, autocommit=True) as reader:
+        reader.execute("select pg_advisory_lock(7461)")  # harmless now: nothing of the platform waits on it
+        reader.execute("set default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), reader.transaction():
+            reader.execute("lock table ops.bootstrap_lock in access share mode")
+        for name, value in (("temp_file_limit", "-1"), ("log_statement", "none")):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute(f"set {name} = {value}")
+        assert reader.execute("show temp_file_limit").fetchone()[0] != "-1"
+        started = time.monotonic()
+        bootstrap(settings.warehouse_url, settings)  # as every pipeline entry point does
+        assert time.monotonic() - started < 30
+
+
+def test_limit_bounds_memory_when_values_are_huge(settings):
+    """--limit counts rows: twelve rows of 100 MB values took 4 GB. Rows are fetched a few at a time
+    and no more than MAX_BYTES of them."""
+    code = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(r.stdout[-300:])")
+    env = dict(os.environ, **settings_environment(settings))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(sys.executable).with_name("totalplace")), "sql", "--limit", "12",
+         "select length(repeat('x', 50000000)) as n, repeat('x', 50000000) as big from generate_series(1, 12)"],
+        env=env, capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+    peak_kb = int(out[0])
+    assert peak_kb < 900_000, f"the client peaked at {peak_kb / 1024:.0f} MB"
+    assert "more were not fetched" in "\n".join(out[1:])

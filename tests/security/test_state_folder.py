@@ -54,11 +54,20 @@ def test_no_other_local_user_reads_the_state_folder(sftp, tmp_path):
 def test_status_checks_the_state_folders_permissions(sftp):
     ok = run_cli(sftp, "status")
     assert "state folder" in ok.stdout and "private" in ok.stdout, ok.stdout
-    loosened = sftp.credentials_file
-    loosened.chmod(0o644)
+    # a 0644 file in a 0700 folder is out of anyone else's reach; opened up, both are named (the state
+    # folder itself 0711, as when the platform runs as root beside the embedded PostgreSQL's own user)
+    sftp.state_dir.chmod(0o711)
+    sftp.credentials_file.chmod(0o644)
+    assert "is private" in run_cli(sftp, "status").stdout
+    sftp.sftp_dir.chmod(0o755)
     try:
         bad = run_cli(sftp, "status")
         assert bad.returncode != 0
-        assert "credentials.json" in bad.stdout and "0o644" in bad.stdout, bad.stdout
+        assert "0o755 sftp\n" in bad.stdout and "0o644 sftp/credentials.json" in bad.stdout, bad.stdout
+        # `totalplace up` repairs it (its own files and folders, nothing of the caller's)
+        from totalplace.state import tighten
+
+        assert tighten(sftp) == 2 and "is private" in run_cli(sftp, "status").stdout
     finally:
-        loosened.chmod(0o600)
+        sftp.sftp_dir.chmod(0o700)
+        sftp.credentials_file.chmod(0o600)

@@ -32,14 +32,15 @@ def test_nothing_is_kept_past_its_retention(settings, tmp_path):
         ("nhs", "hospital_admissions", adm), ("police", "street_crime", POLICE_SAMPLE),
         ("police", "street_crime", damaged))]
     assert [o.status for o in outcomes] == ["published", "published", "quarantined"]
-    assert leftovers(settings) == {"nhs rows": 30, "police rows": 797, "quarantine tables": 1, "kept files": 3}
+    # a person-level file's copy goes as soon as it has an outcome (its rows are in raw, pseudonymised)
+    assert leftovers(settings) == {"nhs rows": 30, "police rows": 797, "quarantine tables": 1, "kept files": 2}
     now = datetime.now(UTC)
 
     # tomorrow: nothing is due
     assert purge_expired(settings, now + timedelta(days=1)).files == []
     # after the quarantine period (90 days): the quarantined file goes, published ones stay
     assert purge_expired(settings, now + timedelta(days=91)).files == [outcomes[2].file_id]
-    assert leftovers(settings) == {"nhs rows": 30, "police rows": 797, "quarantine tables": 0, "kept files": 2}
+    assert leftovers(settings) == {"nhs rows": 30, "police rows": 797, "quarantine tables": 0, "kept files": 1}
     # past the person-level agreement's 730 days: the NHS rows and bytes go; open data (3650 days) stays
     purged = purge_expired(settings, now + timedelta(days=731))
     assert purged.files == [outcomes[0].file_id] and purged.rows == 30

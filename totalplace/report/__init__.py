@@ -152,6 +152,9 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
     write(staging / "validation.html", "validation.html.j2", "", title="Validation results", files=validated,
           total=len(validated), passed=sum(not f["problems"] for f in validated))
 
+    from totalplace.state import publish_tree
+
+    publish_tree(staging)  # published output, for any web server's user: folders 0755, files 0644
     old = out.with_name(out.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if out.exists():

@@ -105,6 +105,39 @@ language sql stable parallel safe set search_path = pg_catalog, pg_temp as $$
                      and pg_catalog.pg_has_role(current_user, r.oid, 'member'))
 $$;
 
+-- A partner's own files of the ledger (the ledger itself is not granted to partners: EXPLAIN ANALYZE
+-- of a query on it counted the rows row-level security removed - another agency's files). A function
+-- is planned as one opaque scan. The login's own membership decides (session_user: a security definer
+-- runs as its owner).
+create or replace function ops.partner_files() returns setof ops.file_ledger
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select l.* from ops.file_ledger l
+    where l.agency <> 'reference' and exists (
+        select 1 from pg_catalog.pg_roles r
+        where r.rolname = l.agency and pg_catalog.pg_has_role(session_user, r.oid, 'member'))
+$$;
+
+-- Readers' sessions that outlive their limits: a login may SET its own statement and idle timeouts
+-- off, and then hold a lock publishing needs for as long as it likes. Publishing (warehouse.
+-- with_lock_retries) ends, when a lock is not granted, the sessions of readers (members of analyst or
+-- partner, not of the pipelines, not superusers) idle in a transaction or running one statement for
+-- longer than the readers' own limit. Returns how many it ended.
+create or replace function ops.end_overdue_readers(limit_seconds integer) returns integer
+language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
+    select count(*)::integer from (
+        select pg_catalog.pg_terminate_backend(a.pid)
+        from pg_catalog.pg_stat_activity a
+        join pg_catalog.pg_roles r on r.rolname = a.usename
+        where a.datname = pg_catalog.current_database() and a.pid <> pg_catalog.pg_backend_pid()
+          and not r.rolsuper
+          and not pg_catalog.pg_has_role(r.oid, 'loader', 'member')
+          and not pg_catalog.pg_has_role(r.oid, 'transformer', 'member')
+          and (pg_catalog.pg_has_role(r.oid, 'analyst', 'member') or pg_catalog.pg_has_role(r.oid, 'partner', 'member'))
+          and ((a.state like 'idle in transaction%' and a.state_change < pg_catalog.now() - pg_catalog.make_interval(secs => limit_seconds))
+               or (a.state = 'active' and a.query_start < pg_catalog.now() - pg_catalog.make_interval(secs => limit_seconds)))
+    ) as ended
+$$;
+
 -- Who did what: loads (from the ledger, by trigger: the actor is the sending body), grants, revokes,
 -- purges and every query run through `totalplace sql` (the actor is the database login that ran it).
 create table if not exists ops.audit_log (
