@@ -54,11 +54,16 @@ def sources_yaml(agency: str, contracts: list[Contract]) -> str:
         ]
         if c.unpivot:
             columns.append({"name": "_column_number", "description": "Column of the file the value came from."})
+        meta = {"owner": c.owner.name, "contact": c.owner.email, "contract": f"feeds/{c.agency}/{c.feed}.yml",
+                "publisher": c.publisher}
+        if c.person_identifiers:
+            # one row per person or per event of one: the models publish it only as disclosure-controlled
+            # aggregates (macro person_level_feeds, in macros/disclosure.sql, reads this)
+            meta["person_level"] = True
         tables.append({
             "name": c.key,
             "description": f"{c.title}. {c.description}".strip(),
-            "meta": {"owner": c.owner.name, "contact": c.owner.email, "contract": f"feeds/{c.agency}/{c.feed}.yml",
-                     "publisher": c.publisher},
+            "meta": meta,
             "columns": columns,
         })
     doc = {

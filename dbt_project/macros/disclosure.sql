@@ -126,3 +126,20 @@ from (
 ) as groups
 having count(*) > 0
 {%- endmacro %}
+
+{#-
+  The person-level feeds ('agency/feed'), as an SQL text[]: the sources whose contract lists
+  person_identifiers (`totalplace generate` marks them meta.person_level). A row of one of them is
+  about one person or one person's event: it reaches a mart only in an aggregate under disclosure
+  control (int_activity_cost_cells_suppressed, int_outcome_cells_suppressed, the cohort marts).
+  Read from the contracts, not listed here, so a new person-level feed is controlled from its first file.
+-#}
+{% macro person_level_feeds() -%}
+    {%- set feeds = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() if node.meta.get('person_level') -%}
+            {%- do feeds.append(node.name | replace('__', '/', 1)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    array[{% for feed in feeds | sort %}'{{ feed }}'{{ ', ' if not loop.last }}{% endfor %}]::text[]
+{%- endmacro %}

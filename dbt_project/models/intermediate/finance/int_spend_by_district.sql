@@ -1,13 +1,16 @@
--- Spend placed in local authority districts. Spend of a district (or of a patient's LSOA) stays
--- where it is; spend of a wider area is shared among its districts by population: a county
--- (upper-tier) among its districts, the Greater London Authority among the boroughs, a CCG among
--- the districts its LSOAs lie in. Spend that cannot be placed (police force areas and other bodies
--- without a district lookup yet) keeps lad_code NULL and is counted in dq_unplaced_spend.
+-- Spend placed in local authority districts. Spend of a district stays where it is; spend of a
+-- wider area is shared among its districts by population: a county (upper-tier) among its
+-- districts, the Greater London Authority among the boroughs, a CCG among the districts its LSOAs
+-- lie in. Spend that cannot be placed (police force areas and other bodies without a district
+-- lookup yet, and the withheld part of person-level activity) keeps lad_code NULL and is counted,
+-- with the reason, in dq_unplaced_spend. It reads spend as published (int_spend_lines_disclosed):
+-- person-level activity only in its disclosure-controlled cells, so no mart built on this places
+-- money that fct_spend withholds.
 with
 
 spend as (
 
-    select * from {{ ref('int_spend_lines') }}
+    select * from {{ ref('int_spend_lines_disclosed') }}
 
 ),
 
@@ -66,7 +69,11 @@ placed as (
         shares.lad_code,
         case when shares.share = 1.0 then 'direct' when shares.lad_code is not null then 'population_share' end
             as allocation,
-        spend.amount * coalesce(shares.share, 1.0) as amount
+        spend.amount * coalesce(shares.share, 1.0) as amount,
+        case when shares.lad_code is null then coalesce(
+            spend.unplaced_reason,
+            case when spend.place_code is null then 'no place' else 'no district lookup (' || spend.place_level || ')' end
+        ) end as unplaced_reason
 
     from spend
     left join shares on shares.place_code = spend.place_code and shares.place_level = spend.place_level

@@ -4,6 +4,10 @@
 --   activity_cost - tariff cost of NHS activity (A&E attendances, admissions), placed by patient's LSOA
 -- RA budget lines are not spend and are left out. Redacted suppliers are kept as "redacted".
 --
+-- An activity line is one patient's attendance or admission (LSOA, date, diagnosis group): it never
+-- leaves intermediate as a row. int_activity_cost_cells_suppressed aggregates the lines of
+-- person-level feeds under disclosure control and int_spend_lines_disclosed publishes only that.
+--
 -- Incremental, keyed by file: a published file's rows never change, so a build themes and places
 -- only the files it has not seen (a million spend lines take ~20 s to theme by pattern). Each row
 -- keeps the version of the theme_map and bodies seeds it was built with: when a mapping changes,

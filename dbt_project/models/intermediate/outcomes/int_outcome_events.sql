@@ -1,4 +1,6 @@
--- Outcome counts per indicator, district and month from every agency's feed (numerators only).
+-- Outcome counts per indicator, district and month from every agency's feed (numerators only),
+-- with the feed each is counted from: counts of a person-level feed are published only through
+-- int_outcome_cells_suppressed (disclosure control); open data (street crime, MHCLG statistics) as it is.
 with
 
 lsoas as (
@@ -42,36 +44,36 @@ lettings as (
 
 events as (
 
-    select 'crimes' as indicator, lad_code, month_start, sum(crimes) as numerator
+    select 'crimes' as indicator, 'police/street_crime' as feed, lad_code, month_start, sum(crimes) as numerator
     from crimes where not is_anti_social_behaviour group by lad_code, month_start
     union all
-    select 'drug_crimes', lad_code, month_start, sum(crimes) from crimes where crime_type = 'Drugs'
+    select 'drug_crimes', 'police/street_crime', lad_code, month_start, sum(crimes) from crimes where crime_type = 'Drugs'
     group by lad_code, month_start
     union all
-    select 'violent_crimes', lad_code, month_start, sum(crimes) from crimes
+    select 'violent_crimes', 'police/street_crime', lad_code, month_start, sum(crimes) from crimes
     where crime_type = 'Violence and sexual offences' group by lad_code, month_start
     union all
-    select 'asb_incidents', lad_code, month_start, sum(crimes) from crimes where is_anti_social_behaviour
+    select 'asb_incidents', 'police/street_crime', lad_code, month_start, sum(crimes) from crimes where is_anti_social_behaviour
     group by lad_code, month_start
     union all
-    select 'ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*) from attendances
-    group by 2, 3
+    select 'ae_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
+    from attendances group by 3, 4
     union all
-    select 'ae_alcohol_drug_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
-    from attendances where diagnosis_group in ('Alcohol related', 'Drug related') group by 2, 3
+    select 'ae_alcohol_drug_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
+    from attendances where diagnosis_group in ('Alcohol related', 'Drug related') group by 3, 4
     union all
-    select 'emergency_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
-    from admissions where admission_method = 'Emergency' group by 2, 3
+    select 'emergency_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where admission_method = 'Emergency' group by 3, 4
     union all
-    select 'alcohol_drug_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
-    from admissions where diagnosis_group in ('Alcohol related', 'Drug related') group by 2, 3
+    select 'alcohol_drug_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where diagnosis_group in ('Alcohol related', 'Drug related') group by 3, 4
     union all
     -- quarterly returns: counted in the quarter's first month
-    select 'homelessness_main_duty', la_code, quarter_start, sum(main_duty_owed)
-    from homelessness where main_duty_owed is not null group by 2, 3
+    select 'homelessness_main_duty', 'housing/homelessness', la_code, quarter_start, sum(main_duty_owed)
+    from homelessness where main_duty_owed is not null group by 3, 4
     union all
-    select 'lettings_to_homeless', la_code, date_trunc('month', letting_date)::date, count(*)
-    from lettings where was_previously_homeless group by 2, 3
+    select 'lettings_to_homeless', 'housing/social_lettings', la_code, date_trunc('month', letting_date)::date, count(*)
+    from lettings where was_previously_homeless group by 3, 4
 
 )
 

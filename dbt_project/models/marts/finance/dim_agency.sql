@@ -10,7 +10,10 @@ seeded as (
 
 spenders as (
 
-    select distinct body_name, agency_type, place_code from {{ ref('int_spend_lines') }}
+    -- the place of a person-level line is the person's home, not an area the body serves
+    select distinct body_name, agency_type,
+        case when feed = any({{ person_level_feeds() }}) then null else place_code end as place_code
+    from {{ ref('int_spend_lines_disclosed') }}
     where body_name is not null
 
 ),

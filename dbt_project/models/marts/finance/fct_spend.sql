@@ -2,6 +2,10 @@
 -- to the file and row (feed, file_id, row_number, and column_number for wide returns). Service
 -- totals (basis outturn) and transaction lines are told apart by `basis`; the marts never add the
 -- two together for the same body, place and year (see int_spend_by_district).
+-- A line of a person-level feed is one patient's attendance or admission, so those feeds (basis
+-- activity_cost) are here only as disclosure-controlled cells - file x financial year x district x
+-- theme, no row, date, LSOA or diagnosis group, rounded - plus one row per file holding what is
+-- withheld and the rounding (int_spend_lines_disclosed): each file still adds up to its total.
 select
     feed::text as feed,
     file_id::bigint as file_id,
@@ -18,4 +22,4 @@ select
     line_description::text as line_description,
     supplier_name::text as supplier_name,
     amount::numeric(18, 2) as amount
-from {{ ref('int_spend_lines') }}
+from {{ ref('int_spend_lines_disclosed') }}

@@ -1,6 +1,7 @@
 -- What a theme's spend buys: spend on a theme in a district and financial year (all agencies,
 -- mart_total_place) divided by the outcome counts it is meant to move (seed outcome_themes), with
--- the change against the previous financial year. Periods without outcome data give no row.
+-- the change against the previous financial year. Periods without outcome data give no row. A count
+-- of a person-level feed is the published (rounded) one, withheld (NULL) with everything divided by it.
 with
 
 spend as (
@@ -14,10 +15,13 @@ spend as (
 
 outcomes as (
 
-    select lad_code, financial_year, indicator, sum(numerator) as outcomes, max(denominator) as population,
-           sum(months_covered) as months_with_data
-    from {{ ref('fct_outcomes') }}
-    group by 1, 2, 3
+    -- the year's count as int_outcome_cells_suppressed publishes it (never the sum of fct_outcomes'
+    -- months: rounded or withheld, those do not add up - and the decision is made for both at once)
+    select c.place_code as lad_code, c.financial_year, c.indicator, c.published_numerator as outcomes,
+           p.population, c.months_covered as months_with_data
+    from {{ ref('int_outcome_cells_suppressed') }} as c
+    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code
+    where c.period = 'all' and c.place_code <> 'all'
 
 ),
 

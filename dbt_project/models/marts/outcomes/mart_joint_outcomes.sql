@@ -1,23 +1,27 @@
 -- A small joint indicator set across police, NHS, housing and council - per district and financial
 -- year - each ranked against the district's ten statistical neighbours (mart_place_neighbours):
 -- rank 1 = the highest value among the district and those neighbours that have data.
+-- A rate times the published population is the count: a rate of a person-level count is of the
+-- year's count as int_outcome_cells_suppressed publishes it (rounded; NULL when withheld), and ranks
+-- and averages compare published values only - a withheld value has no rank.
 with
 
 outcome_rates as (
 
     select
-        lad_code,
-        financial_year,
-        case indicator
+        c.place_code as lad_code,
+        c.financial_year,
+        case c.indicator
             when 'crimes' then 'police'
             when 'homelessness_main_duty' then 'housing'
             else 'nhs'
         end as agency_type,
-        indicator || '_per_1000' as indicator,
-        1000.0 * sum(numerator) / nullif(max(denominator), 0) as value
-    from {{ ref('fct_outcomes') }}
-    where indicator in ('crimes', 'ae_attendances', 'emergency_admissions', 'homelessness_main_duty')
-    group by lad_code, financial_year, indicator
+        c.indicator || '_per_1000' as indicator,
+        1000.0 * c.published_numerator / nullif(p.population, 0) as value
+    from {{ ref('int_outcome_cells_suppressed') }} as c
+    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code
+    where c.indicator in ('crimes', 'ae_attendances', 'emergency_admissions', 'homelessness_main_duty')
+        and c.period = 'all' and c.place_code <> 'all'
 
 ),
 
@@ -73,7 +77,8 @@ select
     round(indicators.value::numeric, 3)::numeric(18, 3) as value,
     round(peer_values.neighbour_average::numeric, 3)::numeric(18, 3) as neighbour_average,
     peer_values.neighbours_with_data::integer as neighbours_with_data,
-    (1 + peer_values.neighbours_above)::integer as rank_among_neighbours
+    (case when indicators.value is not null then 1 + peer_values.neighbours_above end)::integer
+        as rank_among_neighbours
 from indicators
 inner join peer_values using (lad_code, financial_year, indicator)
 left join {{ ref('dim_place') }} as dim_place
