@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -165,19 +166,25 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
     and CONVERT_SECONDS, whose failure - a refusal, or the child killed by the parser itself - is a
     WorkbookError naming what happened."""
     check_archive(path, contract.format.max_columns)
-    command = [sys.executable, "-m", "connectors.xlsx", str(path), str(target), sheet or ""]
+    # the child writes a temporary sibling renamed into place only when whole: a child killed half-way
+    # must not leave a truncated CSV that a later read of the same file would take for the sheet
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    command = [sys.executable, "-m", "connectors.xlsx", str(path), str(partial), sheet or ""]
     try:
         done = subprocess.run(command, input=contract.model_dump_json(), capture_output=True, text=True,
                               timeout=CONVERT_SECONDS)
     except subprocess.TimeoutExpired as exc:
+        partial.unlink(missing_ok=True)
         raise WorkbookError(f"the workbook could not be read within {CONVERT_SECONDS} s") from exc
+    if done.returncode == 0:
+        partial.replace(target)
+        return target
+    partial.unlink(missing_ok=True)
     if done.returncode == 3:  # the child's own refusal: its message is for the sender
         raise WorkbookError(done.stderr.strip().splitlines()[-1])
-    if done.returncode != 0:
-        raise WorkbookError("the workbook could not be read: the reader stopped ("
-                            f"{'out of memory' if 'alloc' in done.stderr else f'exit {done.returncode}'}) - "
-                            "re-save it from Excel as a plain .xlsx and send it again")
-    return target
+    raise WorkbookError("the workbook could not be read: the reader stopped ("
+                        f"{'out of memory' if 'alloc' in done.stderr else f'exit {done.returncode}'}) - "
+                        "re-save it from Excel as a plain .xlsx and send it again")
 
 
 def _convert(path: Path, target: Path, contract: Contract, sheet: str | None) -> Path:

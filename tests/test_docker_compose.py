@@ -67,15 +67,18 @@ def test_airflow_services_run_the_platform_image_against_the_warehouse():
         assert "healthcheck" in services[name], name
 
 
-def test_the_profiles_site_is_served_read_only_from_the_state_the_workers_write():
-    services = load()["services"]
-    worker_state = next(v for v in services["airflow-worker"]["volumes"] if v.startswith("platform-state:"))
-    site_state = next(v for v in services["site"]["volumes"] if v.startswith("platform-state:"))
-    assert site_state.endswith(":ro")
+def test_the_profiles_site_is_served_read_only_from_a_volume_of_its_own():
+    """The state folder is private (0700: nginx's user could not pass it); the workers publish the site
+    to a volume nginx reads."""
+    config = load()
+    services = config["services"]
+    worker_site = next(v for v in services["airflow-worker"]["volumes"] if v.startswith("site:"))
+    served = next(v for v in services["site"]["volumes"] if v.startswith("site:"))
+    assert served.endswith(":ro") and not any(v.startswith("platform-state:") for v in services["site"]["volumes"])
+    folder = config["x-airflow-common"]["environment"]["TOTALPLACE_SITE_FOLDER"]
+    assert folder.startswith(worker_site.split(":")[1] + "/")
     conf = (PROJECT_ROOT / "deploy" / "site" / "nginx.conf").read_text()
-    # nginx's root is the site folder of the state volume (TOTALPLACE_STATE_DIR/site in the image)
-    assert f"root {site_state.split(':')[1]}/site;" in conf
-    assert worker_state.split(":")[1] == "/var/lib/totalplace"
+    assert f"root {folder.replace(worker_site.split(':')[1], served.split(':')[1])};" in conf
     assert "TOTALPLACE_STATE_DIR=/var/lib/totalplace" in (PROJECT_ROOT / "Dockerfile").read_text()
     for name in ("site", "airflow-worker", "airflow-scheduler"):
         assert "healthcheck" in services[name], name
@@ -90,3 +93,23 @@ def test_the_sftp_server_refuses_attributes_and_links_like_the_local_one():
     denied = set(force.split(" -P ")[1].split()[0].split(","))
     assert "-u 0077" in force and {"setstat", "fsetstat", "lsetstat", "symlink", "hardlink"} <= denied
     assert "ChrootDirectory %h" in text and "PermitRootLogin no" in text
+
+
+def test_every_sftp_account_knows_the_platforms_key_and_the_workers_hold_it():
+    """The connector logs in with the platform's key (no partner's lockout stops it): each account of
+    users.conf gets a keys folder (atmoz/sftp appends its .pub files to authorized_keys), and the
+    workers get the private half as a secret."""
+    compose = load()
+    volumes = compose["services"]["sftp"]["volumes"]
+    accounts = [line.split(":")[0] for line in (PROJECT_ROOT / "deploy" / "sftp" / "users.conf").read_text().splitlines()
+                if line and not line.startswith("#")]
+    assert accounts
+    for account in accounts:
+        mount = f"./deploy/sftp/keys/{account}:/home/{account}/.ssh/keys:ro"
+        assert mount in volumes, f"{account}: no keys folder mounted"
+        assert (PROJECT_ROOT / "deploy" / "sftp" / "keys" / account).is_dir()
+    for name in ("airflow-worker", "airflow-scheduler"):
+        service = compose["services"][name]
+        assert service["environment"]["TOTALPLACE_SFTP_SERVICE_KEY_FILE"] == "/run/secrets/sftp_service_key"
+        assert "sftp_service_key" in service["secrets"]
+    assert "sftp_service_key" in compose["secrets"]

@@ -133,6 +133,13 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     conn.execute(sql.SQL("grant temporary on database {} to loader, transformer").format(sql.Identifier(dbname)))
     for role in ("analyst", *AGENCIES):
         guard_reader(conn, role, settings)
+    # people's logins granted before (an earlier version set no guards on them): the same guards now
+    for (person,) in conn.execute(
+            "select r.rolname from pg_catalog.pg_roles r where r.rolcanlogin and not r.rolsuper "
+            "and r.rolname <> all(%s) and (pg_catalog.pg_has_role(r.oid, 'analyst', 'member') "
+            "or pg_catalog.pg_has_role(r.oid, 'partner', 'member'))",
+            ([*PIPELINE_ROLES, *GROUP_ROLES, *AGENCIES],)).fetchall():
+        guard_reader(conn, person, settings, person=True)
     for role in PIPELINE_ROLES:
         _set_role_defaults(conn, role, {"idle_in_transaction_session_timeout": "1h"})
     # dbt creates the <schema>__build copies of the warehouse and swaps them in
@@ -151,8 +158,9 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     # partners read their own files of the ledger through a function: a grant on the shared table would
     # let EXPLAIN ANALYZE count another agency's rows ("Rows Removed by Filter")
     conn.execute("revoke select on ops.file_ledger from partner")
-    conn.execute("revoke all on function ops.end_overdue_readers(integer) from public")
-    conn.execute("grant execute on function ops.end_overdue_readers(integer) to loader, transformer")
+    conn.execute("revoke all on function ops.end_overdue_readers() from public")
+    conn.execute("grant execute on function ops.end_overdue_readers() to loader, transformer")
+    conn.execute("revoke all on function ops.audit_file_outcome() from public")  # fired by its trigger only
     conn.execute("revoke all on function ops.partner_files() from public")
     conn.execute("grant execute on function ops.partner_files() to partner")
     conn.execute("grant select, insert, delete on ops.dbt_results to transformer")
@@ -243,18 +251,26 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
         conn.execute(sql.SQL("grant select on {} to partner").format(table))
 
 
-def reader_defaults(settings: Settings) -> dict[str, str]:
-    """Session defaults of a login that only reads: read-only, and bounded in time and in locks."""
+SETUP_VERSION = "4"
+"""Bump when setup() changes what it grants or sets: the warehouse's stored schema version then
+differs and the next bootstrap runs setup again (warehouse.bootstrap)."""
+
+
+def reader_defaults(settings: Settings, server_version: int = 0) -> dict[str, str]:
+    """Session defaults of a login that only reads: read-only, and bounded in time and in locks.
+    ``transaction_timeout`` (PostgreSQL 17+) bounds a transaction of many short statements too."""
     seconds = settings.sql_timeout_seconds
-    return {
+    defaults = {
         "default_transaction_read_only": "on",
         "statement_timeout": f"{seconds}s",
         "lock_timeout": "10s",
         "idle_in_transaction_session_timeout": f"{seconds}s",
-        "idle_session_timeout": "1h",
         # a client that went away (killed, network cut) does not leave its query running
         "client_connection_check_interval": "2s",
     }
+    if server_version >= 170000:
+        defaults["transaction_timeout"] = f"{seconds}s"
+    return defaults
 
 
 # Settings only a superuser may change, so a reader cannot turn them off: temporary files a reader's
@@ -268,7 +284,7 @@ def guard_reader(conn: psycopg.Connection, role: str, settings: Settings, *, per
     """The guards above on one login role (set only where they differ: ALTER ROLE writes a shared catalog).
     The superuser-only limits need an admin that is one (the embedded server's is); on a managed
     PostgreSQL whose admin is not, they are left out with a warning."""
-    _set_role_defaults(conn, role, reader_defaults(settings))
+    _set_role_defaults(conn, role, reader_defaults(settings, conn.info.server_version))
     try:
         with conn.transaction():
             _set_role_defaults(conn, role, PERSON_LIMITS if person else READER_LIMITS)
@@ -280,13 +296,18 @@ def guard_reader(conn: psycopg.Connection, role: str, settings: Settings, *, per
 
 
 def _set_role_defaults(conn: psycopg.Connection, role: str, wanted: dict[str, str]) -> None:
+    """Set ``wanted`` for ``role`` in this database only (a person's login may have other databases on a
+    shared server: they keep their own settings)."""
     row = conn.execute("select s.setconfig from pg_catalog.pg_db_role_setting s join pg_catalog.pg_roles r "
-                       "on r.oid = s.setrole where r.rolname = %s and s.setdatabase = 0", (role,)).fetchone()
+                       "on r.oid = s.setrole where r.rolname = %s and s.setdatabase = "
+                       "(select oid from pg_catalog.pg_database where datname = current_database())",
+                       (role,)).fetchone()
     current = dict(item.split("=", 1) for item in (row[0] if row and row[0] else []))
+    dbname = conn.execute("select current_database()").fetchone()[0]
     for name, value in wanted.items():
         if current.get(name) != value:
-            conn.execute(sql.SQL("alter role {} set {} = {}").format(
-                sql.Identifier(role), sql.Identifier(name), sql.Literal(value)))
+            conn.execute(sql.SQL("alter role {} in database {} set {} = {}").format(
+                sql.Identifier(role), sql.Identifier(dbname), sql.Identifier(name), sql.Literal(value)))
 
 
 def grant(conn: psycopg.Connection, role: str, user: str, password: str | None = None,
@@ -367,6 +388,11 @@ def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
                 lines.append(f"schema {schema}: {', '.join(rights)}")
             if "usage" not in rights or schema == "landing":
                 continue  # tables out of reach say nothing; landing tables live for one load only
+            # functions the role may call (a security-definer one acts with its owner's rights)
+            lines.extend(f"function {f}: execute" for (f,) in conn.execute(
+                "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
+                "where n.nspname = %(s)s and has_function_privilege(%(r)s, p.oid, 'execute') order by 1",
+                {"r": role, "s": schema}))
             rows = conn.execute(
                 "select c.relname, has_table_privilege(%(r)s, c.oid, 'select'), has_table_privilege(%(r)s, c.oid, "
                 "'insert'), has_table_privilege(%(r)s, c.oid, 'update'), has_table_privilege(%(r)s, c.oid, 'delete') "

@@ -76,7 +76,13 @@ class Outcome:
 
 # ---------------------------------------------------------------- helpers
 def local_path(settings: Settings, contract: Contract, file_id: int, name: str) -> Path:
-    return settings.files_dir / contract.agency / contract.feed / str(file_id) / name
+    """Where the platform keeps a file's bytes: under its file id, by its own name when that is a short
+    plain name (the ledger has the name anyway), else as ``file`` with its extension - a 250-byte name,
+    or the longer stand-in of one that is not text, would not fit the filesystem's limit."""
+    suffix = Path(name).suffix
+    safe = name if len(name.encode()) <= 120 and "/" not in name and name not in (".", "..") else (
+        "file" + (suffix if len(suffix) <= 10 and suffix[1:].isalnum() else ""))
+    return settings.files_dir / contract.agency / contract.feed / str(file_id) / safe
 
 
 def prepare(settings: Settings, contract: Contract) -> str:
@@ -425,7 +431,7 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
 def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
     # the name as it will be recorded, shown and reported: without what looks like a person identifier
     name = withhold_identifiers(remote.name, person_level=bool(contract.person_identifiers))
-    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{name}"
+    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{os.urandom(8).hex()}"
     sha256, size = account.download(remote, incoming)
     manifest = account.read_manifest(remote)
     with connect(url) as conn:
@@ -499,30 +505,57 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
         _quarantine(settings, contract, url, entry, table, rejected.problems, rows=None, notify=notify)
         return "quarantined"
     except Exception as exc:
-        if not file_fault(exc):
-            raise  # the platform's own trouble (a connection cut): the task fails and is run again
+        fault = fault_of(exc)
+        if fault == "platform":
+            raise  # the platform's own trouble (a connection cut, a full disk): the task fails and is run again
         log.exception("file %s (%s) could not be loaded", file_id, entry.name)
-        _quarantine(settings, contract, url, entry, table, [could_not(exc, "loaded")], rows=None, notify=notify)
+        _quarantine(settings, contract, url, entry, table, [could_not(exc, "loaded", fault)], rows=None,
+                    notify=notify, keep=fault != "file")
         return "quarantined"
 
 
-def file_fault(exc: BaseException) -> bool:
-    """Whether an error loading or checking a file is the file's (it is then quarantined by itself,
-    and every other file goes on) rather than the platform's connection to its warehouse (the task
-    then fails and is retried). A file that makes a parser or PostgreSQL fail - a 300 MB cell, a
-    workbook the reader cannot hold - must not stay 'loading' and stop every later run."""
+PLATFORM_SQLSTATES = ("08", "28", "3D", "40", "42", "53", "55", "57", "58")
+"""Errors of the platform, not of a file: connection (08), authorisation (28, 3D), rollback and
+deadlock (40), its own SQL or a half-done upgrade (42: syntax, privileges, undefined objects), resources
+such as a full disk (53), locks (55), cancel and shutdown (57), I/O (58)."""
+FILE_SQLSTATES = ("22", "23", "54", "XX")
+"""Errors a file's content causes: bad data (22), duplicate keys (23), limits such as a row or a cell too
+big (54), and internal ones such as an allocation a 300 MB cell asked for (XX)."""
+
+
+def fault_of(exc: BaseException) -> str:
+    """Whose fault an error loading or checking a file is: ``"file"`` (quarantined by itself, and every
+    other file goes on), ``"platform"`` (the task fails and is retried: nothing is held against the
+    file) or ``"unknown"`` (quarantined so it stops nothing, but its copy is kept to run again)."""
+    import csv
+    import zipfile
+
     import psycopg
 
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError | ConnectionError | TimeoutError):
-        return False
-    return isinstance(exc, Exception)
+    if isinstance(exc, psycopg.Error):
+        state = exc.sqlstate or ""
+        if isinstance(exc, psycopg.InterfaceError) or not state or state.startswith(PLATFORM_SQLSTATES):
+            return "platform"
+        return "file" if state.startswith(FILE_SQLSTATES) else "unknown"
+    if isinstance(exc, OSError):  # a full disk, a lost connection, a missing or unreadable kept copy
+        return "platform"
+    if isinstance(exc, MemoryError | csv.Error | UnicodeError | ValueError | OverflowError | RecursionError
+                  | zipfile.BadZipFile | EOFError):
+        return "file"
+    return "unknown"
 
 
-def could_not(exc: BaseException, what: str) -> Problem:
+def could_not(exc: BaseException, what: str, fault: str) -> Problem:
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-    return Problem(check="file_readable", rule=(
-        f"the file could not be {what} ({type(exc).__name__}{': ' + text if text else ''}); nothing of it was "
-        "loaded. If the file is as it should be, the data team can run it again once they have fixed the cause"))
+    reason = f"{type(exc).__name__}{': ' + text if text else ''}"
+    if fault == "file":
+        rule = (f"the file could not be {what} ({reason}); nothing of it was loaded - check it (a cell or a "
+                "row far larger than the others, a damaged workbook) and send it again")
+    else:
+        rule = (f"the platform could not {what.removesuffix('ed')} this file ({reason}) - a fault of the platform, "
+                "not necessarily of the file; the file is kept, and the data team has been alerted and will run "
+                "it again once the cause is fixed")
+    return Problem(check="file_readable", rule=rule)
 
 
 def validate(settings: Settings, contract: Contract, file_id: int) -> bool | None:
@@ -539,19 +572,18 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         match = match_file(source, contract, (entry.report or {}).get("encoding"))
         result = run_gate(url, contract, landing_table(contract, file_id), match)
     except Exception as exc:
-        if not file_fault(exc):
+        fault = fault_of(exc)
+        if fault == "platform":
             raise
         log.exception("file %s (%s) could not be checked", file_id, entry.name)
         from expectations.gate import GateResult
 
-        result = GateResult(suite=contract.suite_name, passed=False, problems=[could_not(exc, "checked")],
-                            expectations=0)
+        result = GateResult(suite=contract.suite_name, passed=False, expectations=0,
+                            problems=[could_not(exc, "checked", fault)])
     if result.data_docs:
         docs = settings.validations_dir / f"{file_id}.html"
         docs.parent.mkdir(parents=True, exist_ok=True)
-        docs.write_text(result.data_docs)
-        docs.parent.chmod(0o755)  # linked from the site, so published: for the web server's user too
-        docs.chmod(0o644)
+        docs.write_text(result.data_docs)  # copied into the site by the next `totalplace report`
     report = dict(entry.report or {})
     report["gate"] = {
         "suite": result.suite,
@@ -691,11 +723,13 @@ def control_totals(conn, contract: Contract, file_id: int) -> dict[str, str]:
 
 def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.LedgerEntry, table: LandingTable,
                 problems: list[Problem], *, rows: int | None, suite: str | None = None,
-                notify: bool = True) -> Outcome:
+                notify: bool = True, keep: bool = False) -> Outcome:
     problems = withhold_values(problems, person_level=bool(contract.person_identifiers))
     # a rejected file of people, or one holding identifiers its contract does not declare, is not kept:
-    # the sender has it, and a kept copy would be person-level data in clear on the platform's disk
-    discard = bool(contract.person_identifiers) or any(p.check == "undeclared_identifier" for p in problems)
+    # the sender has it, and a kept copy would be person-level data in clear on the platform's disk -
+    # unless the fault may be the platform's (``keep``): then the copy is what it will be run again from
+    discard = not keep and (bool(contract.person_identifiers)
+                            or any(p.check == "undeclared_identifier" for p in problems))
     warnings = (entry.report or {}).get("warnings", [])
     if discard:
         warnings = [*warnings, "this file was not kept (it holds, or may hold, person identifiers): send it again "

@@ -129,7 +129,15 @@ def _fetch(url: str, statement: str, limit: int, options: str) -> tuple[list[str
 
 
 def _size(value) -> int:
-    return len(value) if isinstance(value, str | bytes | bytearray | memoryview) else 16
+    """Roughly what a value holds: its length for text and bytes, its text for arrays and JSON (an
+    array of a million elements is one value), 16 for a number, a date or a null."""
+    if isinstance(value, str | bytes | bytearray):
+        return len(value)
+    if isinstance(value, memoryview):
+        return value.nbytes
+    if value is None or isinstance(value, int | float):
+        return 16
+    return max(len(str(value)), 16)
 
 
 def _statements_in(conn: psycopg.Connection, statement: str) -> int:

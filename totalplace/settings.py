@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     airflow_home_dir: Path | None = Field(
         default=None, description="AIRFLOW_HOME for in-process runs and `make airflow`. Default: <state>/airflow."
     )
+    site_folder: Path | None = Field(
+        default=None, description="Folder the place profiles site is written to, for a web server to serve "
+        "(in docker-compose a volume of its own: the state folder is private). Default: <state>/site.")
     dags_folder: Path = Field(default=PROJECT_ROOT / "dags")
     feeds_dir: Path = Field(default=PROJECT_ROOT / "feeds")
     agreements_file: Path = Field(default=PROJECT_ROOT / "agreements.yml",
@@ -183,7 +186,7 @@ class Settings(BaseSettings):
     @cached_property
     def site_dir(self) -> Path:
         """The place profiles site (``totalplace report``), served as plain files."""
-        return self.state_dir / "site"
+        return self.site_folder or (self.state_dir / "site")
 
     @property
     def embedded(self) -> bool:

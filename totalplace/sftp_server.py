@@ -60,7 +60,7 @@ from totalplace.state import ensure_state_dir, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
-SERVER_VERSION = "3"
+SERVER_VERSION = "4"
 """Written beside the pid when the server starts: a server of an older version still running (from
 before an upgrade) is restarted by :func:`start_background` rather than served with old rules."""
 
@@ -75,6 +75,10 @@ MAX_WRITE_GAP = 64 * 2**20
 """How far past a file's end a write may start: clients pipeline their writes (a few MB ahead), but a
 write at 5 GiB into an empty file makes a sparse file the loader would read as gigabytes of zeros."""
 UNSAFE_EXTENSIONS = (b"copy-data", b"ranges@asyncssh.com")
+QUOTA_RECHECK_BYTES = 256 * 2**20
+"""A session's writes re-check its account's quota this often (it is checked at each open too)."""
+MAX_OPEN_FILES = 64
+"""Handles one session may hold open (each is a file descriptor of the one server process)."""
 
 
 # ---------------------------------------------------------------- accounts, keys, the service user
@@ -225,6 +229,9 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
     )
 
     handler = asyncssh_sftp.SFTPServerHandler  # this process serves only the drop: the class is ours to trim
+    # private attributes of asyncssh (pinned in constraints.txt): an upgrade that moves them fails here, loudly
+    assert isinstance(handler._extensions, list) and isinstance(handler._packet_handlers, dict)
+    assert all(e in handler._packet_handlers for e in UNSAFE_EXTENSIONS), "asyncssh's SFTP handlers changed"
     handler._extensions = [e for e in handler._extensions if e[0] not in UNSAFE_EXTENSIONS]
     handler._packet_handlers = {k: v for k, v in handler._packet_handlers.items() if k not in UNSAFE_EXTENSIONS}
     throttle = LoginThrottle()
@@ -232,16 +239,23 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
     pending: dict[str, int] = {}
 
     def account_keys(username: str) -> str:
-        """The service key, marked as such, and the account's own keys (read at each login)."""
+        """The service key, marked as such, and the account's own keys (read at each login). A partner's
+        line is parsed as a bare public key and written back without options: options in it (however
+        quoted - asyncssh unquotes ``env"ironment"=...``) could otherwise claim the service's rights."""
         lines = [f'environment="{SERVICE_OPTION}" {service_key}']
         if keys_fd is not None and clean_name(username.encode()) and not username.startswith("."):
             try:
                 fd = os.open(f"{username}.pub", os.O_RDONLY, dir_fd=keys_fd)
                 with os.fdopen(fd) as fh:
-                    lines += [line for line in fh.read().splitlines() if line.strip()
-                              and "environment=" not in line]
+                    text = fh.read(1 << 16)
             except OSError:
-                pass
+                text = ""
+            for line in text.splitlines():
+                try:
+                    key = asyncssh.import_public_key(line.strip())
+                except (asyncssh.KeyImportError, ValueError):
+                    continue  # a line with options, or not a key: ignored
+                lines.append(key.export_public_key().decode().strip())
         return "\n".join(lines) + "\n"
 
     class DropServer(asyncssh.SSHServer):
@@ -313,6 +327,8 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             self._account = username
             self._home = posixpath.join(root, username.encode())
             self._service = is_service(chan.get_connection())
+            self._open_files = 0
+            self._written = 0
             super().__init__(chan, chroot=self._home)
 
         # ---- containment: every path resolved on disk stays in the account's folder
@@ -341,6 +357,18 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
             if why is not None:
                 raise asyncssh.SFTPPermissionDenied(why)
 
+        def _count_open(self, file_obj):
+            self._open_files += 1
+            return file_obj
+
+        def close(self, file_obj):
+            self._open_files -= 1
+            return super().close(file_obj)
+
+        def _check_handles(self) -> None:
+            if self._open_files >= MAX_OPEN_FILES:
+                raise asyncssh.SFTPFailure(f"at most {MAX_OPEN_FILES} files may be open at once")
+
         def _check_quota(self) -> None:
             if self._service:
                 return
@@ -360,26 +388,34 @@ def _make_server_classes(root: bytes, users: dict[str, str], keys_fd: int | None
                     "bytes at once: wait for them to be taken, or ask the data team")
 
         def open(self, path, pflags, attrs):
+            self._check_handles()
             if pflags & (FXF_WRITE | FXF_CREAT | FXF_APPEND | FXF_TRUNC):
                 self._check_write(path)
                 self._check_quota()
             # the mode a client asks for is not honoured: every file is 0600 (never set-uid, never shared)
-            return super().open(path, pflags, asyncssh.SFTPAttrs(permissions=0o600))
+            return self._count_open(super().open(path, pflags, asyncssh.SFTPAttrs(permissions=0o600)))
 
         def open56(self, path, desired_access, flags, attrs):
             if desired_access & (ACE4_WRITE_DATA | ACE4_APPEND_DATA) or \
                     (flags & FXF_ACCESS_DISPOSITION) != FXF_OPEN_EXISTING:
                 self._check_write(path)
                 self._check_quota()
-            return super().open56(path, desired_access, flags, asyncssh.SFTPAttrs(permissions=0o600))
+            self._check_handles()
+            return self._count_open(super().open56(path, desired_access, flags, asyncssh.SFTPAttrs(permissions=0o600)))
 
         def write(self, file_obj, offset, data):
-            if offset + len(data) > max_bytes:
+            size = os.fstat(file_obj.fileno()).st_size
+            # a file opened to append writes at its end whatever offset the client gives: judge both
+            if max(offset, size) + len(data) > max_bytes:
                 file_obj.truncate(0)  # nothing half-written is left to be taken for a file
                 raise asyncssh.SFTPQuotaExceeded(f"a file may be at most {max_bytes:,} bytes")
-            if offset > os.fstat(file_obj.fileno()).st_size + MAX_WRITE_GAP:
+            if offset > size + MAX_WRITE_GAP:
                 raise asyncssh.SFTPPermissionDenied("writes must follow one another: this one starts "
                                                     f"{offset:,} bytes into a shorter file")
+            self._written += len(data)
+            if self._written > QUOTA_RECHECK_BYTES:  # many files opened while the inbox was empty still add up
+                self._written = 0
+                self._check_quota()
             return super().write(file_obj, offset, data)
 
         def _check_rename(self, oldpath: bytes, newpath: bytes) -> None:
@@ -455,11 +491,15 @@ def _own_homes(root: Path, ids: tuple[int, int]) -> None:
         for folder, dirs, files in os.walk(home):
             for name in [*dirs, *files]:
                 path = os.path.join(folder, name)
+                # never through a link: the tree belongs to the server's user, who could swap one in
+                os.chown(path, *ids, follow_symlinks=False)
                 if not os.path.islink(path):
-                    os.chown(path, *ids)
-                    os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
-        os.chown(home, *ids)
-        home.chmod(0o700)
+                    try:
+                        os.chmod(path, 0o700 if name in dirs else 0o600, follow_symlinks=False)
+                    except (NotImplementedError, OSError):
+                        pass
+        os.chown(home, *ids, follow_symlinks=False)
+        os.chmod(home, 0o700, follow_symlinks=False)
 
 
 async def serve(settings: Settings) -> None:

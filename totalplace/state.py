@@ -6,10 +6,11 @@ owner-only: folders 0700 (so nothing below them can be reached by anyone else), 
 platform writes itself 0600. Two things are deliberately readable by others:
 
 * the state folder itself may be *searchable* (0711, never listable) when the platform runs as
-  root: the embedded PostgreSQL and the local SFTP server then run as their own system users
-  (``pgserver``, ``totalplace-sftp``), which must pass through it to reach their own 0700 folders;
-* ``site/`` and ``validations/``: the place profiles are published output made from the published
-  marts (no raw row, no value from a rejected file), served by any web server.
+  root: the embedded PostgreSQL then runs as its own system user (``pgserver``), which must pass
+  through it to reach its own 0700 data folder;
+* ``site/`` (unless ``TOTALPLACE_SITE_FOLDER`` puts it elsewhere, as docker-compose does): the place
+  profiles are published output made from the published marts (no raw row, no value from a rejected
+  file), served by any web server.
 
 :func:`private_dir` and :func:`write_private` are how the platform creates what it keeps, whatever
 the process's umask; :func:`tighten` repairs an older state folder at ``totalplace up``;
@@ -24,8 +25,8 @@ from pathlib import Path
 
 from totalplace.settings import Settings
 
-PUBLISHED = ("site", "validations")
-"""Folders of the state folder meant to be read by others (the site and its validation pages)."""
+PUBLISHED = ("site",)
+"""Folders of the state folder meant to be read by others (the site, with copies of the validation pages)."""
 
 
 def _state_mode() -> int:
@@ -115,6 +116,10 @@ def tighten(settings: Settings) -> int:
     me = os.geteuid()
     changed = 0
     for path, info, _ in list(_reachable_entries(state)):
+        # a file with other links is someone else's file too (ingest_local hard-links the caller's): its
+        # folder, made 0700, is what keeps it private - its own mode is left as its owner set it
+        if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+            continue
         if info.st_uid == me and _loose(info):
             os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
             changed += 1

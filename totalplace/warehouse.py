@@ -183,7 +183,7 @@ def with_lock_retries(url: str, work: Callable[[psycopg.Connection], T], *, what
                              (f"{settings.publish_lock_timeout_ms}ms",))
                 return work(conn)
         except psycopg.errors.LockNotAvailable:
-            _end_overdue_readers(url, settings.sql_timeout_seconds)
+            _end_overdue_readers(url)
             if time.monotonic() + pause > deadline:
                 raise
             log.info("%s: a lock was not granted within %d ms (attempt %d); trying again in %.1f s",
@@ -192,38 +192,77 @@ def with_lock_retries(url: str, work: Callable[[psycopg.Connection], T], *, what
             pause = min(pause * 2, 5.0)
 
 
-def _end_overdue_readers(url: str, limit_seconds: int) -> None:
+def _end_overdue_readers(url: str) -> None:
     """A reader holding a lock past its own limits (it SET them off) is ended (ops.end_overdue_readers)."""
     try:
         with connect(url, autocommit=True) as conn:
-            ended = conn.execute("select ops.end_overdue_readers(%s)", (limit_seconds,)).fetchone()[0]
+            ended = conn.execute("select ops.end_overdue_readers()").fetchone()[0]
     except psycopg.Error:
         log.warning("could not end readers' overdue sessions", exc_info=True)
         return
     if ended:
-        log.warning("ended %d reader session(s) holding a lock past the readers' %d s limit", ended, limit_seconds)
+        log.warning("ended %d reader session(s) whose transaction outlived the readers' limit", ended)
+
+
+def schema_version(settings: Settings) -> str:
+    """What the warehouse's schemas, functions, roles, grants and guards should be, as one hash: the
+    bootstrap SQL, access.setup's version, the readers' guards and the roles' passwords. Stored in
+    ``ops.platform_schema`` by the bootstrap that made them so."""
+    import hashlib
+    import json
+
+    from totalplace import access
+
+    digest = hashlib.sha256(BOOTSTRAP_SQL.read_bytes())
+    digest.update(access.SETUP_VERSION.encode())
+    digest.update(json.dumps(access.reader_defaults(settings, 10**6), sort_keys=True).encode())
+    digest.update(json.dumps(access.role_passwords(settings), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _stored_version(url: str) -> str | None:
+    with connect(url, autocommit=True) as conn:
+        if conn.execute("select to_regclass('ops.platform_schema') is null").fetchone()[0]:
+            return None
+        row = conn.execute("select version from ops.platform_schema").fetchone()
+    return row[0] if row else None
 
 
 def bootstrap(url: str, settings: Settings) -> None:
-    """Create the platform's schemas, operational tables, roles and grants. Safe to run any number
-    of times; needs the admin URL (the pipelines themselves run as ``loader`` and ``transformer``)."""
+    """Create the platform's schemas, operational tables, roles and grants, once per version of them.
+    Safe to run any number of times; needs the admin URL (the pipelines run as ``loader`` and
+    ``transformer``).
+
+    Every pipeline entry point calls this; when the warehouse is already at this version it is one
+    SELECT - no DDL, no lock (the DDL took ACCESS EXCLUSIVE locks on the ledger at every task, so a
+    partner holding a read of it stalled every pipeline, and concurrent tasks deadlocked). When it is
+    not, one bootstrap at a time does the work, holding a lock on ops.bootstrap_lock - a table no reader
+    has a right on - and taking the locks it needs with a timeout, again and again (with_lock_retries)."""
     from totalplace import access
+
+    version = schema_version(settings)
+    if _stored_version(url) == version:
+        return
+
+    def prepare(conn: psycopg.Connection) -> None:
+        conn.execute("create schema if not exists ops")
+        conn.execute("create table if not exists ops.bootstrap_lock ()")
+        conn.execute("create table if not exists ops.platform_schema (version text not null, "
+                     "at timestamptz not null default now())")
+        conn.execute("lock table ops.bootstrap_lock in exclusive mode")
+        if conn.execute("select version from ops.platform_schema").fetchone() == (version,):
+            return  # another bootstrap did it while this one waited
+        conn.execute(BOOTSTRAP_SQL.read_text())
+        access.setup(conn, settings)
+        conn.execute("delete from ops.platform_schema")
+        conn.execute("insert into ops.platform_schema (version) values (%s)", (version,))
 
     for attempt in range(3):
         try:
-            with connect(url) as conn:
-                # one bootstrap at a time (concurrent DAG tasks would race on CREATE ROLE / OR REPLACE), by a
-                # lock on a table no reader has a right on - an advisory lock any login can take and hold,
-                # and one did, stalling every pipeline - waited for a bounded time
-                conn.execute("set local lock_timeout = '120s'")
-                conn.execute("create schema if not exists ops")
-                conn.execute("create table if not exists ops.bootstrap_lock ()")
-                conn.execute("lock table ops.bootstrap_lock in exclusive mode")
-                conn.execute(BOOTSTRAP_SQL.read_text())
-                access.setup(conn, settings)
+            with_lock_retries(url, prepare, what="preparing the warehouse", settings=settings)
             return
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
-            if attempt == 2:  # two first bootstraps made ops.bootstrap_lock at once: the loser tries again
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject):
+            if attempt == 2:  # two first bootstraps made a schema or table at once: the loser tries again
                 raise
 
 

@@ -129,4 +129,8 @@ def isolation(settings) -> None:
     # no role may do more than the approved manifest says (a family with no table yet grants nothing to see)
     beyond = {role: sorted(set(snapshot.get(role, [])) - set(approved.get(role, []))) for role in snapshot}
     assert not any(beyond.values()), f"rights beyond deploy/grants.yml: {beyond}"
+    # and every right on the database, a schema or a function the manifest names is there
+    short = {role: sorted(x for x in set(approved[role]) - set(snapshot.get(role, [])) if not x.startswith("table "))
+             for role in approved}
+    assert not any(short.values()), f"rights deploy/grants.yml names that the roles lack: {short}"
     assert set(snapshot) == set(approved)

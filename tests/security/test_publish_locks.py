@@ -16,7 +16,7 @@ from psycopg.conninfo import make_conninfo
 
 from totalplace import publish_warehouse
 from totalplace.access import as_role
-from totalplace.warehouse import connect
+from totalplace.warehouse import bootstrap, connect
 
 
 def _fake_build(settings) -> None:
@@ -65,18 +65,19 @@ def test_a_long_analyst_query_neither_stalls_publishing_nor_queues_other_analyst
         assert conn.execute("select n from marts.t").fetchone()[0] == 2
 
 
-def test_a_reader_who_turns_off_its_own_limits_is_ended_when_it_blocks_publishing(settings, monkeypatch):
+def test_a_reader_who_turns_off_its_own_limits_is_ended_when_it_blocks_publishing(settings):
     """A person's login may SET its statement and idle timeouts off and hold a lock for ever; when
     publishing finds such a reader in its way past the readers' limit, it ends that session."""
     from totalplace.access import grant
 
+    settings = settings.model_copy(update={"sql_timeout_seconds": 2})  # the readers' limit
+    bootstrap(settings.warehouse_url, settings)  # ... as the warehouse's roles carry it
     _fake_build(settings)
     with connect(settings.warehouse_url) as conn:
         grant(conn, "analyst", "anna_holds", "a-long-Passw0rd", settings)
-    monkeypatch.setenv("TOTALPLACE_SQL_TIMEOUT_SECONDS", "2")  # the readers' limit, as publishing reads it
     holder = psycopg.connect(make_conninfo(settings.warehouse_url, user="anna_holds", password="a-long-Passw0rd"))
-    holder.execute("set idle_in_transaction_session_timeout = 0")
-    holder.execute("set statement_timeout = 0")
+    for limit in ("idle_in_transaction_session_timeout", "statement_timeout", "transaction_timeout"):
+        holder.execute(f"set {limit} = 0")
     holder.execute("select n from marts.t").fetchall()  # and then sits in its transaction
     started = time.monotonic()
     try:

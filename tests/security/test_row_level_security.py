@@ -17,7 +17,7 @@ from totalplace.warehouse import connect
 
 # police pretends to be nhs: a temporary pg_roles whose only row says "nhs" with police's own oid
 SHADOW = ("create temp view pg_roles as select 'nhs'::name as rolname, r.oid "
-          "from pg_catalog.pg_roles r where r.rolname = current_user")
+          "from pg_catalog.pg_roles r where r.rolname = session_user")
 VICTIMS = {
     "nhs raw rows": "select count(*) from raw.nhs__hospital_admissions",
     "council quarantined rows": "select count(*) from quarantine.council__pooled_budgets__f3",
@@ -82,6 +82,26 @@ def test_a_partner_login_made_by_grant_cannot_shadow_pg_roles(three_agencies):
         conn.execute("set search_path = pg_temp, pg_catalog")
         assert set(_police_sees(conn).values()) == {0}
         assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797
+
+
+def test_even_with_temp_granted_by_mistake_shadowing_pg_roles_reads_nothing(three_agencies):
+    """Refusing TEMP stops the attack before the policy function is reached; this pins the function
+    itself. An administrator grants TEMP - and SELECT on an NHS table - by mistake, the partner shadows
+    pg_roles, and still reads none of another agency's rows: the policy's function and the ledger's
+    name pg_catalog.pg_roles on a pinned path."""
+    made = run_cli(three_agencies, "grant", "police", "pc_temp", "--password-stdin", input="a-long-Passw0rd\n")
+    assert made.returncode == 0, made.stderr
+    with connect(three_agencies.warehouse_url) as admin:
+        database = admin.execute("select current_database()").fetchone()[0]
+        admin.execute(f'grant temporary on database "{database}" to pc_temp')
+        admin.execute("grant select on raw.nhs__hospital_admissions to pc_temp")
+    url = make_conninfo(three_agencies.warehouse_url, user="pc_temp", password="a-long-Passw0rd")
+    with psycopg.connect(url, autocommit=True) as conn:
+        seen = _attack(conn)
+        assert isinstance(seen, dict), f"the shadow view was refused ({seen}): the function is not under test"
+        assert conn.execute("select count(*) from pg_temp.pg_roles").fetchone()[0] == 1  # the shadow is there
+        assert set(seen.values()) == {0}, f"pc_temp read {seen}"
+        assert conn.execute("select count(*) from ops.partner_files()").fetchone()[0] == 1  # its own file only
 
 
 @pytest.mark.parametrize("role", [*AGENCIES, "analyst"])

@@ -162,8 +162,10 @@ def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[
     load = loads.platform_load(bench, "housing/social_lettings", workbook)
     results.append(figure(f"load + gate + publish, XLSX {xlsx_rows:,} rows / bare COPY of the sheet as CSV",
                           load.seconds, baseline=bare))
-    results.append(figure(f"  loader peak memory, XLSX {xlsx_rows:,} rows (calamine reads the sheet whole)",
-                          load.peak_rss_mb, "MB", target=MEMORY_TARGET_MB))
+    results.append(figure(f"  loader peak memory, XLSX {xlsx_rows:,} rows", load.peak_rss_mb, "MB",
+                          target=MEMORY_TARGET_MB))
+    results.append(figure(f"  workbook reader's peak memory, XLSX {xlsx_rows:,} rows (its own process, "
+                          "limited to 4 GiB; calamine reads the sheet whole)", load.children_peak_rss_mb, "MB"))
 
     peer_rows = max(rows // 10, 100)
     progress(f"pandas read_csv + to_sql on {peer_rows:,} rows ...")

@@ -45,7 +45,11 @@ def main(feed: str, path: str) -> None:
     outcome = intake.ingest_local(settings, contract, Path(path), timings=steps)
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
+    # a workbook is parsed in a child process of the loader (connectors.xlsx): its peak, an upper bound
+    # (ru_maxrss of a child starts from the loader's size at the fork)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     done = {"seconds": seconds, "steps": steps, "peak_rss_mb": round(peak, 1),
+            "children_peak_rss_mb": round(children, 1),
             "rows": outcome.rows if outcome else 0, "file_id": outcome.file_id if outcome else 0,
             "status": outcome.status if outcome else "skipped"}
     sys.stdout.write(json.dumps(done) + "\n")  # the parent reads this line

@@ -111,6 +111,7 @@ class PlatformLoad:
     seconds: float
     steps: dict[str, float]
     peak_rss_mb: float
+    children_peak_rss_mb: float  # the workbook reader's process, when there is one
     rows: int
     file_id: int
     status: str

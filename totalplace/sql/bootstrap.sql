@@ -118,23 +118,37 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
 $$;
 
 -- Readers' sessions that outlive their limits: a login may SET its own statement and idle timeouts
--- off, and then hold a lock publishing needs for as long as it likes. Publishing (warehouse.
--- with_lock_retries) ends, when a lock is not granted, the sessions of readers (members of analyst or
--- partner, not of the pipelines, not superusers) idle in a transaction or running one statement for
--- longer than the readers' own limit. Returns how many it ended.
-create or replace function ops.end_overdue_readers(limit_seconds integer) returns integer
+-- off, and then hold a lock publishing needs for as long as it likes (or keep a transaction open with
+-- a short statement every second). Publishing (warehouse.with_lock_retries) ends, when a lock is not
+-- granted, the sessions of readers (members of analyst or partner, not of the pipelines, not
+-- superusers) whose transaction is older than the readers' own limit - the analyst role's
+-- idle_in_transaction_session_timeout in this database (setup() sets it; 300 s when unset), so no
+-- caller can ask for a shorter one. Needs an owner that may signal other sessions (a superuser, or a
+-- member of pg_signal_backend); returns how many it ended.
+drop function if exists ops.end_overdue_readers(integer);
+create or replace function ops.end_overdue_readers() returns integer
 language sql volatile security definer set search_path = pg_catalog, pg_temp as $$
+    with setting as (
+        select coalesce((select pg_catalog.substring(c, '^idle_in_transaction_session_timeout=(.*)$')::interval
+                         from pg_catalog.pg_db_role_setting s
+                         join pg_catalog.pg_roles r on r.oid = s.setrole and r.rolname = 'analyst'
+                         cross join lateral pg_catalog.unnest(s.setconfig) as c
+                         where s.setdatabase = (select oid from pg_catalog.pg_database
+                                                where datname = pg_catalog.current_database())
+                           and c like 'idle_in_transaction_session_timeout=%'),
+                        interval '300 seconds') as reader_limit
+    )
     select count(*)::integer from (
         select pg_catalog.pg_terminate_backend(a.pid)
         from pg_catalog.pg_stat_activity a
         join pg_catalog.pg_roles r on r.rolname = a.usename
+        cross join setting
         where a.datname = pg_catalog.current_database() and a.pid <> pg_catalog.pg_backend_pid()
           and not r.rolsuper
           and not pg_catalog.pg_has_role(r.oid, 'loader', 'member')
           and not pg_catalog.pg_has_role(r.oid, 'transformer', 'member')
           and (pg_catalog.pg_has_role(r.oid, 'analyst', 'member') or pg_catalog.pg_has_role(r.oid, 'partner', 'member'))
-          and ((a.state like 'idle in transaction%' and a.state_change < pg_catalog.now() - pg_catalog.make_interval(secs => limit_seconds))
-               or (a.state = 'active' and a.query_start < pg_catalog.now() - pg_catalog.make_interval(secs => limit_seconds)))
+          and a.xact_start < pg_catalog.now() - setting.reader_limit
     ) as ended
 $$;
 
