@@ -191,3 +191,38 @@ def test_idle_connections_do_not_lock_everyone_out(sftp):
             sock.close()
     with open_account(sftp, "police") as police:  # and a partner still gets in
         assert "inbox" in police.listdir(".")
+
+
+def test_appending_cannot_grow_a_file_past_its_limit_and_handles_are_capped(settings):
+    """A file opened to append is written at its end whatever offset the client names: offset 0
+    again and again grew a file past the size limit. And one session opening files without end
+    would hold the server's descriptors."""
+    from totalplace import sftp_server
+    from totalplace.services import feeds_by_agency
+
+    small = settings.model_copy(update={"sftp_max_file_bytes": 1000})
+    sftp_server.ensure_accounts(small, feeds_by_agency(small))
+    sftp_server.start_background(small)
+    try:
+        async def attack():
+            conn, client = await raw_sftp(small, "housing")
+            async with conn:
+                async with client.open("inbox/homelessness/grow.csv", "ab") as fh:
+                    with pytest.raises(asyncssh.SFTPError) as grown:
+                        for _ in range(20):
+                            await fh.write(b"x" * 100, 0)
+                handles, refused = [], None
+                try:
+                    for i in range(sftp_server.MAX_OPEN_FILES + 1):
+                        handles.append(await client.open(f"inbox/homelessness/h{i}.csv", "wb"))
+                except asyncssh.SFTPError as exc:
+                    refused = exc.reason
+                for fh in handles:
+                    await fh.close()
+                return grown.value.reason, len(handles), refused
+        grown, opened, refused = run_async(attack())
+        assert "at most 1,000 bytes" in grown
+        assert opened == sftp_server.MAX_OPEN_FILES and "files may be open at once" in (refused or "")
+        assert (small.sftp_root / "housing" / "inbox" / "homelessness" / "grow.csv").stat().st_size <= 1000
+    finally:
+        sftp_server.stop_background(small)

