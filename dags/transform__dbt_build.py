@@ -73,9 +73,11 @@ def transform__dbt_build():
         log.info("building %s (%s)", scope, selection.reason)
         if selection.sources == []:
             return {"selection": selection.as_dict(), "results": {}}
-        # a fresh build (nothing left over from a failed run) that starts the incremental models it
-        # rebuilds from their published state
-        carry = dbt.incremental_models(settings) if selection.full else [
+        # a fresh build (nothing left over from a failed run); a partial one starts the incremental
+        # models it rebuilds from their published state. A full build starts them empty: it follows a
+        # change of the dbt project, and rows an older model (or its staging) made are not what this
+        # one makes - carried, they kept a lost service line out of fct_spend for ever
+        carry = [] if selection.full else [
             (schema, name) for schema, name, kind in selection.relations if kind == "incremental"]
         drop_build(url, carry)
         results = dbt.build_layer(settings, url, "warehouse", BUILD_SUFFIX, select=selection.selectors,

@@ -327,6 +327,59 @@ class Unpivot(BaseModel):
     value_column: str
 
 
+def spend_header_key(header: str) -> str:
+    """A wide table's column header as the ``spend`` rules match it: case and runs of spaces ignored,
+    and a hyphen always spaced (" - "): MHCLG writes "Education services- Net Current Expenditure"
+    beside "Highways and transport services -  Net Current Expenditure"."""
+    return re.sub(r"\s*-\s*", " - ", normalise_header(header))
+
+
+class SpendColumn(BaseModel):
+    """One rule of ``spend.columns``: the columns whose header it matches are spend, the file's own
+    total of the spend, or money that is not spend (with the reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+    match: str = Field(description="regular expression searched in the header (see spend_header_key)")
+    role: Literal["spend", "own_total", "not_spend"]
+    reason: str = Field(default="", description="why this money is not spend, or what the total is")
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        re.compile(v)
+        return v
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> SpendColumn:
+        if self.role != "spend" and not self.reason.strip():
+            raise ValueError(f"spend column rule {self.match!r} ({self.role}) needs a reason")
+        return self
+
+
+class Spend(BaseModel):
+    """Which money of a wide table is spend, and what the file itself says it adds up to.
+
+    Every column of a row that counts (``rows_where``) must match a rule - the first that matches
+    decides - so no money column is left out without a reason. Where the file gives its own total
+    (``own_total``), every row's spend must add up to it within the publisher's rounding, checked at
+    intake from the file's cells: a rule that drops a service line rejects the file, naming the row.
+    The spend of a published file, to the pound, is its control total in the ledger, which the
+    warehouse audit compares with fct_spend before publishing."""
+
+    model_config = ConfigDict(extra="forbid")
+    columns: list[SpendColumn]
+    rows_where: dict[str, list[str]] = Field(
+        default_factory=dict, description="only rows whose column holds one of these values are spend "
+        "(e.g. return_code: [RO]: an RA budget is planned, not spent)")
+    unit: int = Field(default=1, ge=1, description="pounds per unit of the value (1000: £ thousand)")
+    rounding: float = Field(default=0, ge=0, description="the unit each value was rounded to, in the "
+                            "file's units: a row's parts may differ from its own total by half of it per value")
+
+    def rule_for(self, header: str) -> SpendColumn | None:
+        key = spend_header_key(header)
+        return next((r for r in self.columns if re.search(r.match, key)), None)
+
+
 class Contract(BaseModel):
     """A feed contract (see ``feeds/police/street_crime.yml`` for a documented example)."""
 
@@ -346,6 +399,7 @@ class Contract(BaseModel):
     min_rows: int = Field(default=1, ge=0)
     totals_rows: TotalsRows | None = None
     unpivot: Unpivot | None = None
+    spend: Spend | None = Field(default=None, description="which money of a wide table is spend (unpivot only)")
     due: Due | None = Field(default=None, description="when files are expected; late or missing ones alert")
     supersedes_on: list[str] | None = Field(
         default=None,
@@ -413,6 +467,12 @@ class Contract(BaseModel):
                     raise ValueError(f"unpivot column {name!r} is not a contract column")
             if self.column_by_name[self.unpivot.key_column].type != "text":
                 raise ValueError("unpivot key_column must be a text column")
+        if self.spend is not None:
+            if self.unpivot is None or self.column_by_name[self.unpivot.value_column].type != "money":
+                raise ValueError("spend rules are for a wide table whose unpivoted value is money")
+            for name in self.spend.rows_where:
+                if name not in names:
+                    raise ValueError(f"spend.rows_where column {name!r} is not a contract column")
         return self
 
     # ---- names derived from the contract, used everywhere ----

@@ -90,15 +90,6 @@ def current_manifest(settings: Settings) -> Path | None:
     return None
 
 
-def incremental_models(settings: Settings) -> list[tuple[str, str]]:
-    """(schema, table) of every incremental model, from the manifest (as published, no build suffix)."""
-    import json
-
-    nodes = json.loads(manifest_path(settings).read_text())["nodes"].values()
-    return sorted((n["schema"], n["alias"] or n["name"]) for n in nodes
-                  if n.get("resource_type") == "model" and n.get("config", {}).get("materialized") == "incremental")
-
-
 LAYERS = ("staging", "intermediate", "marts")
 """The layers of the warehouse; the transform DAG builds them all in one `dbt build` ("warehouse")."""
 

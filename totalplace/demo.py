@@ -145,6 +145,18 @@ def print_total_place(console: Console, url: str) -> None:
             "where financial_year = %s and lad_code = any(%s) "
             "order by lad_name, theme_code, indicator", (DEMO_YEAR, places[:2]))
         _table(console, f"8. Cost per outcome, {DEMO_YEAR} (spend of all agencies on the theme / outcomes)", cur)
+        # every pound of fct_spend is in a district of mart_total_place, or listed with why it is not
+        fact, counted, unplaced, not_counted = conn.execute(
+            "select (select coalesce(sum(amount), 0) from marts.fct_spend), "
+            "(select coalesce(sum(amount), 0) from marts.mart_total_place where place_level = 'lad'), "
+            "(select coalesce(sum(amount), 0) from marts.dq_unplaced_spend), "
+            "(select coalesce(sum(amount), 0) from marts.dq_spend_not_in_total_place)").fetchone()
+        console.print(f"[bold]Every pound:[/] fct_spend £{fact:,.0f} = placed in districts £{counted:,.0f} "
+                      f"+ unplaced £{unplaced:,.0f} (marts.dq_unplaced_spend, with the reason) "
+                      f"+ not counted £{not_counted:,.0f} (marts.dq_spend_not_in_total_place)")
+        cur = conn.execute("select reason, count(distinct body_name) as bodies, sum(amount) as amount "
+                           "from marts.dq_unplaced_spend group by 1 order by 3 desc")
+        _table(console, "   Unplaced spend, by reason", cur)
 
 
 def print_cohorts(console: Console, url: str) -> None:

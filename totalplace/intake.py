@@ -243,6 +243,12 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     typed = create_typed_table(conn, table, contract, match, landed, constants, sharing.sent_by, sharing.agreement)
     if typed.problems:
         raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
+    if contract.spend is not None:
+        from expectations.spend import spend_problems
+
+        problems = spend_problems(conn, table.typed, contract, match.header_line)
+        if problems:
+            raise Rejected(problems)
     notes = warnings_for(match)
     if typed.empty_rows:
         notes.append(f"{typed.empty_rows} empty row(s) (no value in any column) were ignored")
@@ -636,6 +642,12 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         if submission is not None:
             report["submission"] = submission
         report["control_totals"] = control_totals(conn, contract, file_id)
+        if contract.spend is not None:
+            from psycopg import sql
+
+            from expectations.spend import control_total
+
+            report["spend_control"] = control_total(conn, sql.Identifier("raw", contract.key), contract, file_id)
         if (entry.report or {}).get("file_totals"):
             report["file_totals"] = entry.report["file_totals"]
         ledger.transition(conn, file_id, "published", rows=rows, error=None, report=report)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 from psycopg import sql
 
 from totalplace.access import grant_marts
+from totalplace.contracts import load_contracts
+from totalplace.settings import Settings
 from totalplace.warehouse import connect, with_lock_retries
 
 log = logging.getLogger(__name__)
@@ -68,7 +71,33 @@ def _built(conn, schema: str, name: str, schema_suffix: str) -> sql.Identifier:
     return sql.Identifier(schema, name)
 
 
-def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
+def _wide_spend_problems(conn, contract, spend: sql.Identifier) -> list[str]:
+    """A wide return's files whose spend in fct_spend is not what the file's cells say, or whose spend
+    (by the contract's rules) does not add up to the file's own total within the publisher's rounding."""
+    from expectations.spend import control_total
+
+    problems = []
+    feed = f"{contract.agency}/{contract.feed}"
+    files = conn.execute("select file_id, name from ops.file_ledger where agency = %s and feed = %s "
+                         "and status = 'published' order by 1", (contract.agency, contract.feed)).fetchall()
+    for file_id, name in files:
+        control = control_total(conn, sql.Identifier("raw", contract.key), contract, file_id)
+        expected = Decimal(control["spend"])
+        loaded = conn.execute(sql.SQL("select coalesce(sum(amount), 0) from {} where feed = %s and file_id = %s"
+                                      ).format(spend), (feed, file_id)).fetchone()[0]
+        if loaded != expected:
+            problems.append(f"{feed} file {file_id} ({name}): the file's spend is £{expected:,.2f}, fct_spend "
+                            f"holds £{loaded:,.2f} (difference £{loaded - expected:,.2f})")
+        if control["own_total"] is not None:
+            own = Decimal(control["own_total"])
+            if abs(own - expected) > Decimal(control["rounding_allows"]):
+                problems.append(f"{feed} file {file_id} ({name}): the columns the contract counts as spend add up "
+                                f"to £{expected:,.2f}, the file's own total says £{own:,.2f} (difference "
+                                f"£{own - expected:,.2f}): a spend column is missing from the contract's rules")
+    return problems
+
+
+def audit(url: str, schema_suffix: str = BUILD_SUFFIX, feeds_dir: Path | None = None) -> list[str]:
     """Every disagreement between the build and the ledger (empty when the build may be published)."""
     problems: list[str] = []
     with connect(url) as conn:
@@ -85,18 +114,11 @@ def audit(url: str, schema_suffix: str = BUILD_SUFFIX) -> list[str]:
                 if (control or Decimal(0)) != (loaded or Decimal(0)):
                     problems.append(f"{feed} file {file_id} ({file_name}): the file's {column} adds up to {control}, "
                                     f"fct_spend holds {loaded}")
-        # revenue returns are not all spend (income, employees ...): the service lines' net current
-        # expenditure in raw must arrive in the fact whole - no line lost or counted twice
-        outturn = conn.execute(sql.SQL(
-            "select r._file_id, sum(r.amount_thousands) * 1000, "
-            "(select sum(amount) from {} f where f.feed = 'council/revenue_outturn' and f.file_id = r._file_id) "
-            "from raw.council__revenue_outturn r where r.return_code = 'RO' "
-            "and r.line like '% - Net Current Expenditure%' and r.line not like 'Total Service Expenditure%' "
-            "group by r._file_id").format(spend)).fetchall()
-        for file_id, raw_total, loaded in outturn:
-            if (raw_total or Decimal(0)) != (loaded or Decimal(0)):
-                problems.append(f"council/revenue_outturn file {file_id}: service lines add up to {raw_total}, "
-                                f"fct_spend holds {loaded}")
+        # wide returns (revenue outturn): the spend counted from the file's published cells by its
+        # contract's rules - not by the model's selection of lines - and the file's own total for it
+        for contract in load_contracts(feeds_dir or Settings().feeds_dir).values():
+            if contract.spend is not None:
+                problems += _wide_spend_problems(conn, contract, spend)
         # the incremental counts stand for the rows: a file counted twice, or half, shows here
         crimes = conn.execute(sql.SQL(
             "select l.file_id, l.name, l.rows, (select coalesce(sum(crimes), 0) from {} c where c.file_id = l.file_id) "

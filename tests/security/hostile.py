@@ -9,6 +9,7 @@ command and headless Chromium."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import subprocess
@@ -26,6 +27,21 @@ def other_user() -> str:
 
 def as_other_user(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(command), user=other_user(), capture_output=True, timeout=60, cwd="/")
+
+
+@contextlib.contextmanager
+def sftp_server_with(settings, **limits):
+    """The platform's SFTP server run with some limits changed (smaller quotas, to reach them fast)."""
+    from totalplace import sftp_server
+    from totalplace.services import feeds_by_agency
+
+    changed = settings.model_copy(update=limits)
+    sftp_server.ensure_accounts(changed, feeds_by_agency(changed))
+    sftp_server.start_background(changed)
+    try:
+        yield changed
+    finally:
+        sftp_server.stop_background(changed)
 
 
 def run_async(coro):

@@ -17,7 +17,7 @@ import asyncssh
 import paramiko
 import pytest
 from conftest import POLICE_SAMPLE
-from hostile import drop_and_run, raw_sftp, run_async
+from hostile import drop_and_run, raw_sftp, run_async, sftp_server_with
 
 from connectors.sftp import open_account
 from totalplace.generate_data import write_pooled_budgets_csv
@@ -136,13 +136,7 @@ def test_no_copy_data_and_no_sparse_giants(sftp):
 
 
 def test_an_inbox_has_a_quota_of_files(settings):
-    from totalplace import sftp_server
-    from totalplace.services import feeds_by_agency
-
-    small = settings.model_copy(update={"sftp_max_account_files": 3})
-    sftp_server.ensure_accounts(small, feeds_by_agency(small))
-    sftp_server.start_background(small)
-    try:
+    with sftp_server_with(settings, sftp_max_account_files=3) as small:
         async def attack():
             conn, client = await raw_sftp(small, "housing")
             async with conn:
@@ -154,8 +148,6 @@ def test_an_inbox_has_a_quota_of_files(settings):
                         await fh.write(b"a\n1\n")
                 return refused.value.reason
         assert "at most 3 files" in run_async(attack())
-    finally:
-        sftp_server.stop_background(small)
 
 
 def test_idle_connections_do_not_lock_everyone_out(sftp):
@@ -198,12 +190,8 @@ def test_appending_cannot_grow_a_file_past_its_limit_and_handles_are_capped(sett
     again and again grew a file past the size limit. And one session opening files without end
     would hold the server's descriptors."""
     from totalplace import sftp_server
-    from totalplace.services import feeds_by_agency
 
-    small = settings.model_copy(update={"sftp_max_file_bytes": 1000})
-    sftp_server.ensure_accounts(small, feeds_by_agency(small))
-    sftp_server.start_background(small)
-    try:
+    with sftp_server_with(settings, sftp_max_file_bytes=1000) as small:
         async def attack():
             conn, client = await raw_sftp(small, "housing")
             async with conn:
@@ -224,5 +212,3 @@ def test_appending_cannot_grow_a_file_past_its_limit_and_handles_are_capped(sett
         assert "at most 1,000 bytes" in grown
         assert opened == sftp_server.MAX_OPEN_FILES and "files may be open at once" in (refused or "")
         assert (small.sftp_root / "housing" / "inbox" / "homelessness" / "grow.csv").stat().st_size <= 1000
-    finally:
-        sftp_server.stop_background(small)

@@ -155,13 +155,14 @@ def upstream_feeds(settings) -> dict[str, set[str]]:
     """Every mart -> the feeds ('agency/feed') of the raw tables upstream of it (dbt's manifest)."""
     doc = json.loads((dbt.build_target_dir(settings) / "manifest.json").read_text())
     feeds = {uid: f"{n['source_name'].removeprefix('raw_')}/{n['name'].split('__', 1)[1]}"
-             for uid, n in doc["sources"].items()}
+             for uid, n in doc["sources"].items() if n["source_name"].startswith("raw_")}
+    feeds.update({uid: None for uid, n in doc["sources"].items() if uid not in feeds})  # the platform's own (ops)
     parents = doc["parent_map"]
 
     @functools.cache
     def above(uid: str) -> frozenset[str]:
         if uid in feeds:
-            return frozenset({feeds[uid]})
+            return frozenset({feeds[uid]} - {None})
         return frozenset().union(*(above(p) for p in parents.get(uid, [])))
 
     return {n["alias"] or n["name"]: set(above(uid)) for uid, n in doc["nodes"].items()

@@ -1,8 +1,12 @@
 -- Spend placed in local authority districts. Spend of a district stays where it is; spend of a
 -- wider area is shared among its districts by population: a county (upper-tier) among its
--- districts, the Greater London Authority among the boroughs, a CCG among the districts its LSOAs
--- lie in. Spend that cannot be placed (police force areas and other bodies without a district
--- lookup yet, and the withheld part of person-level activity) keeps lad_code NULL and is counted,
+-- districts, the Greater London Authority among the boroughs, a police force area among the
+-- districts it polices (City of London Police the City only, the Metropolitan Police the 32
+-- boroughs), a fire and rescue authority or a combined authority among its members, a district
+-- code made since 2019 (Buckinghamshire, North Yorkshire ...) among the 2019 districts it joined,
+-- a CCG among the districts its LSOAs lie in (int_district_areas). Spend that cannot be placed
+-- (bodies of no district - national parks - and the withheld part of person-level activity) keeps
+-- lad_code NULL and is counted,
 -- with the reason, in dq_unplaced_spend. It reads spend as published (int_spend_lines_disclosed):
 -- person-level activity only in its disclosure-controlled cells, so no mart built on this places
 -- money that fct_spend withholds.
@@ -37,16 +41,45 @@ ccg_districts as (
 
 ),
 
+rules as (
+
+    select * from {{ ref('apportionment_rules') }}
+
+),
+
+areas as (
+
+    -- every wider area's districts (police force area, fire authority, combined or joint authority,
+    -- county, region, a district code made since 2019), under the level int_spend_lines gives its
+    -- spend, as the seed apportionment_rules says
+    select distinct areas.area_code as place_code, rules.place_level, areas.lad_code
+    from {{ ref('int_district_areas') }} as areas
+    inner join rules on rules.area_level = areas.area_level
+
+),
+
+members as (
+
+    -- union, not union all: a county in both the 2019 and the 2020 lookups is one set of districts
+    select lad_code as place_code, 'lad' as place_level, lad_code from districts
+    union
+    select utla_code, 'utla', lad_code from districts
+    union
+    select region_code, 'region', lad_code from districts where region_code is not null
+    union
+    select place_code, place_level, lad_code from areas
+
+),
+
 shares as (
 
-    select lad_code as place_code, 'lad' as place_level, lad_code, 1.0 as share from districts
+    select members.place_code, members.place_level, members.lad_code,
+           districts.population / sum(districts.population) over (
+               partition by members.place_code, members.place_level) as share
+    from members
+    inner join districts on districts.lad_code = members.lad_code
     union all
     select lsoa_code, 'lsoa', lad_code, 1.0 from lsoas
-    union all
-    select utla_code, 'utla', lad_code, population / sum(population) over (partition by utla_code) from districts
-    union all
-    select region_code, 'region', lad_code, population / sum(population) over (partition by region_code)
-    from districts where region_code is not null
     union all
     select ccg_code, 'ccg', lad_code, population / sum(population) over (partition by ccg_code) from ccg_districts
 

@@ -30,8 +30,9 @@ revenue as (
     select * from {{ ref('stg_council__revenue_lines') }}
     where figure_kind = 'outturn'
       -- one column per service: its net current expenditure; totals across services are left out
-      and service_line like '% - Net Current Expenditure%'
-      and service_line not like 'Total Service Expenditure%'
+      -- (the audit checks every file's lines against its own total, counted by the feed's contract)
+      and measure ilike 'net current expenditure%'
+      and service not ilike 'total service expenditure%'
       and amount is not null
       and amount <> 0  -- a service an authority does not provide is written as 0
       and {{ only_files(new_files) }}
@@ -84,24 +85,27 @@ outturn as (
         -- the service decides the agency: the police services of the GLA (MOPAC) or the City of London
         -- are police spend, whoever returns them
         case
-            when service_line like 'Police services%' or authority_detailed_class = 'P' then 'police'
-            when service_line like 'Fire and rescue%' or authority_detailed_class = 'FR' then 'fire'
+            when service like 'Police services%' or authority_detailed_class = 'P' then 'police'
+            when service like 'Fire and rescue%' or authority_detailed_class = 'FR' then 'fire'
             else 'council'
         end as agency_type,
         authority_name as body_name,
         authority_code as place_code,
         case
-            when authority_code ~ '^E0[6-9]' then 'lad'
-            when authority_code ~ '^E10' then 'utla'
+            when authority_code ~ '^[EW]0[6-9]' then 'lad'
+            when authority_code ~ '^E1[013]' then 'utla'
             when authority_code ~ '^E12' then 'region'
-            when authority_code ~ '^E23' then 'force'
+            when authority_code ~ '^[EW]23' then 'force'
+            when authority_code ~ '^(E3[01]|W25)' then 'fire'
+            when authority_code ~ '^E47' then 'combined_authority'
+            when authority_code ~ '^E50' then 'joint_authority'
             else 'other'
         end as place_level,
         financial_year,
         null::date as spend_date,
         'outturn' as basis,
-        {{ theme_for('council_service_line', 'service_line') }} as theme_code,
-        split_part(service_line, ' - ', 1) as line_description,
+        {{ theme_for('council_service_line', 'service') }} as theme_code,
+        service as line_description,
         null::text as supplier_name,
         amount
 

@@ -1,6 +1,7 @@
 -- One row per 2011 LSOA with every geography above it: MSOA (ONS names LSOAs after their MSOA
 -- plus a letter, "Hartlepool 007A" in "Hartlepool 007"), ward, district, upper-tier authority,
--- region (London only: no region lookup is loaded yet), CCG, population and IMD rank.
+-- region (England; from the April 2021 district lookup, through int_district_areas), CCG,
+-- population and IMD rank.
 with
 
 lsoas as (
@@ -39,6 +40,14 @@ imd as (
 
 ),
 
+regions as (
+
+    select lad_code, area_code as region_code, area_name as region_name
+    from {{ ref('int_district_areas') }}
+    where area_level = 'region'
+
+),
+
 joined as (
 
     select
@@ -52,8 +61,8 @@ joined as (
         lsoas.lad_name,
         coalesce(utlas.utla_code, lsoas.lad_code) as utla_code,
         coalesce(utlas.utla_name, lsoas.lad_name) as utla_name,
-        case when lsoas.lad_code like 'E09%' then 'E12000007' end as region_code,
-        case when lsoas.lad_code like 'E09%' then 'London' end as region_name,
+        regions.region_code,
+        regions.region_name,
         ccgs.ccg_code,
         ccgs.ccg_name,
         populations.population,
@@ -65,6 +74,7 @@ joined as (
     left join ccgs on ccgs.lsoa_code = lsoas.lsoa_code
     left join populations on populations.lsoa_code = lsoas.lsoa_code
     left join imd on imd.lsoa_code = lsoas.lsoa_code
+    left join regions on regions.lad_code = lsoas.lad_code
 
 )
 

@@ -1,28 +1,13 @@
 -- Total Place: public spend per place, financial year, agency and theme, and per head - for every
 -- district and every named group of districts (seed place_groups).
--- Never double-counted: for the same agency, district, year and body (all NHS bodies together),
--- service totals (outturn) or activity costs win over transaction lines, which then count only
--- where no total exists.
+-- Never double-counted: int_spend_counted decides which placed lines count (service totals or
+-- activity costs win over a body's transaction lines); the rest is in dq_spend_not_in_total_place.
 with
 
-placed as (
+counted as (
 
-    select * from {{ ref('int_spend_by_district') }}
-    where lad_code is not null
-
-),
-
-ranked as (
-
-    select
-        *,
-        dense_rank() over (
-            partition by lad_code, financial_year, agency_type,
-                         case when agency_type = 'nhs' then 'nhs' else body_place_code end
-            order by case basis when 'transaction' then 2 else 1 end
-        ) as basis_rank
-
-    from placed
+    select * from {{ ref('int_spend_counted') }}
+    where is_counted
 
 ),
 
@@ -30,8 +15,7 @@ districts as (
 
     select lad_code as place_code, 'lad' as place_level, financial_year, agency_type, theme_code,
            sum(amount) as amount, count(*) as spend_lines
-    from ranked
-    where basis_rank = 1
+    from counted
     group by lad_code, financial_year, agency_type, theme_code
 
 ),

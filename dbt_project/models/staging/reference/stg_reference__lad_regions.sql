@@ -1,0 +1,28 @@
+-- District (April 2021 codes) to region, England.
+-- One row per district: the area it lies in (region), as the latest published lookup says.
+with
+
+source as (
+
+    select * from {{ source('raw_reference', 'reference__ons_lad_region') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        lad_code,
+        area_code,
+        'region'::text as area_level,
+
+        -- names
+        lad_name,
+        area_name
+
+    from source
+    where _file_id = (select max(_file_id) from source)
+
+)
+
+select * from renamed
