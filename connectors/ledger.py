@@ -59,10 +59,12 @@ class LedgerEntry:
     agreement: str | None = None
     purged_at: datetime | None = None
     superseded_by: int | None = None
+    publisher: str | None = None
+    synthetic: bool = False
 
 
 _COLUMNS = ("file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, "
-            "finished_at, sent_by, agreement, purged_at, superseded_by")
+            "finished_at, sent_by, agreement, purged_at, superseded_by, publisher, synthetic")
 
 
 def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
@@ -77,22 +79,23 @@ def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str)
 
 
 def record_received(
-    conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int, sent_by: str | None = None
+    conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int, sent_by: str | None = None,
+    publisher: str | None = None, synthetic: bool = False,
 ) -> LedgerEntry:
     """Enter a downloaded file; a repeat of an already-decided file is entered as ``duplicate``."""
     previous = find_previous(conn, agency, feed, sha256)
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         if previous is None:
             cur.execute(
-                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes, sent_by) "
-                f"values (%s, %s, %s, %s, %s, %s) returning {_COLUMNS}",
-                (agency, feed, name, sha256, size, sent_by),
+                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes, sent_by, publisher, synthetic) "
+                f"values (%s, %s, %s, %s, %s, %s, %s, %s) returning {_COLUMNS}",
+                (agency, feed, name, sha256, size, sent_by, publisher, synthetic),
             )
         else:
             cur.execute(
                 "insert into ops.file_ledger (agency, feed, name, sha256, bytes, rows, status, error, duplicate_of, "
-                f"finished_at, sent_by) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, now(), %s) "
-                f"returning {_COLUMNS}",
+                f"finished_at, sent_by, publisher, synthetic) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, "
+                f"now(), %s, %s, %s) returning {_COLUMNS}",
                 (
                     agency,
                     feed,
@@ -103,6 +106,8 @@ def record_received(
                     f"same content as file {previous.file_id} ({previous.name}), which was {previous.status}",
                     previous.file_id,
                     sent_by,
+                    publisher,
+                    synthetic,
                 ),
             )
         entry = cur.fetchone()
@@ -197,3 +202,20 @@ def published_for_feed(conn: psycopg.Connection, agency: str, feed: str, sent_by
                     "and sent_by is not distinct from %s and status = 'published' order by file_id",
                     (agency, feed, sent_by))
         return cur.fetchall()
+
+
+PUBLISHERS_NAMED = 5
+
+
+def set_publisher(conn: psycopg.Connection, file_id: int, table: str, column: str) -> None:
+    """Record as the file's publisher the bodies its published rows name in ``column`` (the most
+    frequent first, at most PUBLISHERS_NAMED, "and N more" beyond)."""
+    from psycopg import sql
+
+    names = [n for (n,) in conn.execute(sql.SQL(
+        "select {c} from {t} where _file_id = %s and {c} is not null group by 1 order by count(*) desc, 1").format(
+            c=sql.Identifier(column), t=sql.Identifier("raw", table)), (file_id,))]
+    if names:
+        text = "; ".join(names[:PUBLISHERS_NAMED]) + (f" and {len(names) - PUBLISHERS_NAMED} more"
+                                                        if len(names) > PUBLISHERS_NAMED else "")
+        conn.execute("update ops.file_ledger set publisher = %s where file_id = %s", (text, file_id))

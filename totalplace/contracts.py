@@ -400,6 +400,9 @@ class Contract(BaseModel):
     totals_rows: TotalsRows | None = None
     unpivot: Unpivot | None = None
     spend: Spend | None = Field(default=None, description="which money of a wide table is spend (unpivot only)")
+    publisher_column: str | None = Field(
+        default=None, description="the column naming the body that published each row (e.g. a council's "
+        "'Body Name'): the ledger records the bodies a file names as its publisher, not only who sent it")
     due: Due | None = Field(default=None, description="when files are expected; late or missing ones alert")
     supersedes_on: list[str] | None = Field(
         default=None,
@@ -467,6 +470,8 @@ class Contract(BaseModel):
                     raise ValueError(f"unpivot column {name!r} is not a contract column")
             if self.column_by_name[self.unpivot.key_column].type != "text":
                 raise ValueError("unpivot key_column must be a text column")
+        if self.publisher_column is not None and self.publisher_column not in names:
+            raise ValueError(f"publisher_column {self.publisher_column!r} is not a contract column")
         if self.spend is not None:
             if self.unpivot is None or self.column_by_name[self.unpivot.value_column].type != "money":
                 raise ValueError("spend rules are for a wide table whose unpivoted value is money")

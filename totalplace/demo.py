@@ -53,9 +53,10 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         return gp.population(gp.read_postcodes(settings.postcode_lookup_file), DEMO_PEOPLE)
 
     def once(name: str, make) -> Path:
-        """Generate a file the first time only: a second demo then drops the very same bytes."""
+        """Generate a file the first time only: a second demo then drops the very same bytes. Every
+        generated file is recorded as such, so the ledger and the marts mark what rests on it."""
         path = out / name
-        return path if path.exists() else make(path)
+        return gen.mark_generated(settings, path if path.exists() else make(path))
 
     return [
         ("police", "street_crime", SAMPLE),

@@ -25,6 +25,33 @@ OUTCOMES = [
 STREETS = ["High Street", "Station Road", "Church Lane", "Park Road", "London Road", "Victoria Street", "Mill Lane"]
 
 
+GENERATED_LIST = "generated.sha256"
+"""In the state folder: the SHA-256 of every file the platform generated for the demo, one per line.
+A file received with one of these digests is entered in the ledger as synthetic, and every fact and
+mart row built on it says so: generated extracts are never taken for received data."""
+
+
+def mark_generated(settings, path: Path) -> Path:
+    """Record ``path`` as generated (see GENERATED_LIST); returns it."""
+    import hashlib
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    listed = settings.state_dir / GENERATED_LIST
+    if digest not in generated_files(settings):
+        with listed.open("a", encoding="ascii") as fh:
+            fh.write(digest + "\n")
+        listed.chmod(0o600)
+    return path
+
+
+def generated_files(settings) -> set[str]:
+    """The digests of the files the platform generated (empty when it generated none)."""
+    try:
+        return set((settings.state_dir / GENERATED_LIST).read_text(encoding="ascii").split())
+    except FileNotFoundError:
+        return set()
+
+
 def london_lsoas(lookup_csv: Path, limit: int = 2000) -> list[tuple[str, str]]:
     """(code, name) of real London LSOAs from the ONS lookup, so generated crimes join to places."""
     out = []

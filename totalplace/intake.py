@@ -417,8 +417,11 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
 
     ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
     """
+    from totalplace.generate_data import generated_files
+
     entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
-                                   size=size, sent_by=sender(settings, contract, account))
+                                   size=size, sent_by=sender(settings, contract, account),
+                                   publisher=contract.publisher or None, synthetic=sha256 in generated_files(settings))
     final = local_path(settings, contract, entry.file_id, name)
     private_dir(final.parent, settings)
     # the folder is 0700 (a hard link to the caller's own file keeps that file's mode; nobody else gets in)
@@ -642,6 +645,8 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         if submission is not None:
             report["submission"] = submission
         report["control_totals"] = control_totals(conn, contract, file_id)
+        if contract.publisher_column:
+            ledger.set_publisher(conn, file_id, contract.key, contract.publisher_column)
         if contract.spend is not None:
             from psycopg import sql
 

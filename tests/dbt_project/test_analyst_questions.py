@@ -8,10 +8,9 @@ import csv
 import pytest
 from conftest import FIXTURES
 
-from totalplace import dbt, intake
 from totalplace import generate_data as gen
+from totalplace import intake, transform
 from totalplace.contracts import get_contract
-from totalplace.publish_warehouse import audit, drop_build, swap
 from totalplace.reference import REFERENCE_DIR
 from totalplace.settings import PROJECT_ROOT
 from totalplace.warehouse import connect
@@ -41,11 +40,7 @@ def test_one_query_each(reference_loaded, tmp_path):
     ]
     for agency, feed, path in drops:
         assert intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path).status == "published"
-    drop_build(s.warehouse_url)
-    for layer in dbt.LAYERS:
-        assert dbt.failures(dbt.build_layer(s, s.warehouse_url, layer, "__build")) == []
-    assert audit(s.warehouse_url) == []
-    swap(s.warehouse_url)
+    transform.build_and_publish(s)  # the transform DAG's steps: build, audit, publish
 
     # 1. spend per head on drugs & alcohol against its outcomes, for Barnet
     drugs = answer(s.warehouse_url, "drugs_alcohol_spend_vs_outcomes")

@@ -17,9 +17,9 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from totalplace import dbt, intake
+from totalplace import intake, transform
 from totalplace.contracts import get_contract
-from totalplace.publish_warehouse import audit, drop_build
+from totalplace.publish_warehouse import audit
 from totalplace.warehouse import connect
 
 pytestmark = pytest.mark.slow
@@ -43,9 +43,8 @@ def service_lines_by_code(path=RSX) -> dict[str, dict[str, Decimal]]:
 
 
 def build(settings) -> list[str]:
-    drop_build(settings.warehouse_url)
-    for layer in dbt.LAYERS:
-        assert dbt.failures(dbt.build_layer(settings, settings.warehouse_url, layer, "__build")) == []
+    """The transform DAG's build step (into the build schemas), then the audit's findings on it."""
+    transform.build(settings, "test")
     return audit(settings.warehouse_url)
 
 

@@ -42,12 +42,11 @@ import yaml
 from conftest import POLICE_SAMPLE
 from psycopg import sql
 
-from totalplace import dbt, intake
+from totalplace import dbt, intake, transform
 from totalplace import generate_data as gen
 from totalplace import generate_people as gp
 from totalplace.access import as_role
 from totalplace.contracts import get_contract, load_contracts
-from totalplace.publish_warehouse import audit, drop_build, swap
 from totalplace.reference import REFERENCE_DIR
 from totalplace.settings import PROJECT_ROOT
 from totalplace.warehouse import connect
@@ -143,12 +142,8 @@ def build_warehouse(settings, folder, size: dict) -> None:
     for agency, feed, path in drops:
         outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
         assert outcome.status == "published", (feed, path.name, outcome.error)
-    drop_build(settings.warehouse_url)
-    for layer in dbt.LAYERS:
-        failed = dbt.failures(dbt.build_layer(settings, settings.warehouse_url, layer, "__build"))
-        assert failed == [], [(f.unique_id, f.message) for f in failed]
-    assert audit(settings.warehouse_url) == []  # every pound of every file, to the penny
-    swap(settings.warehouse_url)
+    # the transform DAG's steps: build, audit (every pound of every file, to the penny), publish
+    transform.build_and_publish(settings)
 
 
 def upstream_feeds(settings) -> dict[str, set[str]]:

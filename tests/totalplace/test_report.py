@@ -59,3 +59,35 @@ def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflo
         assert drawn >= len(boxes), (boxes, drawn)
         assert shot.stat().st_size > 20_000
     assert {"crimes"} <= set(re.findall(r'<div class="chart[^"]*" id="([a-z_]+)"', profile.read_text()))
+
+
+def test_a_place_page_says_what_its_figures_cover_and_which_rest_on_generated_data(sftp, airflow_home, tmp_path):
+    """A file the platform generated is entered in the ledger as synthetic and every fact and mart row
+    built on it says so; the place's page labels it, and notes which agencies its figures cover - seen
+    in a real browser, not only in the HTML written."""
+    from connectors.sftp import open_account
+    from totalplace import generate_data as gen
+    from totalplace.warehouse import connect
+
+    city = [("E01000001", "City of London 001A"), ("E01000002", "City of London 001B")]
+    generated = gen.mark_generated(sftp, gen.write_police_csv(tmp_path / "2021-06-city-street.csv", 300, city,
+                                                              month="2021-06"))
+    with open_account(sftp, "police") as police:
+        police.upload(POLICE_SAMPLE, "street_crime")
+        police.upload(generated, "street_crime")
+    run = pipeline.run_all(sftp)
+    assert run.ok, [(r.dag_id, r.state, r.failed_tasks) for r in run.dag_results]
+    with connect(sftp.warehouse_url) as conn:
+        flags = dict(conn.execute("select name, synthetic from ops.file_ledger where feed = 'street_crime'"))
+        coverage = conn.execute(
+            "select financial_year, agency_type, has_outcomes, is_synthetic from marts.mart_coverage "
+            "where lad_code = %s and (has_spend or has_outcomes) order by 1", (CITY,)).fetchall()
+    assert flags == {POLICE_SAMPLE.name: False, generated.name: True}
+    assert coverage == [("2019-20", "police", True, False), ("2021-22", "police", True, True)]
+
+    dom, console = open_in_chromium(sftp.site_dir / "places" / f"{CITY}.html", tmp_path / "chromium")
+    assert console == [], console
+    text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
+    assert "Synthetic data." in text and "not on data a partner sent: 2021-22." in text
+    assert "What these figures cover." in text
+    assert re.search(r"2019-20: data from police; none from council, fire, housing, nhs - not comparable", text), text

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from totalplace.report import charts
-from totalplace.report.data import Place, SiteData, read_site_data
+from totalplace.report.data import Place, SiteData, coverage_notes, read_site_data
 from totalplace.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,6 +42,10 @@ th { background: #eef2f6; } td.n { text-align: right; font-variant-numeric: tabu
 .status.duplicate, .status.superseded { background: #dfeaf7; }
 .problem { margin: .15rem 0; } .warning { margin: .15rem 0; color: #7a5a00; }
 tr.stale td { color: #8a94a0; }
+.synthetic { background: #fde2e1; color: #8a1c12; padding: .05rem .4rem; border-radius: 3px; font-size: .8rem; }
+.synthetic-label { background: #fde2e1; border-left: 4px solid #c0392b; padding: .5rem .8rem; }
+.coverage { background: #eef4fb; border-left: 4px solid #3b6ea8; padding: .4rem .8rem; margin: .6rem 0; }
+.coverage ul { margin: .3rem 0; }
 footer { max-width: 1150px; margin: 0 auto; padding: 1rem 1.5rem 2rem; color: #6b7682; font-size: .85rem; }
 """
 
@@ -128,6 +132,7 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
         rows.append({"code": place.code, "name": place.name, "population": place.population,
                      "agencies": agencies, "per_head": per_head, "by_agency": by_agency})
         write(staging / "places" / f"{place.code}.html", "place.html.j2", "../", title=place.name, place=place,
+              coverage=coverage_notes(place),
               charts=_place_charts(place), chart_order=tuple(PLACE_CHARTS))
     # the index chart: the places with the most agencies' spend, the richest comparisons
     richest = sorted((r for r in rows if r["by_agency"]), key=lambda r: (-len(r["by_agency"]), r["name"]))[:15]

@@ -29,6 +29,7 @@ BY_PLACE = {
     "funding_streams": ("mart_funding_streams", "authority_code"),
     "cohort": ("mart_multi_agency_cohort", "place_code"),
     "children_in_care": ("mart_children_in_care", "place_code"),
+    "coverage": ("mart_coverage", "lad_code"),
 }
 ORDER = {
     "spend": "financial_year, agency_type, theme_code",
@@ -40,6 +41,7 @@ ORDER = {
     "funding_streams": "financial_year, figure_kind",
     "cohort": "financial_year, agencies_known_to",
     "children_in_care": "financial_year",
+    "coverage": "financial_year, agency_type",
 }
 
 
@@ -53,6 +55,25 @@ class Place:
     marts: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
     most_deprived: list[dict] = field(default_factory=list)
     lsoas: int = 0
+
+
+def coverage_notes(place: Place) -> list[dict]:
+    """Per financial year: the agencies whose data the place's figures cover, those they do not, and
+    whether any of it rests on generated files. A group of districts takes its districts' rows
+    (already summed by mart_total_place's agencies_with_spend)."""
+    years: dict[str, dict] = {}
+    for row in place.marts.get("coverage", []):
+        year = years.setdefault(row["financial_year"], {"year": row["financial_year"], "with": [], "without": [],
+                                                         "synthetic": False})
+        (year["with"] if row["has_spend"] or row["has_outcomes"] else year["without"]).append(row["agency_type"])
+        year["synthetic"] |= bool(row["is_synthetic"])
+    for row in place.marts.get("spend", []):  # a group's coverage, and what its spend rests on
+        year = years.setdefault(row["financial_year"], {"year": row["financial_year"], "with": [], "without": [],
+                                                         "synthetic": False})
+        if not place.marts.get("coverage"):
+            year["with"] = sorted(set(year["with"]) | set((row["agencies_with_spend"] or "").split(", ")) - {""})
+        year["synthetic"] |= bool(row["is_synthetic"])
+    return [years[y] for y in sorted(years)]
 
 
 @dataclass

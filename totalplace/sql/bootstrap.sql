@@ -42,6 +42,11 @@ alter table ops.file_ledger add column if not exists agreement text;
 alter table ops.file_ledger add column if not exists purged_at timestamptz;
 -- the later file that replaced a superseded one (a corrected re-submission of the same period)
 alter table ops.file_ledger add column if not exists superseded_by bigint references ops.file_ledger (file_id);
+-- who published the data (the body named in the file, or its contract's publisher) - not always the
+-- body whose account sent it (sent_by): the council's account sends MHCLG's returns
+alter table ops.file_ledger add column if not exists publisher text;
+-- the file was made by the platform's own generator (the demo's synthetic extracts), not received data
+alter table ops.file_ledger add column if not exists synthetic boolean not null default false;
 
 -- Every function of the platform pins its search_path to pg_catalog, then pg_temp (PostgreSQL
 -- searches pg_temp first unless it is named, and a caller's temporary view called pg_roles once

@@ -11,19 +11,36 @@ counted as (
 
 ),
 
+files as (
+
+    select * from {{ ref('stg_ops__files') }}
+
+),
+
 districts as (
 
-    select lad_code as place_code, 'lad' as place_level, financial_year, agency_type, theme_code,
-           sum(amount) as amount, count(*) as spend_lines
+    select counted.lad_code as place_code, 'lad' as place_level, counted.financial_year, counted.agency_type,
+           counted.theme_code, sum(counted.amount) as amount, count(*) as spend_lines,
+           bool_or(coalesce(files.is_synthetic, false)) as is_synthetic
     from counted
-    group by lad_code, financial_year, agency_type, theme_code
+    left join files on files.file_id = counted.file_id
+    group by counted.lad_code, counted.financial_year, counted.agency_type, counted.theme_code
+
+),
+
+-- which agencies' spend a place's figure covers, that year (mart_coverage has the files)
+coverage as (
+
+    select place_code, financial_year, string_agg(distinct agency_type, ', ' order by agency_type) as agencies
+    from districts
+    group by 1, 2
 
 ),
 
 groups as (
 
     select g.group_code as place_code, 'group' as place_level, d.financial_year, d.agency_type, d.theme_code,
-           sum(d.amount) as amount, sum(d.spend_lines) as spend_lines
+           sum(d.amount) as amount, sum(d.spend_lines) as spend_lines, bool_or(d.is_synthetic) as is_synthetic
     from districts as d
     inner join {{ ref('place_groups') }} as g on g.lad_code = d.place_code
     group by g.group_code, d.financial_year, d.agency_type, d.theme_code
@@ -49,8 +66,23 @@ select
     round(places.amount, 2)::numeric(18, 2) as amount,
     dim_place.population::integer as population,
     round(places.amount / nullif(dim_place.population, 0), 2)::numeric(18, 2) as amount_per_head,
-    places.spend_lines::bigint as spend_lines
+    places.spend_lines::bigint as spend_lines,
+    coalesce(coverage.agencies, group_coverage.agencies)::text as agencies_with_spend,
+    places.is_synthetic::boolean as is_synthetic
 from places
+left join coverage
+    on places.place_level = 'lad' and coverage.place_code = places.place_code
+    and coverage.financial_year = places.financial_year
+left join (
+    select g.group_code as place_code, c.financial_year,
+           string_agg(distinct a.agency, ', ' order by a.agency) as agencies
+    from coverage as c
+    inner join {{ ref('place_groups') }} as g on g.lad_code = c.place_code
+    cross join lateral unnest(string_to_array(c.agencies, ', ')) as a (agency)
+    group by 1, 2
+) as group_coverage
+    on places.place_level = 'group' and group_coverage.place_code = places.place_code
+    and group_coverage.financial_year = places.financial_year
 inner join {{ ref('dim_place') }} as dim_place
     on dim_place.place_code = places.place_code and dim_place.place_level = places.place_level
 inner join {{ ref('themes') }} as themes on themes.theme_code = places.theme_code
