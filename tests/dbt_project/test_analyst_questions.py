@@ -58,6 +58,17 @@ def test_one_query_each(reference_loaded, tmp_path):
     assert float(alike[0]["place_crimes_per_1000"]) == pytest.approx(1000 * crimes / residents, abs=0.001)
     assert alike[0]["place_crime_rank_among_neighbours"] == 1  # the only one of them with crime data here
 
+    # 4. all public spending in Camden per head, by agency and theme, against its neighbours
+    camden = answer(s.warehouse_url, "place_spend_against_neighbours")
+    assert {r["financial_year"] for r in camden} == {"2021-22"}
+    assert {"council", "police", "fire"} <= {r["agency_type"] for r in camden}  # the GLA's police and fire shared
+    with connect(s.warehouse_url) as conn:
+        people = conn.execute("select population from marts.fct_population where lad_code = 'E09000007'").fetchone()[0]
+    council = sum(r["camden_per_head"] for r in camden if r["agency_type"] == "council") * people
+    assert council >= 515_148_000 - 1_000  # Camden's own 13 service lines, and its share of the GLA's
+    assert all(r["neighbours_with_this_spend"] <= 10 for r in camden)
+    assert all(r["neighbours_median_per_head"] is not None for r in camden if r["agency_type"] == "council")
+
     # 3. how many funding streams each council received per year (RA 2021-22 budget)
     streams = {r["authority_name"]: r for r in answer(s.warehouse_url, "funding_streams_per_year")}
     # revenue support grant, retained business rates, specific grants inside and outside AEF
