@@ -105,7 +105,13 @@ placed as (
         spend.amount * coalesce(shares.share, 1.0) as amount,
         case when shares.lad_code is null then coalesce(
             spend.unplaced_reason,
-            case when spend.place_code is null then 'no place' else 'no district lookup (' || spend.place_level || ')' end
+            case
+                when spend.place_code is null then 'no place'
+                -- national parks, a regional park: bodies no apportionment rule shares among districts
+                when spend.place_level = 'other' then 'a body of no district, and no apportionment rule for it ('
+                    || spend.place_code || ')'
+                else 'no district lookup (' || spend.place_level || ')'
+            end
         ) end as unplaced_reason
 
     from spend
