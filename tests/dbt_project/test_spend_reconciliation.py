@@ -208,3 +208,29 @@ def test_a_return_with_2023_district_codes_is_placed(reference_loaded, tmp_path)
     assert placed == {"E06000065": sum(lines["North Yorkshire"].values()),
                       "E06000066": sum(lines["Somerset"].values())}
     assert districts == {"E06000065": 7, "E06000066": 4}
+
+
+def test_early_years_is_a_theme_and_a_file_names_its_publisher(reference_loaded, tmp_path):
+    """Croydon's question (early years across agencies) needs a theme of its own; and a council's
+    spend file sent through another body's account still names the council that published it."""
+    s = reference_loaded
+    path = tmp_path / "croydon-spend-2021-06.csv"
+    path.write_text(
+        "Body,Name of Body,Date,Transaction Number,Invoice Number,Amount,Supplier Name,Supplier ID,VAT Reg no,"
+        "Expense Area,Expense Type,Expense Code,Creditor Type\n"
+        "E09000008,London Borough of Croydon,01/06/2021,T1,I1,1200.00,A NURSERY LTD,1,,Early Years,Grants Paid,1,B\n"
+        "E09000008,London Borough of Croydon,02/06/2021,T2,I2,800.50,B LTD,2,,Children & Families,"
+        "Sure Start Children's Centres,2,B\n"
+        "E09000008,London Borough of Croydon,03/06/2021,T3,I3,900.00,PALMSTEAD NURSERIES,3,,Parks,Plants,3,B\n",
+        encoding="utf-8")
+    outcome = intake.ingest_local(s, get_contract(s.feeds_dir, "council", "spend_over_500"), path)
+    assert outcome.status == "published", outcome.error
+    assert build(s) == []
+    with connect(s.warehouse_url) as conn:
+        themes = dict(conn.execute("select row_number, theme_code from marts__build.fct_spend where file_id = %s",
+                                   (outcome.file_id,)).fetchall())
+        publisher = conn.execute("select distinct publisher, is_synthetic from marts__build.fct_spend "
+                                 "where file_id = %s", (outcome.file_id,)).fetchall()
+    # the plant nursery (a supplier's name, parks' plants) is not early years
+    assert themes == {1: "early_years", 2: "early_years", 3: "other"}
+    assert publisher == [("London Borough of Croydon", False)]
