@@ -62,14 +62,16 @@ def coverage_notes(place: Place) -> list[dict]:
     whether any of it rests on generated files. A group of districts takes its districts' rows
     (already summed by mart_total_place's agencies_with_spend)."""
     years: dict[str, dict] = {}
+
+    def note(y: str) -> dict:
+        return years.setdefault(y, {"year": y, "with": [], "without": [], "synthetic": False})
+
     for row in place.marts.get("coverage", []):
-        year = years.setdefault(row["financial_year"], {"year": row["financial_year"], "with": [], "without": [],
-                                                         "synthetic": False})
+        year = note(row["financial_year"])
         (year["with"] if row["has_spend"] or row["has_outcomes"] else year["without"]).append(row["agency_type"])
         year["synthetic"] |= bool(row["is_synthetic"])
     for row in place.marts.get("spend", []):  # a group's coverage, and what its spend rests on
-        year = years.setdefault(row["financial_year"], {"year": row["financial_year"], "with": [], "without": [],
-                                                         "synthetic": False})
+        year = note(row["financial_year"])
         if not place.marts.get("coverage"):
             year["with"] = sorted(set(year["with"]) | set((row["agencies_with_spend"] or "").split(", ")) - {""})
         year["synthetic"] |= bool(row["is_synthetic"])

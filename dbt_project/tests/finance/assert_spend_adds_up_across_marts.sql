@@ -4,59 +4,26 @@
 -- ICB's spend once vanished here: in fct_spend, in neither the mart nor a data-quality list.
 with
 
-fact as (
+parts as (
 
-    select financial_year, sum(amount) as amount, count(*) as n
-    from {{ ref('fct_spend') }}
-    group by 1
-
-),
-
-counted as (
-
-    select financial_year, sum(amount) as amount, count(*) as n
-    from {{ ref('mart_total_place') }}
-    where place_level = 'lad'
-    group by 1
-
-),
-
-unplaced as (
-
-    select financial_year, sum(amount) as amount, count(*) as n
-    from {{ ref('dq_unplaced_spend') }}
-    group by 1
-
-),
-
-not_counted as (
-
-    select financial_year, sum(amount) as amount, count(*) as n
-    from {{ ref('dq_spend_not_in_total_place') }}
-    group by 1
-
-),
-
-years as (
-
-    select financial_year from fact
-    union select financial_year from counted
-    union select financial_year from unplaced
-    union select financial_year from not_counted
+    select financial_year, amount, 'in_fct_spend' as part from {{ ref('fct_spend') }}
+    union all
+    select financial_year, amount, 'in_mart_total_place' from {{ ref('mart_total_place') }} where place_level = 'lad'
+    union all
+    select financial_year, amount, 'unplaced' from {{ ref('dq_unplaced_spend') }}
+    union all
+    select financial_year, amount, 'not_counted' from {{ ref('dq_spend_not_in_total_place') }}
 
 )
 
 select
-    years.financial_year,
-    coalesce(fact.amount, 0) as in_fct_spend,
-    coalesce(counted.amount, 0) as in_mart_total_place,
-    coalesce(unplaced.amount, 0) as unplaced,
-    coalesce(not_counted.amount, 0) as not_counted
-from years
-left join fact on fact.financial_year is not distinct from years.financial_year
-left join counted on counted.financial_year is not distinct from years.financial_year
-left join unplaced on unplaced.financial_year is not distinct from years.financial_year
-left join not_counted on not_counted.financial_year is not distinct from years.financial_year
-where abs(coalesce(fact.amount, 0) - coalesce(counted.amount, 0) - coalesce(unplaced.amount, 0)
-          - coalesce(not_counted.amount, 0))
-      > 0.01 * (coalesce(fact.n, 0) + coalesce(counted.n, 0) + coalesce(unplaced.n, 0) + coalesce(not_counted.n, 0)) + 0.01
+    financial_year,
+    coalesce(sum(amount) filter (where part = 'in_fct_spend'), 0) as in_fct_spend,
+    coalesce(sum(amount) filter (where part = 'in_mart_total_place'), 0) as in_mart_total_place,
+    coalesce(sum(amount) filter (where part = 'unplaced'), 0) as unplaced,
+    coalesce(sum(amount) filter (where part = 'not_counted'), 0) as not_counted
+from parts
+group by financial_year
+having abs(coalesce(sum(amount) filter (where part = 'in_fct_spend'), 0)
+           - coalesce(sum(amount) filter (where part <> 'in_fct_spend'), 0))
+       > 0.01 * count(*) + 0.01

@@ -28,15 +28,6 @@ districts as (
 
 ),
 
--- which agencies' spend a place's figure covers, that year (mart_coverage has the files)
-coverage as (
-
-    select place_code, financial_year, string_agg(distinct agency_type, ', ' order by agency_type) as agencies
-    from districts
-    group by 1, 2
-
-),
-
 groups as (
 
     select g.group_code as place_code, 'group' as place_level, d.financial_year, d.agency_type, d.theme_code,
@@ -53,6 +44,16 @@ places as (
     union all
     select * from groups
 
+),
+
+-- which agencies' spend a place's figure covers, that year (mart_coverage has the files)
+coverage as (
+
+    select place_code, place_level, financial_year,
+           string_agg(distinct agency_type, ', ' order by agency_type) as agencies
+    from places
+    group by 1, 2, 3
+
 )
 
 select
@@ -67,22 +68,10 @@ select
     dim_place.population::integer as population,
     round(places.amount / nullif(dim_place.population, 0), 2)::numeric(18, 2) as amount_per_head,
     places.spend_lines::bigint as spend_lines,
-    coalesce(coverage.agencies, group_coverage.agencies)::text as agencies_with_spend,
+    coverage.agencies::text as agencies_with_spend,
     places.is_synthetic::boolean as is_synthetic
 from places
-left join coverage
-    on places.place_level = 'lad' and coverage.place_code = places.place_code
-    and coverage.financial_year = places.financial_year
-left join (
-    select g.group_code as place_code, c.financial_year,
-           string_agg(distinct a.agency, ', ' order by a.agency) as agencies
-    from coverage as c
-    inner join {{ ref('place_groups') }} as g on g.lad_code = c.place_code
-    cross join lateral unnest(string_to_array(c.agencies, ', ')) as a (agency)
-    group by 1, 2
-) as group_coverage
-    on places.place_level = 'group' and group_coverage.place_code = places.place_code
-    and group_coverage.financial_year = places.financial_year
+inner join coverage using (place_code, place_level, financial_year)
 inner join {{ ref('dim_place') }} as dim_place
     on dim_place.place_code = places.place_code and dim_place.place_level = places.place_level
 inner join {{ ref('themes') }} as themes on themes.theme_code = places.theme_code
