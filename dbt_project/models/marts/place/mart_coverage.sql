@@ -12,22 +12,12 @@ files as (
 
 spend as (
 
+    -- files by their ledger id, not their name: a file's name is the sender's and may say too much
     select s.lad_code, s.financial_year, s.agency_type,
-           string_agg(distinct f.file_name, '; ' order by f.file_name) as spend_files,
+           array_to_string(array_agg(distinct s.file_id order by s.file_id), ', ') as spend_files,
            bool_or(coalesce(f.is_synthetic, false)) as spend_is_synthetic
     from {{ ref('int_spend_counted') }} as s
     left join files as f on f.file_id = s.file_id
-    group by 1, 2, 3
-
-),
-
-outcome_files as (
-
-    select o.feed, o.lad_code, o.financial_year,
-           string_agg(distinct f.file_name, '; ' order by f.file_name) as file_names,
-           bool_or(coalesce(f.is_synthetic, false)) as is_synthetic
-    from {{ ref('int_outcome_files') }} as o
-    left join files as f on f.file_id = o.file_id
     group by 1, 2, 3
 
 ),
@@ -36,11 +26,12 @@ outcomes as (
 
     select o.lad_code, o.financial_year, split_part(o.feed, '/', 1) as agency_type,
            string_agg(distinct o.indicator, ', ' order by o.indicator) as outcome_indicators,
-           string_agg(distinct f.file_names, '; ') as outcome_files,
+           array_to_string(array_agg(distinct lineage.file_id order by lineage.file_id), ', ') as outcome_files,
            bool_or(coalesce(f.is_synthetic, false)) as outcomes_are_synthetic
     from {{ ref('fct_outcomes') }} as o
-    left join outcome_files as f
-        on f.feed = o.feed and f.lad_code = o.lad_code and f.financial_year = o.financial_year
+    left join {{ ref('int_outcome_files') }} as lineage
+        on lineage.feed = o.feed and lineage.lad_code = o.lad_code and lineage.financial_year = o.financial_year
+    left join files as f on f.file_id = lineage.file_id
     group by 1, 2, 3
 
 ),
