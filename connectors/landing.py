@@ -269,8 +269,8 @@ def _value_expression(col: Column, server_version: int, text: sql.Composable) ->
         # "(1,496.00)" is -1496.00; currency sign, separators and brackets go before the cast
         return sql.SQL(
             "case when {g} then (case when {t} like '(%' then -1 else 1 end) "
-            "* regexp_replace({t}, '[£,()+ ]', '', 'g')::numeric(18, 2) end"
-        ).format(g=_guard(col, server_version, text), t=text)
+            "* regexp_replace({t}, '[£,()+ ]', '', 'g')::{type} end"
+        ).format(g=_guard(col, server_version, text), t=text, type=sql.SQL(col.sql_type))
     plain = text
     if col.thousands_separator:
         plain = sql.SQL("replace({}, {}, '')").format(text, sql.Literal(col.thousands_separator))

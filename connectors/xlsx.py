@@ -1,4 +1,5 @@
-"""Excel workbooks: the chosen sheet written out as a CSV the COPY path reads.
+"""Spreadsheets - Excel .xlsx and the older .xls, OpenDocument .ods - : the chosen sheet written out
+as a CSV the COPY path reads.
 
 Read with calamine (Rust, ``python-calamine``): cached formula results, never the formulas; dates
 (1900 and 1904 systems) as dates. It reads a sheet whole before the rows are written out - measured
@@ -29,16 +30,23 @@ from pathlib import Path
 from connectors.header import header_keys
 from totalplace.contracts import Contract, normalise_header
 
-ZIP_MAGIC = b"PK\x03\x04"
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx and .ods are zip archives of XML parts
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls (a compound document)
 
 
 class WorkbookError(ValueError):
     """The workbook cannot be read, or has no sheet the contract recognises."""
 
 
-def is_xlsx(path: Path) -> bool:
+def _magic(path: Path) -> bytes:
     with path.open("rb") as fh:
-        return fh.read(4) == ZIP_MAGIC
+        return fh.read(8)
+
+
+def is_workbook(path: Path) -> bool:
+    """Told by the file's first bytes, never its name: a partner's "report.csv" may be a workbook."""
+    head = _magic(path)
+    return head[:4] == ZIP_MAGIC or head == OLE2_MAGIC
 
 
 def _cell_text(value) -> str:
@@ -165,7 +173,8 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
     The archive is checked here; the parsing runs in a child process limited to CONVERT_MEMORY_BYTES
     and CONVERT_SECONDS, whose failure - a refusal, or the child killed by the parser itself - is a
     WorkbookError naming what happened."""
-    check_archive(path, contract.format.max_columns)
+    if _magic(path) != OLE2_MAGIC:
+        check_archive(path, contract.format.max_columns)  # an .xls is no archive: the child's limits bound it
     # the child writes a temporary sibling renamed into place only when whole: a child killed half-way
     # must not leave a truncated CSV that a later read of the same file would take for the sheet
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")

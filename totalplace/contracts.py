@@ -21,8 +21,13 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 ColumnType = Literal["text", "integer", "number", "money", "month", "date", "timestamp"]
 
 # Amounts as councils write them: 1500, 1496.00, "1,496.00", £1,496.00, -3,956, (1,496.00).
-_AMOUNT = r"([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]{1,2})?"
-MONEY_PATTERN = rf"^(\(£?{_AMOUNT}\)|[-+]?£?[-+]?{_AMOUNT})$"
+def money_pattern(decimals: int = 2) -> str:
+    """Amounts as councils write them, with at most ``decimals`` places (2: pence)."""
+    amount = rf"([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)(\.[0-9]{{1,{decimals}}})?"
+    return rf"^(\(£?{amount}\)|[-+]?£?[-+]?{amount})$"
+
+
+MONEY_PATTERN = money_pattern()
 
 # Date formats a contract may list for a date column: name -> (pattern, SQL giving an ISO date text of ``{t}``).
 DATE_FORMATS: dict[str, tuple[str, str]] = {
@@ -109,6 +114,10 @@ class Column(BaseModel):
         default_factory=list,
         description='cells meaning "withheld", e.g. .., -, *, c, x: stored as NULL with <name>_suppressed true, never as 0',
     )
+    decimals: int = Field(
+        default=2, ge=0, le=6,
+        description="money only: decimal places a value may have - 2 for pounds and pence; a figure in "
+        "£ thousand written to the penny has 5 (MHCLG's returns from 2024-25)")
     thousands_separator: Literal[","] | None = Field(
         default=None, description='numbers may group thousands, e.g. "1,954" (the separator is removed)'
     )
@@ -174,6 +183,8 @@ class Column(BaseModel):
         if self.type == "date":
             return "a date written " + " or ".join(f for f in self.formats if f != "excel_serial") + (
                 " (or an Excel date number)" if "excel_serial" in self.formats else "")
+        if self.type == "money" and self.decimals != 2:
+            return f"an amount such as 1496.5, 1,496.5 or (1,496.5), with at most {self.decimals} decimal places"
         return TYPE_DESCRIPTIONS[self.type]
 
     @model_validator(mode="after")
@@ -183,6 +194,8 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: min/max need type integer or number, not {self.type}")
         if self.thousands_separator and not numeric:
             raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
+        if self.decimals != 2 and self.type != "money":
+            raise ValueError(f"column {self.name}: decimals are for type money")
         if self.suppression_markers and not numeric:
             raise ValueError(f"column {self.name}: suppression_markers need type integer, number or money")
         if self.identifier == "date_of_birth" and self.type != "integer":
@@ -218,6 +231,8 @@ class Column(BaseModel):
 
     @property
     def sql_type(self) -> str:
+        if self.type == "money":  # 16 digits before the point whatever the places after it
+            return f"numeric({16 + self.decimals}, {self.decimals})"
         return SQL_TYPES[self.type]
 
     @property
@@ -226,7 +241,7 @@ class Column(BaseModel):
         if self.type == "text":
             return None
         if self.type == "money":
-            return MONEY_PATTERN
+            return money_pattern(self.decimals)
         if self.thousands_separator and self.type in ("integer", "number"):
             sep = re.escape(self.thousands_separator)
             whole = rf"([0-9]{{1,3}}({sep}[0-9]{{3}})+|[0-9]+)"
@@ -252,7 +267,10 @@ class PeriodKey(BaseModel):
 
 class FileFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["csv"] = "csv"
+    type: Literal["csv", "geojson"] = Field(
+        default="csv",
+        description="csv (or a spreadsheet, told by its bytes); geojson: a FeatureCollection read as one row per "
+        "feature - its properties by name, its shape in a column 'geometry' (GeoJSON text)")
     encoding: Literal["auto", "utf-8", "cp1252", "mac_roman"] = Field(
         default="auto",
         description="auto: UTF-8 (with or without BOM) when the bytes are valid UTF-8, else Windows-1252; "

@@ -68,7 +68,8 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
                                         lambda p: gen.write_police_csv(p, 6000, lsoas, month="2021-06"))),
         ("police", "outcomes", once("2020-01-city-of-london-outcomes.csv", lambda p: gen.write_outcomes_csv(p, 600, lsoas))),
         *[("council", "spend_over_500", p) for p in COUNCIL_SAMPLES],
-        *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*.csv"))],
+        # two years of the real MHCLG returns: 2021-22 (CSV, outturn and budget) and 2024-25 (OpenDocument)
+        *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*")) if p.suffix in (".csv", ".ods")],
         ("council", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
         ("council", "pooled_budgets", once("pooled-budgets-2021-22.csv", lambda p: gen.write_pooled_budgets_csv(p, lads))),
         ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
@@ -181,7 +182,7 @@ def print_cohorts(console: Console, url: str) -> None:
         _table(console, f"10. People known to several agencies, {DEMO_YEAR} (linked by pseudonyms; counts rounded "
                         "to 5, blank = withheld)", cur)
         cur = conn.execute(
-            "select place_name as place, children_in_care, children_estimated, per_10000_children, "
+            "select place_name as place, children_in_care, child_population as \"children (0-17)\", per_10000_children, "
             "cost_of_care as \"cost of care £\", cost_per_child as \"£ per child\" "
             "from marts.mart_children_in_care where financial_year = %s order by place_code = 'all' desc, place_name",
             (DEMO_YEAR,))

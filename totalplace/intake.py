@@ -95,18 +95,23 @@ def prepare(settings: Settings, contract: Contract) -> str:
 
 
 def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) -> Path:
-    """The CSV to load: the file itself, or the contract's sheet of an Excel workbook written out as
-    CSV beside it (or in ``workdir``)."""
-    from connectors.xlsx import WorkbookError, is_xlsx, xlsx_to_csv
+    """The CSV to load: the file itself, or - written out as CSV beside it (or in ``workdir``) - the
+    contract's sheet of a spreadsheet, or the features of a GeoJSON collection."""
+    from connectors.geojson import GeoJSONError, geojson_to_csv, is_json
+    from connectors.xlsx import WorkbookError, is_workbook, xlsx_to_csv
 
-    if not is_xlsx(path):
+    # a geojson feed's file already written out as CSV (land() is given it again) is read as it is
+    geojson = contract.format.type == "geojson" and is_json(path)
+    if not geojson and not is_workbook(path):
         return path
-    target = (workdir or path.parent) / (path.name + ".sheet.csv")
+    target = (workdir or path.parent) / (path.name + (".features.csv" if geojson else ".sheet.csv"))
     if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
         return target
     try:
+        if geojson:
+            return geojson_to_csv(path, target)
         return xlsx_to_csv(path, target, contract, contract.format.sheet)
-    except WorkbookError as exc:
+    except (WorkbookError, GeoJSONError) as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
 
 

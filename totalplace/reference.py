@@ -1,13 +1,16 @@
 """National reference data (ONS geography, population) loaded by the platform itself.
 
-Each file ``reference/<feed>.csv`` has a contract ``feeds/reference/<feed>.yml`` and goes through
-the same load -> gate -> publish path as a partner's file; content already published is skipped,
-so calling this on every run costs one hash per file.
+Each file ``reference/<feed>.csv`` - or, for a feed published once a year as its own file, each
+file in the folder ``reference/<feed>/`` (e.g. one population workbook per year) - has a contract
+``feeds/reference/<feed>.yml`` and goes through the same load -> gate -> publish path as a
+partner's file; content already published is skipped, so calling this on every run costs one hash
+per file.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from totalplace import intake
 from totalplace.contracts import load_contracts
@@ -16,6 +19,17 @@ from totalplace.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 REFERENCE_DIR = PROJECT_ROOT / "reference"
+
+
+def reference_files(feed: str) -> list[Path]:
+    """The files of a reference feed: ``reference/<feed>.csv`` (or ``.geojson``), or every file in ``reference/<feed>/``
+    in name order (ONS name releases by year, so the older year is published first)."""
+    singles = [p for p in (REFERENCE_DIR / f"{feed}.csv", REFERENCE_DIR / f"{feed}.geojson") if p.exists()]
+    folder = REFERENCE_DIR / feed
+    found = singles or (sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else [])
+    if not found:
+        raise FileNotFoundError(f"reference feed {feed} has no data file {feed}.csv / .geojson nor files in {folder}/")
+    return found
 
 
 def load_reference(settings: Settings) -> list[intake.Outcome]:
@@ -28,19 +42,17 @@ def load_reference(settings: Settings) -> list[intake.Outcome]:
     """
     from totalplace.warehouse import connect, pipeline_url
 
-    files = {}
+    files = []
     for key, contract in load_contracts(settings.feeds_dir).items():
         if contract.agency != "reference":
             continue
-        path = REFERENCE_DIR / f"{contract.feed}.csv"
-        if not path.exists():
-            raise FileNotFoundError(f"reference feed {key} has no data file {path}")
-        files[key] = (contract, path, intake.sha256_of(path)[0])
+        for path in reference_files(contract.feed):
+            files.append((key, contract, path, intake.sha256_of(path)[0]))
     with connect(pipeline_url(settings, "loader")) as conn:
         published = {(a, f, h) for a, f, h in conn.execute(
             "select agency, feed, sha256 from ops.file_ledger where agency = 'reference' and status = 'published'")}
     outcomes = []
-    for key, (contract, path, sha256) in files.items():
+    for key, contract, path, sha256 in files:
         if (contract.agency, contract.feed, sha256) in published:
             continue
         outcome = intake.ingest_local(settings, contract, path, skip_if_published=True)

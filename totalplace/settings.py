@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     )
     sftp_max_file_bytes: int = Field(default=5 * 2**30, ge=1, description="Largest file a partner may upload (bytes).")
     sftp_allowed_extensions: list[str] = Field(
-        default=[".csv", ".xlsx", ".txt"], description="Extensions partners may upload (plus .part / .done suffixes).")
+        default=[".csv", ".xlsx", ".xls", ".ods", ".txt"],
+        description="Extensions partners may upload (plus .part / .done suffixes); what a file is, is told by its bytes.")
     sftp_max_sessions_per_account: int = Field(
         default=8, ge=1, description="Concurrent SFTP connections one partner account may hold (the platform's "
         "own connector, logging in with its key, is not counted).")

@@ -88,3 +88,38 @@ def test_a_title_without_the_financial_year_is_a_clear_rejection(settings, contr
     [problem] = report["problems"]
     assert problem["check"] == "per_file_value"
     assert "title rows above the header must give Financial year" in problem["rule"]
+
+
+def test_the_2024_25_opendocument_return_publishes_to_the_penny(settings, contract):
+    """The 2024-25 RSX comes as an OpenDocument spreadsheet: a "Certification" column, figures in £
+    thousand to the penny (5 decimal places), "[x]" where a return was not received, and a second
+    table of class totals (repeating its header and the GLA) below the ENGLAND row."""
+    path = FINANCE / "mhclg_RSX_LA_Data_2024-25_data_by_LA.ods"
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("RSX_LA_Data_202425").to_python()
+    header = next(i for i, r in enumerate(rows) if r[0] == "E-code")
+    end = next(i for i, r in enumerate(rows) if r[0] == "Eng")
+    authorities = [r for r in rows[header + 1:end] if r[0]]
+    measures = range(7, len(rows[header]))
+    not_received = sum(1 for r in authorities for i in measures if r[i] == "[x]")
+    arun = next(r for r in authorities if r[2] == "Arun")
+
+    outcome = intake.ingest_local(settings, contract, path)
+    assert outcome.status == "published", outcome.error
+    assert outcome.rows == len(authorities) * len(measures) == 410 * 98
+    with connect(settings.warehouse_url) as conn:
+        year, code, arun_total = conn.execute(
+            "select financial_year, return_code, amount_thousands from raw.council__revenue_outturn "
+            "where local_authority = 'Arun' and line = %s", (rows[header][104],)).fetchone()
+        withheld = conn.execute("select count(*), count(amount_thousands) from raw.council__revenue_outturn "
+                                "where amount_thousands_suppressed").fetchone()
+        pence = conn.execute("select count(*) from raw.council__revenue_outturn "
+                             "where amount_thousands * 100 <> trunc(amount_thousands * 100)").fetchone()[0]
+        gla = conn.execute("select count(distinct _row_number) from raw.council__revenue_outturn "
+                           "where local_authority = 'Greater London Authority'").fetchone()[0]
+    assert (year, code) == ("2024-25", "RO")
+    assert arun_total == Decimal(repr(arun[104]))  # every decimal place the publisher wrote
+    assert withheld == (not_received, 0) and not_received > 0
+    assert pence > 0  # values below a £10 unit of the thousands: kept, not rounded away
+    assert gla == 1  # the class-totals table below ENGLAND is not data

@@ -76,3 +76,45 @@ def test_a_sample_sent_to_the_wrong_feed_is_answered_with_the_columns_it_lacks(s
     # its "Value" column passes for the amount (an alias), but the rest is missing
     assert "Supplier Name" in missing and "Date" in missing
     assert any(p["check"] == "header" and "Indicator ID" in p["rule"] for p in report["problems"])
+
+
+def test_ons_population_workbooks_publish_every_area_and_age(settings):
+    """ONS mid-year estimates as published: Excel 97 .xls, seven title rows, the year only in the
+    title, one column per age (0 ... 90+) - one row per area and age, each year its own file."""
+    from python_calamine import CalamineWorkbook
+
+    for path in sorted((REFERENCE_DIR / "ons_lad_population_by_age").iterdir()):
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("MYE2 - Persons").to_python()
+        header = next(i for i, r in enumerate(rows) if r[0] == "Code")
+        areas = [r for r in rows[header + 1:] if r[0]]
+        outcome = ingest(settings, "reference", "ons_lad_population_by_age", path)
+        assert (outcome.status, outcome.rows) == ("published", len(areas) * 91), outcome.error
+    with connect(settings.warehouse_url) as conn:
+        years = conn.execute("select population_year, count(distinct area_code), sum(population) filter "
+                             "(where area_code = 'E92000001') from raw.reference__ons_lad_population_by_age "
+                             "group by 1 order by 1").fetchall()
+    assert [(y, n) for y, n, _ in years] == [(2020, len(areas)), (2021, len(areas))]
+    assert years[1][2] == round(next(r for r in areas if r[0] == "E92000001")[3])  # England, mid-2021
+
+
+def test_district_boundaries_publish_from_geojson_and_a_broken_one_is_refused(settings, tmp_path):
+    outcome = ingest(settings, "reference", "ons_lad_boundaries", REFERENCE_DIR / "ons_lad_boundaries.geojson")
+    assert (outcome.status, outcome.rows) == ("published", 374), outcome.error
+    with connect(settings.warehouse_url) as conn:
+        camden = conn.execute("select lad_name, (geometry::jsonb)->>'type' from raw.reference__ons_lad_boundaries "
+                              "where lad_code = 'E09000007'").fetchone()
+    assert camden[0] == "Camden" and camden[1] in ("Polygon", "MultiPolygon")
+
+    broken = tmp_path / "boundaries.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}', encoding="utf-8")
+    report = intake.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), broken)
+    assert report["outcome"] == "failed"
+    assert "not readable JSON" in report["problems"][0]["rule"]
+
+    shapeless = tmp_path / "shapeless.geojson"
+    shapeless.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                         '{"LAD21CD": "E09000007", "LAD21NM": "Camden", "LONG": -0.16, "LAT": 51.5}, "geometry": null}]}',
+                         encoding="utf-8")
+    report = intake.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), shapeless)
+    assert report["outcome"] == "failed"
+    assert any(p.get("column") == "geometry" for p in report["problems"]), report["problems"]

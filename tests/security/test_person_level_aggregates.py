@@ -75,7 +75,7 @@ NOT_COUNTS = {
     "denominator": "residents (ONS estimate)",
     "population_year": "a year",
     "calendar_year": "a year",
-    "children_estimated": "residents x a share (an estimate from the population)",
+    "child_population": "residents aged 0-17 (ONS estimate)",
     "months_covered": "months of the calendar a row stands for",
     "months_with_data": "months of the calendar with data",
     "top_percent": "a percentage the mart chooses",
@@ -99,8 +99,9 @@ NOT_COUNTS = {
 TODAYS_INDICATORS = {
     "crimes": "police/street_crime", "drug_crimes": "police/street_crime", "violent_crimes": "police/street_crime",
     "asb_incidents": "police/street_crime", "ae_attendances": "nhs/ae_attendances",
-    "ae_alcohol_drug_attendances": "nhs/ae_attendances", "emergency_admissions": "nhs/hospital_admissions",
-    "alcohol_drug_admissions": "nhs/hospital_admissions", "homelessness_main_duty": "housing/homelessness",
+    "ae_alcohol_attendances": "nhs/ae_attendances", "ae_drug_attendances": "nhs/ae_attendances",
+    "emergency_admissions": "nhs/hospital_admissions", "alcohol_admissions": "nhs/hospital_admissions",
+    "drug_admissions": "nhs/hospital_admissions", "homelessness_main_duty": "housing/homelessness",
     "lettings_to_homeless": "housing/social_lettings",
 }
 INF = Decimal("Infinity")
@@ -326,14 +327,15 @@ def outcome_figures(a: Analyst) -> tuple[dict, dict, list[str]]:
             "where indicator = any(%s)", [a.person_indicators]):
         if n is not None:
             narrow((i, lad, fy), *count_interval(n))
-    population = dict(a.conn.execute("select lad_code, population from marts.fct_population"))
+    population = {(lad, fy): n for lad, fy, n in a.conn.execute(
+        "select lad_code, financial_year, population from marts.fct_population")}
     for i, lad, fy, value in a.conn.execute(
             "select regexp_replace(indicator, '_per_1000$', ''), lad_code, financial_year, value "
             "from marts.mart_joint_outcomes where regexp_replace(indicator, '_per_1000$', '') = any(%s)",
             [a.person_indicators]):
         if value is None:
             continue
-        pop = Decimal(population[lad])
+        pop = Decimal(population[lad, fy])  # the rate is of the year's population
         lo, hi = (value - Decimal("0.0005")) * pop / 1000, (value + Decimal("0.0005")) * pop / 1000
         implied = round(value * pop / 1000)
         if 1 <= implied <= THRESHOLD or abs(value * pop / 1000 - COUNT_BASE * round(implied / COUNT_BASE)) > hi - lo:
@@ -532,7 +534,7 @@ def test_person_level_feeds_are_published_only_as_controlled_aggregates(referenc
             findings["no lineage"] = ["fct_outcomes does not say which feed each count comes from"]
             indicators = TODAYS_INDICATORS
         a = Analyst(conn, columns, indicators)
-        assert {"ae_alcohol_drug_attendances", "lettings_to_homeless"} <= set(a.person_indicators)
+        assert {"ae_alcohol_attendances", "ae_drug_attendances", "lettings_to_homeless"} <= set(a.person_indicators)
         assert "crimes" not in a.person_indicators  # open data (data.police.uk): not controlled
         findings["rows about one event"] = rows_about_events(a, derived, describing_values(admin))
         findings["counts of 1-7"] = small_counts(a, derived) + spend_lines_are_rows(a)

@@ -34,5 +34,5 @@ from {{ ref('mart_joint_outcomes') }} as j
 inner join cells as c
     on c.indicator || '_per_1000' = j.indicator and c.place_code = j.lad_code
     and c.financial_year = j.financial_year and c.period = 'all'
-left join {{ ref('fct_population') }} as p on p.lad_code = j.lad_code
+left join {{ ref('fct_population') }} as p on p.lad_code = j.lad_code and p.financial_year = j.financial_year
 where j.value is distinct from round(1000.0 * c.published_numerator / nullif(p.population, 0), 3)

@@ -1,15 +1,14 @@
 -- Spend placed in local authority districts. Spend of a district stays where it is; spend of a
--- wider area is shared among its districts by population: a county (upper-tier) among its
--- districts, the Greater London Authority among the boroughs, a police force area among the
--- districts it polices (City of London Police the City only, the Metropolitan Police the 32
--- boroughs), a fire and rescue authority or a combined authority among its members, a district
--- code made since 2019 (Buckinghamshire, North Yorkshire ...) among the 2019 districts it joined,
--- a CCG among the districts its LSOAs lie in (int_district_areas). Spend that cannot be placed
--- (bodies of no district - national parks - and the withheld part of person-level activity) keeps
--- lad_code NULL and is counted,
--- with the reason, in dq_unplaced_spend. It reads spend as published (int_spend_lines_disclosed):
--- person-level activity only in its disclosure-controlled cells, so no mart built on this places
--- money that fct_spend withholds.
+-- wider area is shared among its districts by their population of the same financial year: a county
+-- (upper-tier) among its districts, the Greater London Authority among the boroughs, a police force
+-- area among the districts it polices (City of London Police the City only, the Metropolitan Police
+-- the 32 boroughs), a fire and rescue authority or a combined authority among its members, a
+-- district code made since 2019 (Buckinghamshire, North Yorkshire ...) among the 2019 districts it
+-- joined, a CCG among the districts its LSOAs lie in (int_district_areas). Spend that cannot be
+-- placed (bodies of no district - national parks - and the withheld part of person-level activity)
+-- keeps lad_code NULL and is counted, with the reason, in dq_unplaced_spend. It reads spend as
+-- published (int_spend_lines_disclosed): person-level activity only in its disclosure-controlled
+-- cells, so no mart built on this places money that fct_spend withholds.
 with
 
 spend as (
@@ -26,9 +25,18 @@ lsoas as (
 
 districts as (
 
-    select lad_code, utla_code, region_code, sum(population)::numeric as population
+    select distinct lad_code, utla_code, region_code
     from lsoas
-    group by lad_code, utla_code, region_code
+
+),
+
+-- residents of each district in each financial year: a wider area's spend of a year is shared by
+-- the population of that year (int_financial_year_populations)
+populations as (
+
+    select lad_code, financial_year, population::numeric as population
+    from {{ ref('int_financial_year_populations') }}
+    where financial_year in (select distinct financial_year from spend)
 
 ),
 
@@ -73,15 +81,22 @@ members as (
 
 shares as (
 
-    select members.place_code, members.place_level, members.lad_code,
-           districts.population / sum(districts.population) over (
-               partition by members.place_code, members.place_level) as share
+    select members.place_code, members.place_level, populations.financial_year, members.lad_code,
+           populations.population / sum(populations.population) over (
+               partition by members.place_code, members.place_level, populations.financial_year) as share
     from members
-    inner join districts on districts.lad_code = members.lad_code
+    inner join populations on populations.lad_code = members.lad_code
     union all
-    select lsoa_code, 'lsoa', lad_code, 1.0 from lsoas
+    select lsoas.lsoa_code, 'lsoa', years.financial_year, lsoas.lad_code, 1.0
+    from lsoas
+    cross join (select distinct financial_year from populations) as years
     union all
-    select ccg_code, 'ccg', lad_code, population / sum(population) over (partition by ccg_code) from ccg_districts
+    -- a CCG's spend by where its LSOAs' residents live (mid-2019: the only estimate by LSOA)
+    select ccg_districts.ccg_code, 'ccg', years.financial_year, ccg_districts.lad_code,
+           ccg_districts.population / sum(ccg_districts.population) over (
+               partition by ccg_districts.ccg_code, years.financial_year)
+    from ccg_districts
+    cross join (select distinct financial_year from populations) as years
 
 ),
 
@@ -115,7 +130,10 @@ placed as (
         ) end as unplaced_reason
 
     from spend
-    left join shares on shares.place_code = spend.place_code and shares.place_level = spend.place_level
+    left join shares
+        on shares.place_code = spend.place_code
+        and shares.place_level = spend.place_level
+        and shares.financial_year = spend.financial_year
 
 )
 

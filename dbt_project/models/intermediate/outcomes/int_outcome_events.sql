@@ -59,14 +59,21 @@ events as (
     select 'ae_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
     from attendances group by 3, 4
     union all
-    select 'ae_alcohol_drug_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
-    from attendances where diagnosis_group in ('Alcohol related', 'Drug related') group by 3, 4
+    -- drugs and alcohol apart (Leicester's question): each its own diagnosis group
+    select 'ae_alcohol_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
+    from attendances where diagnosis_group = 'Alcohol related' group by 3, 4
+    union all
+    select 'ae_drug_attendances', 'nhs/ae_attendances', lad_code, date_trunc('month', arrival_date)::date, count(*)
+    from attendances where diagnosis_group = 'Drug related' group by 3, 4
     union all
     select 'emergency_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
     from admissions where admission_method = 'Emergency' group by 3, 4
     union all
-    select 'alcohol_drug_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
-    from admissions where diagnosis_group in ('Alcohol related', 'Drug related') group by 3, 4
+    select 'alcohol_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where diagnosis_group = 'Alcohol related' group by 3, 4
+    union all
+    select 'drug_admissions', 'nhs/hospital_admissions', lad_code, date_trunc('month', admission_date)::date, count(*)
+    from admissions where diagnosis_group = 'Drug related' group by 3, 4
     union all
     -- quarterly returns: counted in the quarter's first month
     select 'homelessness_main_duty', 'housing/homelessness', la_code, quarter_start, sum(main_duty_owed)

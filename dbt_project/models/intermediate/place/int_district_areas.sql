@@ -3,8 +3,9 @@
 -- district code created since (Buckinghamshire 2020, the Northamptonshires 2021, Cumberland,
 -- Westmorland and Furness, North Yorkshire and Somerset 2023), the 2019 districts it is made of, as
 -- area_level 'lad'. A lookup of a later vintage is read through the seed lad_code_successions, so a
--- district of 2021 or 2023 codes reaches the 2019 districts it covers. Joint waste authorities'
--- members and areas merged since the lookups (area_successions) are seeds: data, not code.
+-- district of 2021 or 2023 codes reaches the 2019 districts it covers. Members of joint waste
+-- authorities and of combined authorities made since the lookups (authority_members), and areas
+-- merged since (area_successions) are seeds: data, not code.
 {{ config(materialized='table') }}  -- small, and joined to every LSOA: a view was planned as a loop per row
 
 with
@@ -38,10 +39,9 @@ area_successions as (
 
 ),
 
-joint_authorities as (
+members as (
 
-    select area_code, area_name, 'joint_authority'::text as area_level, lad_code
-    from {{ ref('joint_authority_members') }}
+    select * from {{ ref('authority_members') }}
 
 ),
 
@@ -86,6 +86,20 @@ merged_areas as (
     from area_successions
     inner join areas on areas.area_code = area_successions.old_area_code
 
+),
+
+-- the members of authorities no lookup has (joint waste authorities, combined authorities made since
+-- 2019): a member district of any vintage as its 2019 districts, a member county as its districts
+member_areas as (
+
+    select distinct members.area_code, members.area_name, members.area_level, to_2019.lad_code
+    from members
+    inner join to_2019 on to_2019.code = members.member_code
+    union
+    select distinct members.area_code, members.area_name, members.area_level, areas.lad_code
+    from members
+    inner join areas on areas.area_code = members.member_code and areas.area_level = 'county'
+
 )
 
 select * from areas
@@ -94,4 +108,4 @@ select * from successors
 union all
 select * from merged_areas
 union all
-select * from joint_authorities
+select * from member_areas

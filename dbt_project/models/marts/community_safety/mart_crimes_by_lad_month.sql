@@ -1,5 +1,6 @@
 -- Street crimes per local authority district, month and crime type, with the rate per 1,000
--- residents (mid-2019 population). Crimes without a location are not in this mart.
+-- residents (the population of the month's financial year, fct_population). Crimes without a
+-- location are not in this mart.
 with
 
 counts as (
@@ -18,6 +19,12 @@ districts as (
 
     select * from {{ ref('dim_place') }}
     where place_level = 'lad'
+
+),
+
+populations as (
+
+    select * from {{ ref('fct_population') }}
 
 ),
 
@@ -43,11 +50,14 @@ final as (
         counted.month_start,
         counted.crime_type,
         counted.crimes::integer as crimes,
-        districts.population,
-        round(1000.0 * counted.crimes / nullif(districts.population, 0), 3)::numeric(12, 3) as crimes_per_1000
+        populations.population::integer as population,
+        round(1000.0 * counted.crimes / nullif(populations.population, 0), 3)::numeric(12, 3) as crimes_per_1000
 
     from counted
     inner join districts on counted.lad_code = districts.place_code
+    left join populations
+        on populations.lad_code = counted.lad_code
+        and populations.financial_year = {{ financial_year('counted.month_start') }}
 
 )
 

@@ -1,10 +1,4 @@
--- Resident population per district (mid-2019 ONS estimate summed from LSOAs): the denominator of
--- every per-head figure. Only the 2019 estimate is loaded, so it serves every year.
-select
-    lad_code::text as lad_code,
-    min(lad_name)::text as lad_name,
-    2019::integer as population_year,
-    sum(population)::integer as population
-from {{ ref('int_lsoa_geographies') }}
-where population is not null
-group by lad_code
+-- Resident population per district and financial year, as every per-head figure and rate of the
+-- marts uses it (int_financial_year_populations: the year's own mid-year estimate, else the latest
+-- before it - population_year says which; children aged 0-17 where the estimate is by age).
+select * from {{ ref('int_financial_year_populations') }}

@@ -1,5 +1,7 @@
 -- Total Place: public spend per place, financial year, agency and theme, and per head - for every
 -- district and every named group of districts (seed place_groups).
+-- Per head is of the population of the same financial year (fct_population: its own mid-year
+-- estimate, else the latest before it - population_year says which).
 -- Never double-counted: int_spend_counted decides which placed lines count (service totals or
 -- activity costs win over a body's transaction lines); the rest is in dq_spend_not_in_total_place.
 with
@@ -46,6 +48,19 @@ places as (
 
 ),
 
+-- residents of each place in each financial year: a group is the sum of its districts
+populations as (
+
+    select lad_code as place_code, 'lad' as place_level, financial_year, population, population_year
+    from {{ ref('fct_population') }}
+    union all
+    select g.group_code, 'group', p.financial_year, sum(p.population), min(p.population_year)
+    from {{ ref('fct_population') }} as p
+    inner join {{ ref('place_groups') }} as g on g.lad_code = p.lad_code
+    group by g.group_code, p.financial_year
+
+),
+
 -- which agencies' spend a place's figure covers, that year (mart_coverage has the files)
 coverage as (
 
@@ -65,9 +80,15 @@ select
     places.theme_code::text as theme_code,
     themes.theme_name::text as theme_name,
     round(places.amount, 2)::numeric(18, 2) as amount,
-    dim_place.population::integer as population,
-    round(places.amount / nullif(dim_place.population, 0), 2)::numeric(18, 2) as amount_per_head,
+    populations.population::integer as population,
+    populations.population_year::integer as population_year,
+    round(places.amount / nullif(populations.population, 0), 2)::numeric(18, 2) as amount_per_head,
     places.spend_lines::bigint as spend_lines,
+    -- the trend: the same place, agency and theme in the latest earlier year with spend (years with
+    -- no return between them are skipped, so the year is named)
+    (lag(places.financial_year) over trend)::text as previous_financial_year,
+    (lag(round(places.amount / nullif(populations.population, 0), 2)) over trend)::numeric(18, 2)
+        as previous_amount_per_head,
     coverage.agencies::text as agencies_with_spend,
     places.is_synthetic::boolean as is_synthetic
 from places
@@ -75,3 +96,9 @@ inner join coverage using (place_code, place_level, financial_year)
 inner join {{ ref('dim_place') }} as dim_place
     on dim_place.place_code = places.place_code and dim_place.place_level = places.place_level
 inner join {{ ref('themes') }} as themes on themes.theme_code = places.theme_code
+left join populations
+    on populations.place_code = places.place_code
+    and populations.place_level = places.place_level
+    and populations.financial_year = places.financial_year
+window trend as (partition by places.place_code, places.place_level, places.agency_type, places.theme_code
+                 order by places.financial_year)

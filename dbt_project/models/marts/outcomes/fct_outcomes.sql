@@ -1,6 +1,6 @@
--- Outcomes as indicator x district x month, with numerator and denominator (resident population,
--- mid-2019), from police, NHS and housing feeds, and the feed each is counted from. Rates per 1,000
--- are numerator / denominator * 1000. Counts of person-level feeds (A&E attendances, admissions,
+-- Outcomes as indicator x district x month, with numerator and denominator (resident population of
+-- the financial year, fct_population), from police, NHS and housing feeds, and the feed each is
+-- counted from. Rates per 1,000 are numerator / denominator * 1000. Counts of person-level feeds (A&E attendances, admissions,
 -- lettings) are as int_outcome_cells_suppressed publishes them: 1-7 withheld (NULL, with the
 -- months that would give them away), others rounded to 5 - the very decision the yearly marts read.
 -- Open data (street crime, homelessness statistics) is counted as published.
@@ -14,5 +14,5 @@ select
     c.published_numerator::bigint as numerator,
     p.population::bigint as denominator
 from {{ ref('int_outcome_cells_suppressed') }} as c
-left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code
+left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code and p.financial_year = c.financial_year
 where c.period <> 'all' and c.place_code <> 'all'

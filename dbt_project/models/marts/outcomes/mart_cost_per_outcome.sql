@@ -6,7 +6,8 @@ with
 
 spend as (
 
-    select place_code as lad_code, financial_year, theme_code, sum(amount) as spend
+    select place_code as lad_code, financial_year, theme_code, sum(amount) as spend,
+           bool_or(is_synthetic) as spend_is_synthetic
     from {{ ref('mart_total_place') }}
     where place_level = 'lad'
     group by 1, 2, 3
@@ -18,9 +19,12 @@ outcomes as (
     -- the year's count as int_outcome_cells_suppressed publishes it (never the sum of fct_outcomes'
     -- months: rounded or withheld, those do not add up - and the decision is made for both at once)
     select c.place_code as lad_code, c.financial_year, c.indicator, c.published_numerator as outcomes,
-           p.population, c.months_covered as months_with_data
+           p.population, c.months_covered as months_with_data,
+           coalesce(s.is_synthetic, false) as outcomes_are_synthetic
     from {{ ref('int_outcome_cells_suppressed') }} as c
-    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code
+    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code and p.financial_year = c.financial_year
+    left join {{ ref('int_outcomes_synthetic') }} as s
+        on s.feed = c.feed and s.lad_code = c.place_code and s.financial_year = c.financial_year
     where c.period = 'all' and c.place_code <> 'all'
 
 ),
@@ -36,6 +40,7 @@ joined as (
         outcomes.outcomes,
         outcomes.months_with_data,
         outcomes.population,
+        spend.spend_is_synthetic or outcomes.outcomes_are_synthetic as is_synthetic,
         spend.spend / nullif(outcomes.outcomes, 0) as cost_per_outcome
 
     from spend
@@ -62,9 +67,11 @@ select
     -- a year's spend against a part year's outcomes overstates the cost: scaled to twelve months
     round(joined.spend / nullif(joined.outcomes * 12.0 / nullif(joined.months_with_data, 0), 0), 2
     )::numeric(18, 2) as cost_per_outcome_annualised,
-    round(lag(joined.cost_per_outcome) over (
-        partition by joined.lad_code, joined.theme_code, joined.indicator order by joined.financial_year), 2
-    )::numeric(18, 2) as previous_year_cost_per_outcome
+    -- the latest earlier year with both spend and outcomes (named: years without data are skipped)
+    (lag(joined.financial_year) over trend)::text as previous_financial_year,
+    round(lag(joined.cost_per_outcome) over trend, 2)::numeric(18, 2) as previous_year_cost_per_outcome,
+    joined.is_synthetic::boolean as is_synthetic
 from joined
 inner join {{ ref('dim_place') }} as dim_place
     on dim_place.place_code = joined.lad_code and dim_place.place_level = 'lad'
+window trend as (partition by joined.lad_code, joined.theme_code, joined.indicator order by joined.financial_year)

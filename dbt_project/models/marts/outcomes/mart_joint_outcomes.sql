@@ -17,9 +17,12 @@ outcome_rates as (
             else 'nhs'
         end as agency_type,
         c.indicator || '_per_1000' as indicator,
-        1000.0 * c.published_numerator / nullif(p.population, 0) as value
+        1000.0 * c.published_numerator / nullif(p.population, 0) as value,
+        coalesce(s.is_synthetic, false) as is_synthetic
     from {{ ref('int_outcome_cells_suppressed') }} as c
-    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code
+    left join {{ ref('fct_population') }} as p on p.lad_code = c.place_code and p.financial_year = c.financial_year
+    left join {{ ref('int_outcomes_synthetic') }} as s
+        on s.feed = c.feed and s.lad_code = c.place_code and s.financial_year = c.financial_year
     where c.indicator in ('crimes', 'ae_attendances', 'emergency_admissions', 'homelessness_main_duty')
         and c.period = 'all' and c.place_code <> 'all'
 
@@ -28,7 +31,7 @@ outcome_rates as (
 council_spend as (
 
     select place_code as lad_code, financial_year, 'council' as agency_type,
-           'council_spend_per_head' as indicator, sum(amount_per_head) as value
+           'council_spend_per_head' as indicator, sum(amount_per_head) as value, bool_or(is_synthetic) as is_synthetic
     from {{ ref('mart_total_place') }}
     where place_level = 'lad' and agency_type = 'council'
     group by place_code, financial_year
@@ -78,7 +81,8 @@ select
     round(peer_values.neighbour_average::numeric, 3)::numeric(18, 3) as neighbour_average,
     peer_values.neighbours_with_data::integer as neighbours_with_data,
     (case when indicators.value is not null then 1 + peer_values.neighbours_above end)::integer
-        as rank_among_neighbours
+        as rank_among_neighbours,
+    indicators.is_synthetic::boolean as is_synthetic
 from indicators
 inner join peer_values using (lad_code, financial_year, indicator)
 left join {{ ref('dim_place') }} as dim_place
