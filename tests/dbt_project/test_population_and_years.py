@@ -1,5 +1,5 @@
-"""Per head is of the population of the same year, and a second real year of spend reaches the
-warehouse whole (issue 19).
+"""Per head is of the population of the same year, a second real year of spend reaches the
+warehouse whole, and budgets stand beside outturn (issue 19).
 
 The expected figures come from readings of the publishers' files that share nothing with the
 platform's contracts or models: the ONS workbooks read cell by cell (the "Code" header row, the age
@@ -8,13 +8,14 @@ columns 0-17), and the MHCLG 2024-25 OpenDocument return by its hidden column co
 
 from __future__ import annotations
 
+import csv
 import re
 from decimal import Decimal
 
 import pytest
 from conftest import FIXTURES
 from python_calamine import CalamineWorkbook
-from test_spend_reconciliation import RSX, build
+from test_spend_reconciliation import RSX, build, service_lines_by_code
 
 from totalplace import intake
 from totalplace.contracts import get_contract
@@ -24,6 +25,17 @@ from totalplace.warehouse import connect
 pytestmark = pytest.mark.slow
 
 RSX_2024 = FIXTURES / "finance" / "mhclg_RSX_LA_Data_2024-25_data_by_LA.ods"
+RA = FIXTURES / "finance" / "mhclg_RA_2021-22_data_by_LA.csv"
+
+
+def ra_budget(authority: str, line: str) -> Decimal:
+    """The RA budget return's figure of ``line`` (a header, spaces collapsed) for ``authority``, in £."""
+    with RA.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = next(r for r in rows if r and r[0] == "E-code")
+    column = [" ".join(h.split()) for h in header].index(line)
+    row = next(r for r in rows if len(r) > 2 and r[2] == authority)
+    return Decimal(row[column].replace(",", "")) * 1000
 
 
 def ons_population(year: int) -> dict[str, tuple[int, int]]:
@@ -55,7 +67,7 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
     s = reference_loaded
     contract = get_contract(s.feeds_dir, "council", "revenue_outturn")
     files = {}
-    for path in (RSX, RSX_2024):
+    for path in (RSX, RSX_2024, RA):
         outcome = intake.ingest_local(s, contract, path)
         assert outcome.status == "published", outcome.error
         files[path] = outcome.file_id
@@ -77,6 +89,9 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
         spend_2024 = conn.execute(
             "select sum(amount), sum(amount) filter (where body_name = 'Camden') from marts__build.fct_spend "
             "where file_id = %s", (files[RSX_2024],)).fetchone()
+        budget = {service: (b, o) for service, b, o in conn.execute(
+            "select service, budget, outturn from marts__build.mart_budget_vs_outturn "
+            "where authority_code = 'E09000007' and financial_year = '2021-22'")}
         unplaced = conn.execute("select distinct left(place_code, 3) from marts__build.dq_unplaced_spend "
                                 "where financial_year = '2024-25'").fetchall()
 
@@ -99,5 +114,12 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
     lines = service_lines_2024()
     assert spend_2024 == (sum(lines.values()), lines["Camden"])
     assert round(spend_2024[0]) == 130_984_520_040
+    # budget against outturn: the RA return's own service totals beside the RO's lines, for the same year
+    lines_2021 = service_lines_by_code()["Camden"]
+    assert budget["Education services"] == (ra_budget("Camden", "TOTAL EDUCATION SERVICES"),
+                                            lines_2021["RSX-edu-net-cur-exp"])
+    assert budget["Children Social Care"][0] == ra_budget("Camden", "TOTAL CHILDREN'S SOCIAL CARE")
+    assert budget["Total Service Expenditure"] == (ra_budget("Camden", "TOTAL SERVICE EXPENDITURE"), 515_148_000)
+
     # its bodies are placed - combined authorities made since the 2019 lookups too - but national parks
     assert set(unplaced) <= {("E26",), ("E68",)}, unplaced
