@@ -22,6 +22,9 @@ csv.field_size_limit(2**30)
 
 HEADER_READ_BYTES = 1 << 20
 
+SHEET_COLUMNS = ("(sheet)", "(sheet row)")
+"""Columns a workbook read from several sheets gains: each row's sheet and row (kept aside, never data)."""
+
 
 class HeaderError(ValueError):
     """The file cannot be read far enough to find its header."""
@@ -190,7 +193,7 @@ def match_header(headers: list[str], contract: Contract, *, line: int = 1, offse
     duplicates: list[str] = []
     for i, header in enumerate(headers, start=1):
         name = by_key.get(normalise_header(header))
-        if name is None and contract.unpivot is not None and normalise_header(header):
+        if name is None and contract.unpivot is not None and normalise_header(header) and header not in SHEET_COLUMNS:
             # in a wide table every other named column is a measure; the header is the measure's name
             measure = f"_measure_{i}"
             measures[measure] = (i, " ".join(header.split()))

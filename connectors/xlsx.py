@@ -20,14 +20,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.header import header_keys
+from connectors.header import SHEET_COLUMNS, header_keys
 from totalplace.contracts import Contract, normalise_header
 
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx and .ods are zip archives of XML parts
@@ -62,23 +64,111 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _pick_sheet(workbook, contract: Contract, wanted: str | None):
+SHEET_SCAN_ROWS = 50
+"""A sheet's header is looked for in its first rows (title and notes rows above it)."""
+
+
+@dataclass
+class SheetHeader:
+    """Where a sheet's header row is and how many of the feed's column names it has."""
+
+    name: str
+    row: int = -1
+    """0-based row of the best header candidate (-1: no cell of it names a column of the feed)."""
+    score: int = 0
+    headers: list[str] = field(default_factory=list)
+
+
+def _sheet_header(name: str, sheet, keys: set[str]) -> SheetHeader:
+    best = SheetHeader(name)
+    for i, row in enumerate(itertools.islice(sheet.iter_rows(), SHEET_SCAN_ROWS)):
+        cells = [_cell_text(v) for v in row]
+        score = len({normalise_header(c) for c in cells} & keys)
+        if score > best.score:
+            best = SheetHeader(name, i, score, cells)
+    return best
+
+
+def _sheets_to_read(workbook, contract: Contract, wanted: str | None) -> tuple[list[SheetHeader], list[str]]:
+    """(the sheets to read, in workbook order; notes on the others for the report).
+
+    Every sheet whose header names as many of the feed's columns as the best sheet's does is read -
+    a workbook with one sheet per month is all its months. A sheet whose header names most of them
+    (at least half, and two) but fewer is neither read nor passed over in silence: the file is
+    refused, naming it (a month typed with other headers must not vanish). Sheets naming fewer or
+    none (notes, a cover, a lookup) are listed in the report as not read."""
     names = workbook.sheet_names
     if wanted is not None:
         if wanted not in names:
             raise WorkbookError(f"the workbook has no sheet {wanted!r} (sheets: {', '.join(names)})")
-        return workbook.get_sheet_by_name(wanted)
+        others = [n for n in names if n != wanted]
+        return ([_sheet_header(wanted, workbook.get_sheet_by_name(wanted), header_keys(contract))],
+                [f"sheet(s) {', '.join(map(repr, others))} not read: the feed reads sheet {wanted!r}"] if others else [])
     keys = header_keys(contract)
-    best, best_score = None, 0
-    for name in names:
-        sheet = workbook.get_sheet_by_name(name)
-        for row in itertools.islice(sheet.iter_rows(), 50):
-            score = len({normalise_header(_cell_text(v)) for v in row} & keys)
-            if score > best_score:
-                best, best_score = sheet, score
-    if best is None:
+    found = [_sheet_header(n, workbook.get_sheet_by_name(n), keys) for n in names]
+    best = max((f.score for f in found), default=0)
+    if best == 0:
         raise WorkbookError(f"no sheet has the feed's column headers (sheets: {', '.join(names)})")
-    return best
+    read = [f for f in found if f.score == best]
+    # most of the feed's columns, but not all: a sheet of data typed differently - never passed over
+    partial = [f for f in found if max(2, best / 2) <= f.score < best]
+    if partial:
+        first = read[0]
+        want = {normalise_header(h) for h in first.headers} & keys
+        raise WorkbookError("; ".join(
+            f"sheet {f.name!r} looks like data but its header (row {f.row + 1}) lacks "
+            + ", ".join(repr(h) for h in first.headers if normalise_header(h) in want - {normalise_header(c) for c in f.headers})
+            + f" that sheet {first.name!r} has" for f in partial)
+            + " - give every sheet of data the same column headers (or send them as separate files) and send it again")
+    notes = []
+    skipped = [f.name for f in found if f.score == 0]
+    if skipped:
+        notes.append(f"sheet(s) {', '.join(map(repr, skipped))} not read: no column of the feed's in their first "
+                     f"{SHEET_SCAN_ROWS} rows")
+    notes += [f"sheet {f.name!r} not read: it names only {f.score} of the {best} columns sheet {read[0].name!r} has "
+              f"(row {f.row + 1})" for f in found if 0 < f.score < max(2, best / 2)]
+    return read, notes
+
+
+def _sheet_rows(workbook, read: list[SheetHeader]):
+    """Rows of the sheets read, as one table under the first sheet's header: the first sheet whole
+    (title rows, header, data, notes), each further sheet from below its header, its columns put in
+    the first sheet's order by header name. With more than one sheet, each row ends with its sheet
+    and its row in that sheet (SHEET_COLUMNS: kept aside with the row, and in reports)."""
+    first = read[0]
+    several = len(read) > 1
+    order = [normalise_header(h) for h in first.headers]
+    width = len(first.headers)
+    for n, sheet in enumerate(read):
+        rows = workbook.get_sheet_by_name(sheet.name).iter_rows()
+        if n == 0:
+            for i, row in enumerate(rows):
+                cells = [_cell_text(v) for v in row]
+                if several:
+                    cells = (cells + [""] * (width - len(cells)))[:max(width, len(cells))]
+                    cells += list(SHEET_COLUMNS) if i == sheet.row else ([sheet.name, str(i + 1)] if i > sheet.row else ["", ""])
+                yield n, cells
+            continue
+        mine = [normalise_header(h) for h in sheet.headers]
+        named = [k for k in mine if k]
+        if sorted(named) != sorted(k for k in order if k):
+            extra = [h for h in sheet.headers if normalise_header(h) and normalise_header(h) not in order]
+            lacking = [h for h in first.headers if normalise_header(h) and normalise_header(h) not in mine]
+            raise WorkbookError(f"sheet {sheet.name!r} has other columns than sheet {first.name!r}"
+                                + (f" (also {', '.join(map(repr, extra))})" if extra else "")
+                                + (f" (not {', '.join(map(repr, lacking))})" if lacking else "")
+                                + " - give every sheet of data the same column headers and send it again")
+        where = {k: i for i, k in enumerate(mine) if k}
+        for i, row in enumerate(rows):
+            if i <= sheet.row:
+                continue
+            cells = [_cell_text(v) for v in row]
+            out = [cells[where[k]] if k and where.get(k, len(cells)) < len(cells) else "" for k in order]
+            # a cell under no header in this sheet has no place in the table: the file is refused
+            stray = [c for j, c in enumerate(cells) if c.strip() and not (j < len(mine) and mine[j])]
+            if stray:
+                raise WorkbookError(f"sheet {sheet.name!r} row {i + 1} has a value under no header ({stray[0][:40]!r})")
+            yield n, out + [sheet.name, str(i + 1)]
 
 
 MAX_EXPANSION = 200
@@ -167,6 +257,11 @@ def _sheet_names(archive) -> dict[str, str]:
     return names
 
 
+def sheets_note_path(csv_path: Path) -> Path:
+    """Where the conversion leaves its notes for the report (sheets read, sheets not read)."""
+    return csv_path.with_name(csv_path.name + ".sheets.json")
+
+
 def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
     """Write the contract's sheet of ``path`` as UTF-8 CSV at ``target``; returns ``target``.
 
@@ -186,9 +281,11 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
         partial.unlink(missing_ok=True)
         raise WorkbookError(f"the workbook could not be read within {CONVERT_SECONDS} s") from exc
     if done.returncode == 0:
+        sheets_note_path(partial).replace(sheets_note_path(target))
         partial.replace(target)
         return target
     partial.unlink(missing_ok=True)
+    sheets_note_path(partial).unlink(missing_ok=True)
     if done.returncode == 3:  # the child's own refusal: its message is for the sender
         raise WorkbookError(done.stderr.strip().splitlines()[-1])
     raise WorkbookError("the workbook could not be read: the reader stopped ("
@@ -204,12 +301,20 @@ def _convert(path: Path, target: Path, contract: Contract, sheet: str | None) ->
     except (CalamineError, OSError, ValueError) as exc:
         raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
     try:
-        ws = _pick_sheet(workbook, contract, sheet)
+        read, notes = _sheets_to_read(workbook, contract, sheet)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh, lineterminator="\n")
-            for row in ws.iter_rows():
-                writer.writerow([_cell_text(v) for v in row])
+            counts = [0] * len(read)  # lines written of each sheet
+            for n, cells in _sheet_rows(workbook, read):
+                writer.writerow(cells)
+                counts[n] += 1
+        if len(read) > 1:
+            ends = list(itertools.accumulate(counts))
+            notes.append(f"{len(read)} sheets read as one table (each row keeps its sheet and row, as "
+                         f"{SHEET_COLUMNS[0]!r} and {SHEET_COLUMNS[1]!r}): " + "; ".join(f"{r.name!r} as lines {end - count + 1}-{end}"
+                                                      for r, count, end in zip(read, counts, ends, strict=True)))
+        sheets_note_path(target).write_text(json.dumps(notes), encoding="utf-8")
     except CalamineError as exc:
         raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
     finally:

@@ -47,6 +47,7 @@ from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifi
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
 from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_service
+from connectors.xlsx import sheets_note_path
 from totalplace import failpoints
 from totalplace.contracts import Contract
 from totalplace.reports import (
@@ -215,6 +216,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     sharing = sharing or Sharing()
     name = path.name
     path = tabular_source(path, contract)
+    sheets = sheets_note_path(path)  # a workbook's sheets read and not read, for the report
+    sheet_notes = json.loads(sheets.read_text(encoding="utf-8")) if sheets.exists() else []
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
     constants = per_file_values(contract, path, name, match, encoding)
@@ -254,7 +257,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         problems = spend_problems(conn, table.typed, contract, match.header_line)
         if problems:
             raise Rejected(problems)
-    notes = warnings_for(match)
+    notes = [*sheet_notes, *warnings_for(match)]
     if typed.empty_rows:
         notes.append(f"{typed.empty_rows} empty row(s) (no value in any column) were ignored")
     for row, text in typed.footer:

@@ -186,6 +186,65 @@ def test_excel_workbook_sheet_found_by_its_header_with_dates_and_formulas(settin
     assert got == [(date(2014, 4, 1), Decimal("1496.00"), "Café Ltd"), (date(2014, 4, 2), Decimal("-250.50"), "Smith & Co")]
 
 
+def _monthly_workbook(path, months, header_of=lambda month, header: header):
+    """A workbook with a notes sheet and one sheet per month, as councils publish a year: each month
+    a title row, its header (``header_of`` may change a month's) and five payments. Returns the
+    payments (month sheet, amount) as written."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Payments over £500, one sheet per month"])
+    header = ["Body Name", "Date", "Transaction Number", "Amount", "Supplier Name", "Expense Area", "Expense Type"]
+    written = []
+    for month in months:
+        ws = wb.create_sheet(f"2023-{month:02d}")
+        ws.append([f"Spend over £500, 2023-{month:02d}"])
+        cols = header_of(month, header)
+        ws.append(cols)
+        for day in range(1, 6):
+            line = dict(zip(header, ["Anytown Council", datetime(2023, month, day), f"T{month}-{day}",
+                                     1000 * month + day + 0.25, f"SUPPLIER {day}", "Parks", "Plants"], strict=True))
+            line["Paid on"] = line["Date"]
+            ws.append([line.get(c) for c in cols])
+            written.append((ws.title, Decimal(str(line["Amount"]))))
+    wb.save(path)
+    return written
+
+
+def test_every_month_sheet_of_a_workbook_is_published_with_its_sheet_and_row(settings, spend_contract, tmp_path):
+    """A year published as one sheet per month: every month is read - not only the sheet whose header
+    was found first (11 months once vanished in silence) - each row keeping its sheet and row; a month
+    with its columns in another order is read by header; the notes sheet is named as not read."""
+    path = tmp_path / "anytown-2023.xlsx"
+    reordered = lambda month, header: [*header[3:], *header[:3]] if month == 2 else header  # noqa: E731
+    written = _monthly_workbook(path, range(1, 13), reordered)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        rows = conn.execute("select _extra->>'(sheet)', (_extra->>'(sheet row)')::int, amount, payment_date "
+                            "from raw.council__spend_over_500 order by _row_number").fetchall()
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert outcome.rows == len(written) == 60
+    assert [(sheet, amount) for sheet, _, amount, _ in rows] == written
+    assert sum(amount for _, _, amount, _ in rows) == sum(a for _, a in written)
+    assert rows[5][:2] == ("2023-02", 3)  # February's first payment: the third row of its sheet
+    assert {d.month for *_, d in rows} == set(range(1, 13))
+    warnings = " | ".join(report["warnings"])
+    assert "'Notes' not read" in warnings and "12 sheets read as one table" in warnings
+
+
+def test_a_month_sheet_with_other_headers_stops_the_file(settings, spend_contract, tmp_path):
+    """A month typed with a header the feed does not know is not skipped: the file is refused, naming
+    the sheet and the column the other months have."""
+    path = tmp_path / "anytown-2023.xlsx"
+    renamed = lambda month, header: [("Paid on" if c == "Date" else c) for c in header] if month == 3 else header  # noqa: E731
+    _monthly_workbook(path, range(1, 5), renamed)
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "quarantined"
+    assert "sheet '2023-03' looks like data but its header (row 2) lacks 'Date'" in outcome.error
+
+
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
