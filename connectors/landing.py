@@ -23,7 +23,7 @@ from connectors.header import HEADER_READ_BYTES, HeaderMatch
 from connectors.pseudonymise import validity_column
 from totalplace import failpoints
 from totalplace.access import protect
-from totalplace.contracts import DATE_FORMATS, Column, Contract
+from totalplace.contracts import DATE_FORMATS, FLOAT_NOISE, NOISY_NUMBER_PATTERN, Column, Contract
 
 COPY_CHUNK = 1 << 20
 
@@ -240,6 +240,33 @@ def _guard(col: Column, server_version: int, text: sql.Composable) -> sql.Compos
     return sql.SQL("({t} !~ '[^0-9+-]' and pg_input_is_valid({t}, 'bigint'))").format(t=text)
 
 
+def noisy_money(col: Column, text: sql.Composable) -> sql.Composable:
+    """SQL true when a money cell is a program's rendering of a figure in whole pence (float noise,
+    scientific notation), not a figure with more decimal places than the column takes."""
+    # CASE orders the tests: the cast only sees text of a number's shape, and no figure beyond the
+    # column's 16 digits (an exponent could otherwise overflow the cast and stop the whole load)
+    return sql.SQL("(case when {t} ~ {p} then abs({t}::numeric) < 1e15 "
+                   "and abs({t}::numeric - round({t}::numeric, {d})) <= {noise} else false end)").format(
+        t=text, p=sql.Literal(NOISY_NUMBER_PATTERN), d=sql.Literal(col.decimals), noise=sql.Literal(FLOAT_NOISE))
+
+
+def rounded_money(conn: psycopg.Connection, table: LandingTable, contract: Contract,
+                  match: HeaderMatch) -> list[tuple[str, int, str]]:
+    """(header, count, first example) of each money column whose cells were rounded from float noise
+    or scientific notation - for the report: a rounding the sender should know the platform made."""
+    found = []
+    for col in contract.header_columns:
+        if col.type != "money" or col.name not in match.targets:
+            continue
+        text = _text(col)
+        count, example = conn.execute(sql.SQL(
+            "select count(*), min({t}) from {table} where {t} !~ {p} and {noisy}").format(
+            t=text, table=table.ident, p=sql.Literal(col.value_pattern), noisy=noisy_money(col, text))).fetchone()
+        if count:
+            found.append((match.headers[match.targets.index(col.name)], count, example))
+    return found
+
+
 def _date_guards(col: Column, text: sql.Composable) -> list[sql.Composable]:
     """One condition per accepted format: the text has the format's shape and is a real date."""
     guards = []
@@ -266,11 +293,15 @@ def _value_expression(col: Column, server_version: int, text: sql.Composable) ->
     if col.type == "date":
         return _date_value(col, text)
     if col.type == "money":
-        # "(1,496.00)" is -1496.00; currency sign, separators and brackets go before the cast
+        # "(1,496.00)", "1,496.00-" and "1,496.00 CR" are -1496.00; currency sign, separators, brackets
+        # and the credit mark go before the cast; a program's float noise or exponent is rounded to
+        # the column's decimals when (only when) it is that close to them
         return sql.SQL(
-            "case when {g} then (case when {t} like '(%' then -1 else 1 end) "
-            "* regexp_replace({t}, '[£,()+ ]', '', 'g')::{type} end"
-        ).format(g=_guard(col, server_version, text), t=text, type=sql.SQL(col.sql_type))
+            "case when {g} then (case when {t} like '(%' or {t} like '%-' or {t} ilike '%cr' then -1 else 1 end) "
+            "* regexp_replace({t}, '[£,()+ ]|-$|[Cc][Rr]$', '', 'g')::{type} "
+            "when {noisy} then round({t}::numeric, {d})::{type} end"
+        ).format(g=_guard(col, server_version, text), t=text, type=sql.SQL(col.sql_type),
+                 noisy=noisy_money(col, text), d=sql.Literal(col.decimals))
     plain = text
     if col.thousands_separator:
         plain = sql.SQL("replace({}, {}, '')").format(text, sql.Literal(col.thousands_separator))

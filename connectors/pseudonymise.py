@@ -41,7 +41,7 @@ YEAR = re.compile(r"(?<![0-9])(1[89][0-9]{2}|20[0-9]{2})(?![0-9])")
 UNREADABLE_DATE = "(unreadable date of birth)"
 FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 # strptime formats of the contract's date format names (see totalplace.contracts.DATE_FORMATS)
-STRPTIME = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y", "DD-Mon-YY": "%d-%b-%y",
+STRPTIME = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y", "DD/MM/YY": "%d/%m/%y", "DD-Mon-YY": "%d-%b-%y",
             "DD-Mon-YYYY": "%d-%b-%Y", "DDMONYYYY": "%d%b%Y", "YYYYMMDD": "%Y%m%d"}
 POSTCODE_HEADERS = ("pcds", "pcd", "pcd7", "pcd8", "postcode")
 LSOA_HEADERS = ("lsoa11", "lsoa11cd", "lsoa21", "lsoa21cd", "lsoa", "lsoa_code")

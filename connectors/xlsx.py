@@ -257,9 +257,10 @@ def _sheet_names(archive) -> dict[str, str]:
     return names
 
 
-def sheets_note_path(csv_path: Path) -> Path:
-    """Where the conversion leaves its notes for the report (sheets read, sheets not read)."""
-    return csv_path.with_name(csv_path.name + ".sheets.json")
+def conversion_notes_path(csv_path: Path) -> Path:
+    """Where a conversion of the sender's file to the CSV COPY reads leaves its notes for the report
+    (sheets read and not read; line endings made alike)."""
+    return csv_path.with_name(csv_path.name + ".notes.json")
 
 
 def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None = None) -> Path:
@@ -281,11 +282,11 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
         partial.unlink(missing_ok=True)
         raise WorkbookError(f"the workbook could not be read within {CONVERT_SECONDS} s") from exc
     if done.returncode == 0:
-        sheets_note_path(partial).replace(sheets_note_path(target))
+        conversion_notes_path(partial).replace(conversion_notes_path(target))
         partial.replace(target)
         return target
     partial.unlink(missing_ok=True)
-    sheets_note_path(partial).unlink(missing_ok=True)
+    conversion_notes_path(partial).unlink(missing_ok=True)
     if done.returncode == 3:  # the child's own refusal: its message is for the sender
         raise WorkbookError(done.stderr.strip().splitlines()[-1])
     raise WorkbookError("the workbook could not be read: the reader stopped ("
@@ -314,7 +315,7 @@ def _convert(path: Path, target: Path, contract: Contract, sheet: str | None) ->
             notes.append(f"{len(read)} sheets read as one table (each row keeps its sheet and row, as "
                          f"{SHEET_COLUMNS[0]!r} and {SHEET_COLUMNS[1]!r}): " + "; ".join(f"{r.name!r} as lines {end - count + 1}-{end}"
                                                       for r, count, end in zip(read, counts, ends, strict=True)))
-        sheets_note_path(target).write_text(json.dumps(notes), encoding="utf-8")
+        conversion_notes_path(target).write_text(json.dumps(notes), encoding="utf-8")
     except CalamineError as exc:
         raise WorkbookError(f"the file is not a readable Excel workbook: {exc}") from exc
     finally:

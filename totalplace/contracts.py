@@ -20,11 +20,19 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 ColumnType = Literal["text", "integer", "number", "money", "month", "date", "timestamp"]
 
-# Amounts as councils write them: 1500, 1496.00, "1,496.00", £1,496.00, -3,956, (1,496.00).
 def money_pattern(decimals: int = 2) -> str:
-    """Amounts as councils write them, with at most ``decimals`` places (2: pence)."""
+    """Amounts as councils write them, with at most ``decimals`` places (2: pence): 1500, 1496.00,
+    "1,496.00", £1,496.00, -3,956, (1,496.00), and credits written after the figure as finance
+    systems print them - 1,043.00- or 1,043.00 CR."""
     amount = rf"([0-9]{{1,3}}(,[0-9]{{3}})+|[0-9]+)(\.[0-9]{{1,{decimals}}})?"
-    return rf"^(\(£?{amount}\)|[-+]?£?[-+]?{amount})$"
+    return rf"^(\(£?{amount}\)|[-+]?£?[-+]?{amount}|£?{amount} ?(-|[Cc][Rr]))$"
+
+
+NOISY_NUMBER_PATTERN = r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$"
+"""A number as a program wrote it: float noise (123.45000000000002) or scientific notation (1.2E-13).
+Taken as money only when it is within FLOAT_NOISE of a figure in whole pence (of the column's
+decimals), then rounded to it - and the report counts such values."""
+FLOAT_NOISE = "0.000001"
 
 
 MONEY_PATTERN = money_pattern()
@@ -34,8 +42,24 @@ DATE_FORMATS: dict[str, tuple[str, str]] = {
     "YYYY-MM-DD": (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "{t}"),
     "DD/MM/YYYY": (r"^[0-9][0-9]?/[0-9][0-9]?/[0-9]{4}$",
                    "split_part({t}, '/', 3) || '-' || split_part({t}, '/', 2) || '-' || split_part({t}, '/', 1)"),
+    # a two-digit year 00-68 is 2000-2068, 69-99 is 1969-1999 (the POSIX rule, Python's strptime too)
+    "DD/MM/YY": (r"^[0-9][0-9]?/[0-9][0-9]?/[0-9]{2}$",
+                 "(case when split_part({t}, '/', 3)::int < 69 then '20' else '19' end) || split_part({t}, '/', 3) "
+                 "|| '-' || split_part({t}, '/', 2) || '-' || split_part({t}, '/', 1)"),
     "DD-Mon-YY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{2}$", "{t}"),
     "DD-Mon-YYYY": (r"^[0-9][0-9]?-[A-Za-z]{3}-[0-9]{4}$", "{t}"),
+    # "3 Apr 2023", "03 April 2023", "3 Sept. 2023": the day, the month's name (or its first three
+    # letters), the year
+    "D Month YYYY": (r"^[0-9][0-9]? ([Jj]an(uary)?|[Ff]eb(ruary)?|[Mm]ar(ch)?|[Aa]pr(il)?|[Mm]ay|[Jj]une?|[Jj]uly?|"
+                     r"[Aa]ug(ust)?|[Ss]ep(t|tember)?|[Oo]ct(ober)?|[Nn]ov(ember)?|[Dd]ec(ember)?)\.? [0-9]{4}$",
+                     "split_part({t}, ' ', 3) || '-' || (case lower(left(split_part({t}, ' ', 2), 3)) "
+                     + " ".join(f"when '{m}' then '{i:02d}'" for i, m in enumerate(
+                         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1))
+                     + " else '00' end) || '-' || lpad(split_part({t}, ' ', 1), 2, '0')"),
+    # a date and time where a date is wanted (2017-04-03T00:00:00, an Excel date cell carrying 01:00 of
+    # British Summer Time): the date is what counts
+    "ISO datetime": (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$",
+                     "left({t}, 10)"),
     # NHS Digital extracts: 01JAN2021
     "DDMONYYYY": (r"^[0-9]{2}[A-Za-z]{3}[0-9]{4}$",
                   "substr({t}, 6, 4) || '-' || (case upper(substr({t}, 3, 3)) "

@@ -42,12 +42,13 @@ from connectors.landing import (
     create_typed_table,
     drop_landing,
     landing_table,
+    rounded_money,
 )
 from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifiers
 from connectors.promote import ensure_raw_table, publish_rows, quarantine_rows
 from connectors.pseudonymise import load_key, load_postcode_lookup, row_transform, undeclared_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_service
-from connectors.xlsx import sheets_note_path
+from connectors.xlsx import conversion_notes_path
 from totalplace import failpoints
 from totalplace.contracts import Contract
 from totalplace.reports import (
@@ -97,14 +98,25 @@ def prepare(settings: Settings, contract: Contract) -> str:
 
 def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) -> Path:
     """The CSV to load: the file itself, or - written out as CSV beside it (or in ``workdir``) - the
-    contract's sheet of a spreadsheet, or the features of a GeoJSON collection."""
+    contract's sheets of a spreadsheet, the features of a GeoJSON collection, or the file with its
+    line endings made alike (bare CR, mixed)."""
     from connectors.geojson import GeoJSONError, geojson_to_csv, is_json
+    from connectors.line_endings import has_bare_cr, normalise_line_endings
     from connectors.xlsx import WorkbookError, is_workbook, xlsx_to_csv
 
     # a geojson feed's file already written out as CSV (land() is given it again) is read as it is
     geojson = contract.format.type == "geojson" and is_json(path)
     if not geojson and not is_workbook(path):
-        return path
+        if not has_bare_cr(path):
+            return path
+        target = (workdir or path.parent) / (path.name + ".lines.csv")
+        if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
+            return target
+        normalise_line_endings(path, target)
+        conversion_notes_path(target).write_text(json.dumps(
+            ["the file's lines end in bare carriage returns, or in a mix of endings (as old Mac Excel or two "
+             "programs write them): they were read as lines all the same"]), encoding="utf-8")
+        return target
     target = (workdir or path.parent) / (path.name + (".features.csv" if geojson else ".sheet.csv"))
     if target.exists() and target.stat().st_mtime >= path.stat().st_mtime:
         return target
@@ -216,8 +228,8 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     sharing = sharing or Sharing()
     name = path.name
     path = tabular_source(path, contract)
-    sheets = sheets_note_path(path)  # a workbook's sheets read and not read, for the report
-    sheet_notes = json.loads(sheets.read_text(encoding="utf-8")) if sheets.exists() else []
+    converted = conversion_notes_path(path)  # e.g. a workbook's sheets read and not read, for the report
+    sheet_notes = json.loads(converted.read_text(encoding="utf-8")) if converted.exists() else []
     encoding = file_encoding(path, contract)
     match = match_file(path, contract, encoding)
     constants = per_file_values(contract, path, name, match, encoding)
@@ -258,6 +270,9 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         if problems:
             raise Rejected(problems)
     notes = [*sheet_notes, *warnings_for(match)]
+    for header, count, example in rounded_money(conn, table, contract, match):
+        notes.append(f"{count} amount(s) in {header!r} were written as a program's float or exponent (e.g. "
+                     f"{example!r}) and were rounded to the penny")
     if typed.empty_rows:
         notes.append(f"{typed.empty_rows} empty row(s) (no value in any column) were ignored")
     for row, text in typed.footer:

@@ -203,7 +203,9 @@ def _monthly_workbook(path, months, header_of=lambda month, header: header):
         cols = header_of(month, header)
         ws.append(cols)
         for day in range(1, 6):
-            line = dict(zip(header, ["Anytown Council", datetime(2023, month, day), f"T{month}-{day}",
+            # April's date cells carry 01:00 (British Summer Time, as Excel can store them): the date counts
+            when = datetime(2023, month, day, 1 if month == 4 else 0)
+            line = dict(zip(header, ["Anytown Council", when, f"T{month}-{day}",
                                      1000 * month + day + 0.25, f"SUPPLIER {day}", "Parks", "Plants"], strict=True))
             line["Paid on"] = line["Date"]
             ws.append([line.get(c) for c in cols])
@@ -229,7 +231,7 @@ def test_every_month_sheet_of_a_workbook_is_published_with_its_sheet_and_row(set
     assert [(sheet, amount) for sheet, _, amount, _ in rows] == written
     assert sum(amount for _, _, amount, _ in rows) == sum(a for _, a in written)
     assert rows[5][:2] == ("2023-02", 3)  # February's first payment: the third row of its sheet
-    assert {d.month for *_, d in rows} == set(range(1, 13))
+    assert {(d.month, d.day) for *_, d in rows} == {(m, d) for m in range(1, 13) for d in range(1, 6)}
     warnings = " | ".join(report["warnings"])
     assert "'Notes' not read" in warnings and "12 sheets read as one table" in warnings
 
@@ -243,6 +245,39 @@ def test_a_month_sheet_with_other_headers_stops_the_file(settings, spend_contrac
     outcome = intake.ingest_local(settings, spend_contract, path)
     assert outcome.status == "quarantined"
     assert "sheet '2023-03' looks like data but its header (row 2) lacks 'Date'" in outcome.error
+
+
+def test_dates_and_amounts_as_finance_systems_write_them(settings, spend_contract, tmp_path):
+    """Two-digit years, month names, ISO datetimes, credits written after the figure, a program's float
+    noise and exponents - in a file whose lines end in bare carriage returns (old Mac Excel)."""
+    path = tmp_path / "formats.csv"
+    path.write_bytes(
+        b"Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\r"
+        b"Anytown Council,17/02/21,T1,\"1,043.00-\",A LTD,Parks,Plants\r"
+        b"Anytown Council,3 Apr 2023,T2,123.45000000000002,B LTD,Parks,Plants\r"
+        b"Anytown Council,2017-04-03T00:00:00,T3,1.2E-13,C LTD,Parks,Plants\r"
+        b"Anytown Council,2023-04-01T01:00:00,T4,500.00 CR,D LTD,Parks,Plants\r"
+        b"Anytown Council,03 September 1999,T5,\"\xc2\xa31,000.50\",E LTD,Parks,Plants\r"
+        b"Anytown Council,01/01/69,T6,2.5e3,F LTD,Parks,Plants\r")
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        got = conn.execute("select transaction_number, payment_date, amount from raw.council__spend_over_500 "
+                           "order by _row_number").fetchall()
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert got == [("T1", date(2021, 2, 17), Decimal("-1043.00")), ("T2", date(2023, 4, 3), Decimal("123.45")),
+                   ("T3", date(2017, 4, 3), Decimal("0.00")), ("T4", date(2023, 4, 1), Decimal("-500.00")),
+                   ("T5", date(1999, 9, 3), Decimal("1000.50")), ("T6", date(1969, 1, 1), Decimal("2500.00"))]
+    warnings = " | ".join(report["warnings"])
+    assert "bare carriage returns" in warnings
+    assert "3 amount(s) in 'Amount' were written as a program's float or exponent" in warnings
+
+    # a figure with a third decimal place that is not float noise is not rounded away: it is reported
+    path.write_text("Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
+                    "Anytown Council,17/02/21,T1,123.456,A LTD,Parks,Plants\n", encoding="utf-8")
+    report = intake.check_file(settings, spend_contract, path)
+    assert report["outcome"] == "failed"
+    assert report["problems"][0]["column"] == "Amount" and report["problems"][0]["examples"][0]["value"] == "123.456"
 
 
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
