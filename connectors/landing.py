@@ -371,6 +371,8 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     outer: list[sql.Composable] = []
     for col in contract.stored_columns:
         text = _text(col, cells.get(col.name, sql.NULL))
+        if col.default == "sender":  # an absent column or an empty cell: the body that sent the file
+            text = sql.SQL("coalesce({}, {}::text)").format(text, sql.Literal(sent_by or "(the sending body)"))
         name = sql.Identifier(col.name)
         if col.identifier == "nhs_number":
             valid = sql.Identifier(validity_column(col.name)) if validity_column(col.name) in match.derived else sql.NULL

@@ -151,6 +151,10 @@ class Column(BaseModel):
         "hash (NHS numbers checked, <name>_is_valid), date_of_birth by the year of birth, postcode by "
         "its LSOA; a name is only used for the contract's match_key and never lands",
     )
+    default: Literal["sender"] | None = Field(
+        default=None,
+        description="sender: where the column is absent or a cell empty, the value is the body that sent the "
+        "file (its SFTP account's partner) - e.g. a council that does not repeat its own name on every line")
     not_personal: str | None = Field(
         default=None,
         description="why a column that looks like a person identifier is not one (e.g. the postcode of a public "
@@ -218,6 +222,8 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: min/max need type integer or number, not {self.type}")
         if self.thousands_separator and not numeric:
             raise ValueError(f"column {self.name}: thousands_separator needs type integer or number")
+        if self.default is not None and (self.type != "text" or self.identifier is not None):
+            raise ValueError(f"column {self.name}: a default of the sender is for a text column that is not a person's")
         if self.decimals != 2 and self.type != "money":
             raise ValueError(f"column {self.name}: decimals are for type money")
         if self.suppression_markers and not numeric:

@@ -270,6 +270,10 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         if problems:
             raise Rejected(problems)
     notes = [*sheet_notes, *warnings_for(match)]
+    for col in contract.header_columns:
+        if col.default == "sender" and col.name not in match.targets:
+            notes.append(f"the file has no {col.header!r} column: every line is taken as the sending body's "
+                         f"({sharing.sent_by or 'the account the file is sent from'})")
     for header, count, example in rounded_money(conn, table, contract, match):
         notes.append(f"{count} amount(s) in {header!r} were written as a program's float or exponent (e.g. "
                      f"{example!r}) and were rounded to the penny")

@@ -280,6 +280,22 @@ def test_dates_and_amounts_as_finance_systems_write_them(settings, spend_contrac
     assert report["problems"][0]["column"] == "Amount" and report["problems"][0]["examples"][0]["value"] == "123.456"
 
 
+def test_a_council_that_does_not_repeat_its_name_is_the_sending_body(settings, spend_contract, tmp_path):
+    path = tmp_path / "no-body-name.csv"
+    path.write_text("Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
+                    "17/02/2021,T1,100.00,A LTD,Parks,Plants\n18/02/2021,T2,200.00,B LTD,Parks,Plants\n",
+                    encoding="utf-8")
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        bodies = conn.execute("select distinct body_name, _sent_by from raw.council__spend_over_500").fetchall()
+        sent_by, publisher, report = conn.execute("select sent_by, publisher, report from ops.file_ledger "
+                                                  "where file_id = %s", (outcome.file_id,)).fetchone()
+    assert bodies == [(sent_by, sent_by)] and publisher == sent_by and sent_by
+    assert any(f"no 'Body Name' column: every line is taken as the sending body's ({sent_by})" in w
+               for w in report["warnings"])
+
+
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
