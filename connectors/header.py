@@ -57,6 +57,10 @@ class HeaderMatch:
     """First line of a header written over two rows (else ``header_line``)."""
     has_header: bool = True
     """False for a file without a header row: ``headers`` are then the contract's, by position."""
+    notes: list[str] = field(default_factory=list)
+    """How columns the exact names did not settle were read (connectors.column_scoring), for the report."""
+    candidates: dict[str, list] = field(default_factory=dict)
+    """Required column still unread -> the best candidate headers, with their scores."""
 
     @property
     def ok(self) -> bool:
@@ -151,6 +155,52 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",",
         return HeaderRow(joined[pair], line, _offset_of_line(head, line), first_line=records[pair][1])
     cells, line = records[best]
     return HeaderRow(cells, line, _offset_of_line(head, line), cut=cut)
+
+
+def sample_columns(path: Path, *, encoding: str, delimiter: str, offset: int, rows: int = 200) -> dict[int, list[str]]:
+    """{column position: values} of the first ``rows`` records below the header at ``offset`` - what
+    the column scorer judges a column's content by."""
+    out: dict[int, list[str]] = {}
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        data = fh.read(HEADER_READ_BYTES)
+    text = data.decode(encoding, errors="replace").removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        next(reader, None)  # the header itself
+        for n, record in enumerate(reader):
+            if n >= rows:
+                break
+            for i, cell in enumerate(record):
+                out.setdefault(i, []).append(cell)
+    except csv.Error:
+        pass  # a sample cut inside a quoted cell: what was read is the sample
+    return out
+
+
+def apply_resolution(match: HeaderMatch, contract: Contract, resolution) -> HeaderMatch:
+    """``match`` with what the column scorer decided: columns newly read, repeated headers' columns
+    kept aside, and what is still missing (with the candidates) - see connectors.column_scoring."""
+    targets = list(match.targets)
+    unknown = dict(match.unknown)
+    for i, column in resolution.assigned.items():
+        unknown.pop(targets[i], None)
+        targets[i] = column
+    for i in resolution.set_aside:
+        if not targets[i].startswith("_extra_") or i in resolution.assigned:
+            extra = f"_extra_{i + 1}"
+            unknown[extra] = f"{' '.join(match.headers[i].split())} (column {i + 1})"
+            targets[i] = extra
+    settled = {match.headers[i] for i in (*resolution.assigned, *resolution.set_aside)}
+    taken = set(targets)
+    match.targets = targets
+    match.unknown = unknown
+    match.missing = [c.header for c in contract.header_columns if c.required and c.name not in taken
+                     and c.header in match.missing]
+    match.duplicates = [h for h in match.duplicates if h not in settled]
+    match.notes = list(resolution.notes)
+    match.candidates = resolution.candidates
+    return match
 
 
 def combine_header_rows(top: list[str], bottom: list[str]) -> list[str]:

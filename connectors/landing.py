@@ -371,8 +371,6 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     outer: list[sql.Composable] = []
     for col in contract.stored_columns:
         text = _text(col, cells.get(col.name, sql.NULL))
-        if col.default == "sender":  # an absent column or an empty cell: the body that sent the file
-            text = sql.SQL("coalesce({}, {}::text)").format(text, sql.Literal(sent_by or "(the sending body)"))
         name = sql.Identifier(col.name)
         if col.identifier == "nhs_number":
             valid = sql.Identifier(validity_column(col.name)) if validity_column(col.name) in match.derived else sql.NULL
@@ -427,6 +425,12 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
     protect(conn, table.ident, contract.agency)
     protect(conn, table.typed, contract.agency)  # it becomes the file's partition of raw
     result = _set_aside_non_data(conn, table, contract, match, landed_rows)
+    # an absent column or an empty cell that defaults to the sender: filled once totals rows and notes
+    # are set aside (a totals row's label is the sender's words, not the sender's name)
+    for col in contract.header_columns:
+        if col.default == "sender":
+            conn.execute(sql.SQL("update {t} set {c} = {v} where {c} is null").format(
+                t=table.typed, c=sql.Identifier(col.name), v=sql.Literal(sent_by or "(the sending body)")))
     conn.execute(sql.SQL("alter table {} drop column _cells, drop column _total, drop column _note, {}").format(
         table.typed, sql.SQL(", ").join(sql.SQL("alter column {} set not null").format(sql.Identifier(k))
                                         for k in contract.row_key)))

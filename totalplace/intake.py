@@ -24,15 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from connectors import ledger
+from connectors.column_scoring import resolve
 from connectors.header import (
     HeaderError,
     HeaderMatch,
+    apply_resolution,
     detect_encoding,
     header_keys,
     match_by_position,
     match_header,
     ragged_rows,
     read_header,
+    sample_columns,
 )
 from connectors.landing import (
     CopyFailed,
@@ -165,8 +168,19 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     # a person-level file's own header text is not repeated back (a header cell can hold anything a
     # person typed - a name): its columns are named by position
     person_level = bool(contract.person_identifiers)
+    if (match.missing or match.duplicates) and not person_level and contract.unpivot is None:
+        # what the exact names left open is decided by name and content, or reported with candidates
+        samples = sample_columns(path, encoding=encoding, delimiter=contract.format.delimiter, offset=row.offset)
+        match = apply_resolution(match, contract, resolve(
+            headers, match.targets, contract, match.missing, match.duplicates, samples))
+    def candidates(header: str) -> str:
+        found = match.candidates.get(next((c.name for c in contract.header_columns if c.header == header), ""), [])
+        return ("; the nearest headers: " + ", ".join(c.describe() for c in found)
+                + " - none clearly enough (a partner mapping can say which)") if found else ""
+
     problems = [
-        Problem(check="required_column", column=None, header=h, rule=f"required column {h!r} is missing from the header")
+        Problem(check="required_column", column=None, header=h,
+                rule=f"required column {h!r} is missing from the header{candidates(h)}")
         for h in match.missing
     ] + [
         Problem(check="duplicate_column", header=None if person_level else h,
@@ -365,7 +379,7 @@ def per_file_values(contract: Contract, path: Path, name: str, match: HeaderMatc
 
 
 def warnings_for(match: HeaderMatch) -> list[str]:
-    notes = []
+    notes = list(match.notes)
     if match.unknown:
         names = ", ".join(repr(h) for h in match.unknown.values())
         notes.append(f"columns not in the feed contract were kept aside, not used: {names}")

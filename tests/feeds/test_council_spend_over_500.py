@@ -296,6 +296,33 @@ def test_a_council_that_does_not_repeat_its_name_is_the_sending_body(settings, s
                for w in report["warnings"])
 
 
+def test_headers_no_alias_lists_are_read_by_name_and_content(settings, spend_contract, tmp_path):
+    """'Amount Paid', a bare 'Name' for the supplier, a code and its description under one title:
+    read (and said so) when one candidate is clearly best; two alike are reported with their scores."""
+    path = tmp_path / "own-names.csv"
+    path.write_text("Body Name,Date,Transaction Number,Amount Paid,Name,Expense Area,Expense Type,Expense Type\n"
+                    "Anytown Council,17/02/2021,T1,100.00,ACME LTD,Parks,4001,Plants\n"
+                    "Anytown Council,18/02/2021,T2,\"2,500.10\",SMITH & CO,Roads,4002,Tarmac\n", encoding="utf-8")
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    with connect(settings.warehouse_url) as conn:
+        got = conn.execute("select amount, supplier_name, expense_type, _extra from raw.council__spend_over_500 "
+                           "order by _row_number").fetchall()
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert got == [(Decimal("100.00"), "ACME LTD", "4001", {"Expense Type": "Plants"}),
+                   (Decimal("2500.10"), "SMITH & CO", "4002", {"Expense Type": "Tarmac"})]
+    warnings = " | ".join(report["warnings"])
+    assert "read 'Amount Paid' (column 4) as 'Amount'" in warnings and "read 'Name' (column 5) as 'Supplier Name'" in warnings
+
+    path.write_text("Body Name,Date,Transaction Number,Amount Paid,Amount Due,Supplier Name,Expense Area,Expense Type\n"
+                    "Anytown Council,17/02/2021,T1,100.00,90.00,ACME LTD,Parks,Plants\n", encoding="utf-8")
+    report = intake.check_file(settings, spend_contract, path)
+    assert report["outcome"] == "failed"
+    rule = report["problems"][0]["rule"]
+    assert "required column 'Amount' is missing" in rule and "'Amount Paid' (column 4: name 0.75" in rule
+    assert "'Amount Due' (column 5: name 0.75" in rule
+
+
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
