@@ -32,7 +32,11 @@ MIN_NAME = 0.34
 MIN_CONTENT = 0.8
 """... and most of its values must fit the column's type."""
 MARGIN = 0.15
-"""... and be this much better than the next candidate, else it is ambiguous."""
+"""... and be this much better than the next candidate, else it is ambiguous - for a column of
+money, dates or numbers, where the wrong one would change the figures."""
+MARGIN_TEXT = 0.05
+"""For a text column (a service, a description) a clearly better name is enough ("Service label"
+before "Service division label")."""
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -147,7 +151,12 @@ def resolve(headers: list[str], targets: list[str], contract: Contract, missing:
         found = sorted((Candidate(i, headers[i], name_score(headers[i], column), content_fit(samples.get(i, []), column))
                         for i in free if i not in out.assigned), key=lambda c: -c.score)
         good = [c for c in found if c.name >= MIN_NAME and c.content >= MIN_CONTENT]
-        if good and (len(good) == 1 or good[0].score - good[1].score >= MARGIN):
+        if column.type == "text":  # any text fits a text column: the name decides
+            good.sort(key=lambda c: -c.name)
+            clear = len(good) == 1 or (good and good[0].name - good[1].name >= MARGIN_TEXT)
+        else:
+            clear = len(good) == 1 or (good and good[0].score - good[1].score >= MARGIN)
+        if good and clear:
             best = good[0]
             out.assigned[best.position] = column.name
             out.notes.append(f"read {best.header!r} (column {best.position + 1}) as {column.header!r}: its name and "

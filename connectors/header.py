@@ -285,8 +285,9 @@ def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str
     how many empty or one-cell lines).
 
     Only called after COPY refused a file, to tell the sender about every such row, not just the
-    first. Empty lines and one-cell lines (a note such as "Source: ...") are counted apart: they
-    are padded and read as rows that are not data, not rejected.
+    first. Empty lines, rows of empty cells shorter than the header, and one-cell lines (a note such
+    as "Source: ...") are counted apart: they are padded and read as rows that are not data, not
+    rejected.
     """
     width = len(match.headers)
     count, examples, short = 0, [], 0
@@ -298,8 +299,8 @@ def ragged_rows(path: Path, match: HeaderMatch, *, encoding: str, delimiter: str
             line_before = reader.line_num
             if first_line <= match.header_line:
                 continue
-            if len(record) <= 1 < width:
-                short += 1
+            if len(record) <= 1 < width or (len(record) < width and not any(c.strip() for c in record)):
+                short += 1  # a note, or a row of nothing (",,,,," shorter than the header)
             elif len(record) != width:
                 count += 1
                 if len(examples) < limit:

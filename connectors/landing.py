@@ -179,7 +179,8 @@ def _chunks(path: Path, match: HeaderMatch, encoding: str, delimiter: str, trans
                 if match.has_header:
                     writer.writerow(next(reader, []) + match.derived)  # the header (COPY skips it)
                 for record in reader:
-                    if pad and len(record) <= 1 < width:
+                    if pad and (len(record) <= 1 < width
+                                or (len(record) < width and not any(c.strip() for c in record))):
                         record = record + [""] * (width - len(record))
                     writer.writerow(transform(record) if transform is not None else record)
                     if out.tell() >= COPY_CHUNK:

@@ -124,7 +124,20 @@ case("currency_and_brackets", "payments", payments("P1,£1496.00,01/04/2021,3,",
                                                    .replace("(1,496.00)", '"(1,496.00)"')), **published(2))
 case("negative_amount", "payments", payments('P1,"-3,956",01/04/2021,3,'), **published(1))
 case("amount_with_letters", "payments", payments("P1,12.50GBP,01/04/2021,3,"), **quarantined("Amount"))
-case("amount_scientific", "payments", payments("P1,1.5E+3,01/04/2021,3,"), **quarantined("Amount"))
+# a program's exponent or float noise is a figure in pence: rounded to it (and counted in the report);
+# a genuine third decimal place is not noise: refused
+case("amount_scientific", "payments", payments("P1,1.5E+3,01/04/2021,3,"), **published(1))
+case("amount_float_noise", "payments", payments("P1,123.45000000000002,01/04/2021,3,"), **published(1))
+case("amount_third_decimal", "payments", payments("P1,12.505,01/04/2021,3,"), **quarantined("Amount"))
+# credits as finance systems print them, after the figure
+case("amount_trailing_minus", "payments", payments('P1,"1,043.00-",01/04/2021,3,'), **published(1))
+case("amount_credit_cr", "payments", payments("P1,1043.00 CR,01/04/2021,3,"), **published(1))
+case("amount_exponent_overflow", "payments", payments("P1,1E+300,01/04/2021,3,"), **quarantined("Amount"))
+# line endings of old Mac Excel (bare CR), and of two programs' output pasted together
+case("bare_cr_line_endings", "payments", payments(*GOOD, header=HEADER.replace("\r\n", "\r"), eol="\r"),
+     **published(3))
+case("mixed_line_endings", "payments", (HEADER + GOOD[0] + "\n" + GOOD[1] + "\r" + GOOD[2] + "\r\n").encode(),
+     **published(3))
 case("excel_error_values", "payments", payments("P1,#N/A,01/04/2021,3,", "P2,#DIV/0!,01/04/2021,3,"),
      **quarantined("Amount"))
 case("integer_overflow", "payments", payments("P1,1.00,01/04/2021,99999999999999999999,"), **quarantined("Count"))
