@@ -233,8 +233,12 @@ def header_keys(contract: Contract) -> set[str]:
     return {key for col in contract.header_columns for key in col.header_keys}
 
 
-def match_header(headers: list[str], contract: Contract, *, line: int = 1, offset: int = 0) -> HeaderMatch:
+def match_header(headers: list[str], contract: Contract, *, line: int = 1, offset: int = 0,
+                 mapping: dict[str, str] | None = None) -> HeaderMatch:
+    """Each header to a contract column by name - the sending partner's own ``mapping`` (normalised
+    header -> column, totalplace.mappings) first, then the contract's header and aliases."""
     by_key = {key: col.name for col in contract.header_columns for key in col.header_keys}
+    by_key.update(mapping or {})
     targets: list[str] = []
     taken: set[str] = set()
     unknown: dict[str, str] = {}

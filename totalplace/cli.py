@@ -213,6 +213,38 @@ def validate(
     raise typer.Exit(0 if passed else 1)
 
 
+@app.command(name="map")
+@guarded
+def map_columns(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    feed: Annotated[str, typer.Option(help="Feed as agency/feed (or feed if unique), e.g. council/spend_over_500.")],
+    body: Annotated[str | None, typer.Option(help="The partner body whose file it is (default: the feed's partner).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace the body's existing mapping file.")] = False,
+) -> None:
+    """Propose a partner mapping from a file whose headers the feed's names do not settle, and write
+    it for review (feeds/<agency>/mappings/<feed>/<body>.yml); then `reprocess` the quarantined file."""
+    from totalplace import intake
+    from totalplace.mappings import mapping_path, write_mapping
+
+    s = settings()
+    contract = resolve_feed(s, feed)
+    body = body or intake.sender(s, contract, None)
+    path = mapping_path(s.feeds_dir, contract, body)
+    if path.exists() and not force:
+        fail(f"{body} already has a mapping for {contract.agency}/{contract.feed}: {path}", "edit it, or run with --force")
+    columns, comments = intake.propose_mapping(s, contract, file, body)
+    if not columns:
+        console.print(f"map: the feed's own names read every column of {file.name}; no mapping is needed.")
+        return
+    write_mapping(path, body, contract, columns, comments)
+    for header, column in columns.items():
+        console.print(f"  {header!r} -> {column}")
+    for line in comments:
+        console.print(f"  [dim]# {line}[/]")
+    console.print(f"[green]map:[/] wrote {path} - review it (lines marked CHECK were guesses), commit it, then "
+                  "`totalplace reprocess` the quarantined file.")
+
+
 # ------------------------------------------------------------------ engineer side
 @app.command()
 @guarded

@@ -53,7 +53,8 @@ from connectors.pseudonymise import load_key, load_postcode_lookup, row_transfor
 from connectors.sftp import RemoteFile, SftpAccount, open_service
 from connectors.xlsx import conversion_notes_path
 from totalplace import failpoints
-from totalplace.contracts import Contract
+from totalplace.contracts import Contract, normalise_header
+from totalplace.mappings import load_mapping
 from totalplace.reports import (
     Problem,
     Rejected,
@@ -140,8 +141,10 @@ def file_encoding(path: Path, contract: Contract) -> str:
     return detect_encoding(path) if contract.format.encoding == "auto" else contract.format.encoding
 
 
-def match_file(path: Path, contract: Contract, encoding: str | None = None) -> HeaderMatch:
-    """Read and match the header; a file whose columns cannot be matched is rejected here."""
+def match_file(path: Path, contract: Contract, encoding: str | None = None,
+               mapping: dict[str, str] | None = None) -> HeaderMatch:
+    """Read and match the header (the sending partner's ``mapping`` first); a file whose columns
+    cannot be matched is rejected here."""
     encoding = encoding or file_encoding(path, contract)
     if not contract.format.header:
         try:
@@ -154,7 +157,8 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
                                     "columns are read by position)")])
         return match
     try:
-        row = read_header(path, encoding=encoding, delimiter=contract.format.delimiter, known=header_keys(contract))
+        row = read_header(path, encoding=encoding, delimiter=contract.format.delimiter,
+                          known=header_keys(contract) | set(mapping or {}))
     except HeaderError as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
     headers = row.cells
@@ -163,16 +167,22 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
             f"the header row (line {row.line}) has {len(headers):,}{' or more' if row.cut else ''} columns; "
             f"this feed takes at most "
             f"{contract.format.max_columns:,} (its contract's max_columns) - is this the right file?"))])
-    match = match_header(headers, contract, line=row.line, offset=row.offset)
+    match = match_header(headers, contract, line=row.line, offset=row.offset, mapping=mapping)
     match.header_first_line = row.first_line or row.line
+    if mapping:
+        match.notes = [f"read {h!r} as {contract.column_by_name[t].header!r} (the partner's mapping)"
+                       for h, t in zip(headers, match.targets, strict=True)
+                       if normalise_header(h) in mapping and t == mapping[normalise_header(h)]]
     # a person-level file's own header text is not repeated back (a header cell can hold anything a
     # person typed - a name): its columns are named by position
     person_level = bool(contract.person_identifiers)
     if (match.missing or match.duplicates) and not person_level and contract.unpivot is None:
         # what the exact names left open is decided by name and content, or reported with candidates
         samples = sample_columns(path, encoding=encoding, delimiter=contract.format.delimiter, offset=row.offset)
+        mapped = match.notes
         match = apply_resolution(match, contract, resolve(
             headers, match.targets, contract, match.missing, match.duplicates, samples))
+        match.notes = [*mapped, *match.notes]
     def candidates(header: str) -> str:
         found = match.candidates.get(next((c.name for c in contract.header_columns if c.header == header), ""), [])
         return ("; the nearest headers: " + ", ".join(c.describe() for c in found)
@@ -204,6 +214,34 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None) -> H
     return match
 
 
+def propose_mapping(settings: Settings, contract: Contract, path: Path, body: str) -> tuple[dict[str, str], list[str]]:
+    """A partner mapping for ``body`` read from one of its files (``totalplace map``): every column
+    the contract's names do not settle, as the column scorer reads it - or, where it could not
+    decide, its best candidate, marked for the reviewer. Returns (header -> column, comments)."""
+    with tempfile.TemporaryDirectory() as workdir:
+        source = tabular_source(path, contract, Path(workdir))
+        encoding = file_encoding(source, contract)
+        mapping, _ = load_mapping(settings.feeds_dir, contract, body)
+        row = read_header(source, encoding=encoding, delimiter=contract.format.delimiter,
+                          known=header_keys(contract) | set(mapping))
+        match = match_header(row.cells, contract, line=row.line, offset=row.offset, mapping=mapping)
+        samples = sample_columns(source, encoding=encoding, delimiter=contract.format.delimiter, offset=row.offset)
+    found = resolve(row.cells, match.targets, contract, match.missing, match.duplicates, samples)
+    columns = {h: mapping[normalise_header(h)] for h in row.cells if normalise_header(h) in mapping}
+    comments = []
+    for i, column in found.assigned.items():
+        columns[row.cells[i]] = column
+    for name, candidates in found.candidates.items():
+        if candidates:
+            best = candidates[0]
+            columns[best.header] = name
+            comments.append(f"CHECK {best.header!r} -> {name}: the best of " + ", ".join(c.describe() for c in candidates))
+        else:
+            comments.append(f"no header of the file looks like {contract.column_by_name[name].header!r}: add it by hand")
+    comments += found.notes
+    return columns, comments
+
+
 def _position(headers: list[str], header: str) -> str:
     return "number " + " and ".join(str(i) for i, h in enumerate(headers, start=1) if h == header)
 
@@ -217,6 +255,8 @@ class Sharing:
     agreement: str | None = None
     key: bytes | None = None
     postcodes: dict[str, str] | None = None
+    mapping: dict[str, str] | None = None
+    """The sending partner's own column names (totalplace.mappings), normalised header -> column."""
 
 
 @dataclass
@@ -245,7 +285,7 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     converted = conversion_notes_path(path)  # e.g. a workbook's sheets read and not read, for the report
     sheet_notes = json.loads(converted.read_text(encoding="utf-8")) if converted.exists() else []
     encoding = file_encoding(path, contract)
-    match = match_file(path, contract, encoding)
+    match = match_file(path, contract, encoding, sharing.mapping)
     constants = per_file_values(contract, path, name, match, encoding)
     transform = None
     if contract.person_identifiers:
@@ -344,11 +384,14 @@ def sharing_for(settings: Settings, contract: Contract, sent_by: str | None, day
     except NoAgreement as exc:
         raise Rejected([Problem(check="data_sharing_agreement", rule=str(exc))]) from exc
     needs_postcodes = any(c.identifier == "postcode" for c in contract.columns)
+    # a pre-flight check reads the file as the feed's partner's would be (the body a local load records)
+    mapping, _ = load_mapping(settings.feeds_dir, contract, sent_by or sender(settings, contract, None))
     return Sharing(
         sent_by=sent_by,
         agreement=agreement.id,
         key=load_key(settings.key_file(agreement.key_name)) if contract.person_identifiers else None,
         postcodes=load_postcode_lookup(settings.postcode_lookup_file) if needs_postcodes else None,
+        mapping=mapping,
     )
 
 
@@ -619,7 +662,8 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
         return None
     try:
         source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
-        match = match_file(source, contract, (entry.report or {}).get("encoding"))
+        mapping, _ = load_mapping(settings.feeds_dir, contract, entry.sent_by)
+        match = match_file(source, contract, (entry.report or {}).get("encoding"), mapping)
         result = run_gate(url, contract, landing_table(contract, file_id), match)
     except Exception as exc:
         fault = fault_of(exc)
