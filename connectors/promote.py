@@ -55,6 +55,45 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
     )
 
 
+def migrate_raw_types(conn: psycopg.Connection, contract: Contract) -> list[str]:
+    """Give the published rows the types the contract declares now (money taking more decimal places,
+    numeric(18,2) -> numeric(21,5)), once, as the warehouse's owner when the platform is prepared
+    (``totalplace up``, each run) - never in a load task, whose new partition would otherwise not
+    attach to the table. Views over the table (dbt's staging) are dropped first, as PostgreSQL
+    cannot change a column under a view; the next build, which the new file triggers, makes them
+    again. Returns what was changed."""
+    exists = conn.execute("select to_regclass(%s)", (f"raw.{contract.key}",)).fetchone()[0]
+    if exists is None:
+        return []
+    current = dict(conn.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped", (f"raw.{contract.key}",)).fetchall())
+    changes = []
+    for name, sql_type, _ in contract.raw_columns:
+        wanted = conn.execute("select format_type(%s::regtype, null)", (sql_type,)).fetchone()[0]
+        if current.get(name) and not _same_type(current[name], wanted, sql_type):
+            changes.append((name, current[name], sql_type))
+    if not changes:
+        return []
+    views = [v for (v,) in conn.execute(
+        "select distinct v.oid::regclass::text from pg_depend d join pg_rewrite r on r.oid = d.objid "
+        "join pg_class v on v.oid = r.ev_class where d.refobjid = %s::regclass and v.oid <> d.refobjid",
+        (f"raw.{contract.key}",))]
+    for view in views:
+        conn.execute(sql.SQL("drop view if exists {} cascade").format(sql.SQL(view)))
+    for name, _, sql_type in changes:
+        conn.execute(sql.SQL("alter table {} alter column {} type {} using {}::{}").format(
+            raw_table(contract), sql.Identifier(name), sql.SQL(sql_type), sql.Identifier(name), sql.SQL(sql_type)))
+    return [f"raw.{contract.key}.{name}: {old} -> {new}" for name, old, new in changes] + [
+        f"dropped view {v} (rebuilt by the next build)" for v in views]
+
+
+def _same_type(current: str, base: str, declared: str) -> bool:
+    """True when the column's type is the contract's (``numeric(21,5)`` and ``numeric(21, 5)`` alike)."""
+    return current.replace(" ", "") in (declared.replace(" ", ""), base.replace(" ", "")) and (
+        "(" not in declared or current.replace(" ", "") == declared.replace(" ", ""))
+
+
 def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTable, file_id: int) -> int:
     """Make a gated file's typed table its partition of raw; returns the number of rows."""
     helpers = [invalid_column(c) for c in contract.columns if c.type != "text"]

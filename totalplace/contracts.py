@@ -452,6 +452,10 @@ class Contract(BaseModel):
         default=None, description="the column naming the body that published each row (e.g. a council's "
         "'Body Name'): the ledger records the bodies a file names as its publisher, not only who sent it")
     due: Due | None = Field(default=None, description="when files are expected; late or missing ones alert")
+    unique: list[str] | None = Field(
+        default=None,
+        description="columns whose values together name one row of the file (e.g. [e_code]: one row per "
+        "authority): a file repeating them is refused, naming the lines - a row pasted twice would count twice")
     supersedes_on: list[str] | None = Field(
         default=None,
         description="columns saying what a file is a submission of (e.g. [month]; dates count by month): a "
@@ -500,6 +504,9 @@ class Contract(BaseModel):
         if marked != set(self.person_identifiers):
             raise ValueError(f"person_identifiers {sorted(self.person_identifiers)} must list exactly the columns "
                              f"with an identifier kind {sorted(marked)}")
+        for name in self.unique or []:
+            if name not in names:
+                raise ValueError(f"unique column {name!r} is not a contract column")
         for name in self.supersedes_on or []:
             if name not in names:
                 raise ValueError(f"supersedes_on column {name!r} is not a contract column")

@@ -126,7 +126,7 @@ def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) 
         return target
     try:
         if geojson:
-            return geojson_to_csv(path, target)
+            return geojson_to_csv(path, target, contract.format.max_columns)
         return xlsx_to_csv(path, target, contract, contract.format.sheet)
     except (WorkbookError, GeoJSONError) as exc:
         raise Rejected([Problem(check="file_readable", rule=str(exc))]) from exc
@@ -317,6 +317,10 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     typed = create_typed_table(conn, table, contract, match, landed, constants, sharing.sent_by, sharing.agreement)
     if typed.problems:
         raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
+    if contract.unique:
+        repeated = repeated_rows(conn, table.typed, contract, match.header_line)
+        if repeated:
+            raise Rejected([repeated])
     if contract.spend is not None:
         from expectations.spend import spend_problems
 
@@ -353,6 +357,26 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         notes.append(f"{len(match.measures)} columns of values were read as rows of "
                      f"{contract.unpivot.key_column} / {contract.unpivot.value_column}")
     return Landed(match, typed.rows, encoding, notes, typed.totals)
+
+
+def repeated_rows(conn, typed, contract: Contract, header_line: int) -> Problem | None:
+    """The rows that repeat the contract's ``unique`` columns (e.g. an authority's row pasted twice
+    in a return), as one problem naming each value and its lines; None when every row is its own."""
+    from psycopg import sql
+
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in contract.unique)
+    found = conn.execute(sql.SQL(
+        "select concat_ws(' / ', {k}), array_agg(distinct _row_number order by _row_number) from {t} "
+        "group by {k} having count(distinct _row_number) > 1 order by min(_row_number)").format(k=key, t=typed)).fetchall()
+    if not found:
+        return None
+    headers = " + ".join(repr(contract.column_by_name[c].header) for c in contract.unique)
+    return Problem(
+        check="unique_rows", column=contract.unique[0], header=headers, rows_failing=sum(len(r) for _, r in found),
+        rule=f"each row must have its own {headers} (a row given twice would be counted twice): "
+             f"{len(found)} value(s) appear on more than one line",
+        examples=[{"row": rows[1], "line": rows[1] + header_line, "value": f"{value} (also line {rows[0] + header_line})"}
+                  for value, rows in found[:10]])
 
 
 def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:

@@ -57,9 +57,14 @@ def up(settings: Settings) -> str:
 
 def prepare_warehouse(settings: Settings, url: str) -> None:
     """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first file."""
-    from connectors.promote import ensure_raw_table
+    from connectors.promote import ensure_raw_table, migrate_raw_types
 
     warehouse.bootstrap(url, settings)
+    # a contract that changed a column's type: the published rows converted once, as the owner
+    with warehouse.connect(url) as conn:
+        for contract in load_contracts(settings.feeds_dir).values():
+            for change in migrate_raw_types(conn, contract):
+                log.warning("warehouse: %s", change)
     # as the loader, which owns raw (and so may attach each file's partition later)
     with warehouse.connect(access.as_role(url, settings, "loader")) as conn:
         for contract in load_contracts(settings.feeds_dir).values():

@@ -123,3 +123,50 @@ def test_the_2024_25_opendocument_return_publishes_to_the_penny(settings, contra
     assert withheld == (not_received, 0) and not_received > 0
     assert pence > 0  # values below a £10 unit of the thousands: kept, not rounded away
     assert gla == 1  # the class-totals table below ENGLAND is not data
+
+
+def test_an_authority_given_twice_is_refused_naming_both_lines(settings, contract, tmp_path):
+    """A row pasted twice would count an authority's spend twice (the GLA's £7.8bn in a test of the
+    2024-25 return): one row per authority, the lines named."""
+    with RSX.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    camden = next(i for i, r in enumerate(rows) if len(r) > 2 and r[2] == "Camden")
+    path = tmp_path / "rsx-camden-twice.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows[:camden + 1] + [rows[camden]] + rows[camden + 1:])
+    outcome = intake.ingest_local(settings, contract, path)
+    assert outcome.status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    [problem] = report["problems"]
+    assert problem["check"] == "unique_rows" and problem["column"] == "'E-code'"
+    assert problem["examples"] == [{"row": camden + 2 - 11, "line": camden + 2,
+                                    "value": f"{rows[camden][0]} (also line {camden + 1})"}]
+
+
+def test_a_contract_taking_more_decimal_places_converts_the_published_rows_once(settings, contract):
+    """A warehouse that published 2021-22 under a contract of pennies (numeric(18,2)) takes the
+    2024-25 return in £ thousand to the penny: preparing the warehouse converts the raw column once
+    (dropping the views over it, which the next build makes again), and the new file attaches."""
+    from totalplace.services import prepare_warehouse
+
+    pennies = contract.model_copy(update={"columns": [
+        c.model_copy(update={"decimals": 2}) if c.name == "amount_thousands" else c for c in contract.columns]})
+    first = intake.ingest_local(settings, pennies, RSX)
+    assert first.status == "published", first.error
+    with connect(settings.warehouse_url) as conn:
+        before = conn.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
+                              "'raw.council__revenue_outturn'::regclass and attname = 'amount_thousands'").fetchone()[0]
+    with connect(settings.warehouse_url) as conn:  # a view over it, as dbt's staging is
+        conn.execute("create view public.outturn_lines as select amount_thousands from raw.council__revenue_outturn")
+    prepare_warehouse(settings, settings.warehouse_url)  # `totalplace up` / each run, as the owner
+    second = intake.ingest_local(settings, contract, FINANCE / "mhclg_RSX_LA_Data_2024-25_data_by_LA.ods")
+    assert second.status == "published", second.error
+    with connect(settings.warehouse_url) as conn:
+        after = conn.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
+                             "'raw.council__revenue_outturn'::regclass and attname = 'amount_thousands'").fetchone()[0]
+        adur = conn.execute("select amount_thousands from raw.council__revenue_outturn where _file_id = %s "
+                            "and local_authority = 'Adur' and line like 'Total Service Expenditure - Net%%'",
+                            (first.file_id,)).fetchone()[0]
+    assert (before, after) == ("numeric(18,2)", "numeric(21,5)")
+    assert adur == Decimal("12120")  # the published rows kept their values

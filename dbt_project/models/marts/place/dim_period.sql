@@ -1,10 +1,10 @@
--- One row per month from 2010 to 2030 with its quarter, financial year (April to March, written
+-- One row per month from 2000 to 2040 with its quarter, financial year (April to March, written
 -- "2021-22" as the public sector does) and calendar year.
 with
 
 months as (
 
-    select generate_series(date '2010-01-01', date '2030-12-01', interval '1 month')::date as month_start
+    select generate_series(date '2000-01-01', date '2040-12-01', interval '1 month')::date as month_start
 
 )
 
