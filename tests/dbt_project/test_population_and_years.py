@@ -92,6 +92,11 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
         budget = {service: (b, o) for service, b, o in conn.execute(
             "select service, budget, outturn from marts__build.mart_budget_vs_outturn "
             "where authority_code = 'E09000007' and financial_year = '2021-22'")}
+        missing = {a for (a,) in conn.execute(
+            "select authority_name from marts__build.dq_missing_returns where financial_year = '2024-25'")}
+        birmingham = conn.execute(
+            "select bool_and(is_council_return_missing), min(previous_financial_year) from marts__build.mart_total_place "
+            "where place_code = 'E08000025' and financial_year = '2024-25' and agency_type = 'council'").fetchone()
         unplaced = conn.execute("select distinct left(place_code, 3) from marts__build.dq_unplaced_spend "
                                 "where financial_year = '2024-25'").fetchall()
 
@@ -120,6 +125,12 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
                                             lines_2021["RSX-edu-net-cur-exp"])
     assert budget["Children Social Care"][0] == ra_budget("Camden", "TOTAL CHILDREN'S SOCIAL CARE")
     assert budget["Total Service Expenditure"] == (ra_budget("Camden", "TOTAL SERVICE EXPENDITURE"), 515_148_000)
+
+    # a council whose return was not received ("[x]" in every cell) is listed, and its places say so
+    rows = CalamineWorkbook.from_path(str(RSX_2024)).get_sheet_by_name("RSX_LA_Data_202425").to_python()
+    end = next(i for i, r in enumerate(rows) if r[0] == "Eng")
+    assert missing == {r[2] for r in rows[:end] if re.fullmatch(r"E\d{4}", str(r[0])) and all(v == "[x]" for v in r[7:])}
+    assert "Birmingham" in missing and birmingham == (True, "2021-22")
 
     # its bodies are placed - combined authorities made since the 2019 lookups too - but national parks
     assert set(unplaced) <= {("E26",), ("E68",)}, unplaced

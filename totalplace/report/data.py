@@ -58,13 +58,14 @@ class Place:
 
 
 def coverage_notes(place: Place) -> list[dict]:
-    """Per financial year: the agencies whose data the place's figures cover, those they do not, and
-    whether any of it rests on generated files. A group of districts takes its districts' rows
+    """Per financial year: the agencies whose data the place's figures cover, those they do not,
+    whether the council's own return for the year is missing (dq_missing_returns), and whether any
+    of it rests on generated files. A group of districts takes its districts' rows
     (already summed by mart_total_place's agencies_with_spend)."""
     years: dict[str, dict] = {}
 
     def note(y: str) -> dict:
-        return years.setdefault(y, {"year": y, "with": [], "without": [], "synthetic": False})
+        return years.setdefault(y, {"year": y, "with": [], "without": [], "synthetic": False, "return_missing": False})
 
     for row in place.marts.get("coverage", []):
         year = note(row["financial_year"])
@@ -75,6 +76,7 @@ def coverage_notes(place: Place) -> list[dict]:
         if not place.marts.get("coverage"):
             year["with"] = sorted(set(year["with"]) | set((row["agencies_with_spend"] or "").split(", ")) - {""})
         year["synthetic"] |= bool(row["is_synthetic"])
+        year["return_missing"] |= bool(row.get("is_council_return_missing"))
     return [years[y] for y in sorted(years)]
 
 
