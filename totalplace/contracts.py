@@ -373,6 +373,11 @@ class Unpivot(BaseModel):
     model_config = ConfigDict(extra="forbid")
     key_column: str
     value_column: str
+    row_total: str | None = Field(
+        default=None,
+        description="a column of the file holding each row's own total of its values (e.g. 'All ages'): every "
+        "row's values must add up to it exactly, else the file is refused naming the lines - a lost or "
+        "doubled column shows there, checked against the publisher's own figure")
 
 
 def spend_header_key(header: str) -> str:
@@ -504,6 +509,10 @@ class Contract(BaseModel):
         if marked != set(self.person_identifiers):
             raise ValueError(f"person_identifiers {sorted(self.person_identifiers)} must list exactly the columns "
                              f"with an identifier kind {sorted(marked)}")
+        if self.unpivot is not None and self.unpivot.row_total is not None:
+            total = self.column_by_name.get(self.unpivot.row_total)
+            if total is None or total.type not in ("integer", "number", "money"):
+                raise ValueError(f"unpivot.row_total {self.unpivot.row_total!r} must be a numeric contract column")
         for name in self.unique or []:
             if name not in names:
                 raise ValueError(f"unique column {name!r} is not a contract column")

@@ -317,6 +317,10 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
     typed = create_typed_table(conn, table, contract, match, landed, constants, sharing.sent_by, sharing.agreement)
     if typed.problems:
         raise Rejected([Problem(check="totals_reconcile", rule=p, column=None) for p in typed.problems])
+    if contract.unpivot is not None and contract.unpivot.row_total:
+        short = rows_not_adding_up(conn, table.typed, contract, match.header_line)
+        if short:
+            raise Rejected([short])
     if contract.unique:
         repeated = repeated_rows(conn, table.typed, contract, match.header_line)
         if repeated:
@@ -357,6 +361,29 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         notes.append(f"{len(match.measures)} columns of values were read as rows of "
                      f"{contract.unpivot.key_column} / {contract.unpivot.value_column}")
     return Landed(match, typed.rows, encoding, notes, typed.totals)
+
+
+def rows_not_adding_up(conn, typed, contract: Contract, header_line: int) -> Problem | None:
+    """Rows of a wide table whose values do not add up to the row's own total column (the
+    publisher's "All ages"): one problem naming the lines, each with both figures."""
+    from psycopg import sql
+
+    total, value = contract.unpivot.row_total, contract.unpivot.value_column
+    # a row with a value that does not parse is the gate's to report, with the value: not judged here
+    found = conn.execute(sql.SQL(
+        "select _row_number, min({t}), sum({v}), count(*) from {typed} group by _row_number "
+        "having sum({v}) is distinct from min({t}) and bool_and({ti} is null and {vi} is null) order by 1").format(
+            t=sql.Identifier(total), v=sql.Identifier(value), typed=typed,
+            ti=sql.Identifier(f"{total}__invalid"), vi=sql.Identifier(f"{value}__invalid"))).fetchall()
+    if not found:
+        return None
+    header = contract.column_by_name[total].header
+    return Problem(
+        check="row_total", column=total, header=header, rows_failing=len(found),
+        rule=f"each row's {contract.unpivot.key_column} columns must add up to its own {header!r}: "
+             f"{len(found)} row(s) do not (a column lost, doubled or mistyped?)",
+        examples=[{"row": r, "line": r + header_line, "value": f"{header} {t}, the {n} columns add up to {v}"}
+                  for r, t, v, n in found[:10]])
 
 
 def repeated_rows(conn, typed, contract: Contract, header_line: int) -> Problem | None:

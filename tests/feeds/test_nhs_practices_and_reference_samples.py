@@ -118,3 +118,28 @@ def test_district_boundaries_publish_from_geojson_and_a_broken_one_is_refused(se
     report = intake.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), shapeless)
     assert report["outcome"] == "failed"
     assert any(p.get("column") == "geometry" for p in report["problems"]), report["problems"]
+
+
+def test_a_population_file_whose_ages_do_not_add_up_is_refused_at_intake(settings, tmp_path):
+    """The ages of each area must add up to the publisher's own "All ages": a file that lost a column
+    (here 90+) is refused naming the lines, not published to fail every warehouse build after it."""
+    from python_calamine import CalamineWorkbook
+
+    path = REFERENCE_DIR / "ons_lad_population_by_age" / "ons_ukpopestimatesmid2021on2021geographyfinal.xls"
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("MYE2 - Persons").to_python()
+    header = next(i for i, r in enumerate(rows) if r[0] == "Code")
+    lost = rows[header].index("90+")
+    cut = tmp_path / "mid-2021-without-90.csv"
+    with cut.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([[int(c) if isinstance(c, float) and c.is_integer() else c
+                                   for i, c in enumerate(r) if i != lost] for r in rows])
+    outcome = ingest(settings, "reference", "ons_lad_population_by_age", cut)
+    assert outcome.status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    [problem] = report["problems"]
+    areas = [r for r in rows[header + 1:] if r[0]]
+    assert problem["check"] == "row_total" and problem["rows_failing"] == sum(1 for r in areas if r[lost])
+    first = next(r for r in areas if r[lost])
+    assert problem["examples"][0]["value"] == (f"All ages {round(first[3])}, the 90 columns add up to "
+                                               f"{round(first[3]) - round(first[lost])}")
