@@ -129,7 +129,10 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
     rows = []
     for place in data.places:
         per_head, agencies, by_agency = _per_head(place, year)
-        rows.append({"code": place.code, "name": place.name, "population": place.population,
+        # the residents per head is of: that year's estimate (mart_total_place), not dim_place's mid-2019
+        residents = next((r["population"] for r in place.marts.get("spend", [])
+                          if r["financial_year"] == year and r.get("population")), None)
+        rows.append({"code": place.code, "name": place.name, "population": residents or place.population,
                      "agencies": agencies, "per_head": per_head, "by_agency": by_agency})
         write(staging / "places" / f"{place.code}.html", "place.html.j2", "../", title=place.name, place=place,
               coverage=coverage_notes(place),
