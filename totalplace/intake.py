@@ -100,6 +100,13 @@ def prepare(settings: Settings, contract: Contract) -> str:
     return url
 
 
+def is_web_page(path: Path) -> bool:
+    """True when the file starts (after a byte-order mark and blanks) as HTML does."""
+    with path.open("rb") as fh:
+        head = fh.read(512).removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<table", b"<meta", b"<head"))
+
+
 def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) -> Path:
     """The CSV to load: the file itself, or - written out as CSV beside it (or in ``workdir``) - the
     contract's sheets of a spreadsheet, the features of a GeoJSON collection, or the file with its
@@ -110,6 +117,10 @@ def tabular_source(path: Path, contract: Contract, workdir: Path | None = None) 
 
     # a geojson feed's file already written out as CSV (land() is given it again) is read as it is
     geojson = contract.format.type == "geojson" and is_json(path)
+    if not geojson and is_web_page(path):
+        raise Rejected([Problem(check="file_readable", rule=(
+            "the file is a web page (HTML), whatever its name says - as Excel writes with 'Save as Web Page' or a "
+            "finance system's 'export to Excel': save it as CSV or as an Excel workbook (.xlsx) and send it again"))])
     if not geojson and not is_workbook(path):
         if not has_bare_cr(path):
             return path

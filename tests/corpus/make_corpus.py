@@ -133,6 +133,9 @@ case("amount_third_decimal", "payments", payments("P1,12.505,01/04/2021,3,"), **
 case("amount_trailing_minus", "payments", payments('P1,"1,043.00-",01/04/2021,3,'), **published(1))
 case("amount_credit_cr", "payments", payments("P1,1043.00 CR,01/04/2021,3,"), **published(1))
 case("amount_exponent_overflow", "payments", payments("P1,1E+300,01/04/2021,3,"), **quarantined("Amount"))
+# a web page saved with a spreadsheet's name (Excel's "Save as Web Page", a finance system's export)
+case("html_saved_as_xls", "payments", b"<html><body><table><tr><td>Ref</td><td>Amount</td></tr></table></body></html>",
+     ext="xls", **quarantined("web page"))
 # line endings of old Mac Excel (bare CR), and of two programs' output pasted together
 case("bare_cr_line_endings", "payments", payments(*GOOD, header=HEADER.replace("\r\n", "\r"), eol="\r"),
      **published(3))
