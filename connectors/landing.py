@@ -495,11 +495,52 @@ def _set_aside_non_data(conn: psycopg.Connection, table: LandingTable, contract:
                                   "more rows below the data"))
     if totals:
         result.problems = _reconcile(conn, t, contract, match, result.totals, grand_row, footer_rows)
+    if footer_rows and not contract.unpivot and contract.money_columns:
+        found, problems = _unlabelled_totals(conn, t, contract, match, footer_rows)
+        result.totals += found
+        result.problems += problems
+        shown = {f["row"] for f in found}
+        result.footer = [(row, text) for row, text in result.footer if row not in shown]
     if footer_rows or totals:
         with conn.cursor() as cur:
             cur.execute(sql.SQL("delete from {} where _total or _row_number = any(%s)").format(t), (footer_rows,))
             result.rows -= cur.rowcount
     return result
+
+
+def _unlabelled_totals(conn: psycopg.Connection, typed: sql.Composable, contract: Contract, match: HeaderMatch,
+                       footer_rows: list[int]) -> tuple[list[dict], list[str]]:
+    """Rows below the data holding nothing but an amount: a total with no label. Each must equal the
+    sum of the lines above it (recorded as a totals row, reconciled), else the file is refused naming
+    both figures - never set aside as a note in silence (it may be a payment whose other cells were lost)."""
+    amounts = contract.money_columns
+    others = [c.name for c in contract.stored_columns if c.name not in amounts and c.from_file and c.name in match.targets]
+    tolerance = contract.totals_rows.tolerance if contract.totals_rows else 0
+    found, problems = [], []
+    rows = conn.execute(sql.SQL(
+        "select _row_number, {amounts} from {t} where _row_number = any(%s) and num_nonnulls({amounts}) > 0 {empty} "
+        "order by 1").format(
+            amounts=sql.SQL(", ").join(sql.Identifier(a) for a in amounts), t=typed,
+            empty=sql.SQL("and num_nonnulls({}) = 0").format(sql.SQL(", ").join(sql.Identifier(c) for c in others))
+            if others else sql.SQL("")), (footer_rows,)).fetchall()
+    for row, *values in rows:
+        sums = conn.execute(sql.SQL("select {} from {} where not _total and not (_row_number = any(%s)) "
+                                    "and _row_number < %s").format(
+            sql.SQL(", ").join(sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(a)) for a in amounts), typed),
+            (footer_rows, row)).fetchone()
+        line = row + match.header_line
+        entry = {"row": row, "line": line, "label": "(no label)"}
+        for amount, value, total in zip(amounts, values, sums, strict=True):
+            if value is None:
+                continue
+            entry[amount] = str(value)
+            if abs(total - value) > tolerance:
+                header = match.header_of(amount)
+                problems.append(f"line {line} holds only an amount ({header} {value}) - a total with no label? - but "
+                                f"the lines above it add up to {total} (difference {total - value}); a total must "
+                                "match its lines, and a payment needs its other cells")
+        found.append(entry)
+    return found, problems
 
 
 def _reconcile(conn: psycopg.Connection, typed: sql.Composable, contract: Contract, match: HeaderMatch,

@@ -357,7 +357,9 @@ def land(conn, contract: Contract, table: LandingTable, path: Path, file_id: int
         notes.append(f"line {row + match.header_line} is a note below the data, not a row{quoted}")
     for total in typed.totals:
         sums = ", ".join(f"{k} {v}" for k, v in total.items() if k not in ("row", "line", "label"))
-        checked = "the data adds up to it" if contract.totals_rows and contract.totals_rows.reconcile else "not checked"
+        checked = ("the lines above it add up to it" if total["label"] == "(no label)"
+                   else "the data adds up to it" if contract.totals_rows and contract.totals_rows.reconcile
+                   else "not checked")
         notes.append(f"line {total['line']} is a totals row ({total['label']!r}{': ' + sums if sums else ''}); "
                      f"it was not loaded as data ({checked})")
     if encoding != "utf-8":

@@ -328,6 +328,29 @@ def test_headers_no_alias_lists_are_read_by_name_and_content(settings, spend_con
     assert "'Amount Due' (column 5: name 0.75" in rule
 
 
+def test_a_total_without_a_label_is_reconciled_and_a_wrong_one_stops_the_file(settings, spend_contract, tmp_path):
+    """A last row holding only an amount is a total with no label: reconciled with the lines above it;
+    when it does not match (a payment whose other cells were lost, or a wrong total) the file is
+    refused naming both figures - it is never set aside as a note in silence."""
+    lines = ("Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
+             "Anytown Council,17/02/2021,T1,100.00,A LTD,Parks,Plants\n"
+             "Anytown Council,18/02/2021,T2,\"1,200.50\",B LTD,Parks,Plants\n")
+    path = tmp_path / "unlabelled-total.csv"
+    path.write_text(lines + ',,,"1,300.50",,,\n', encoding="utf-8")
+    outcome = intake.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "published", outcome.error
+    assert published(settings, outcome.file_id) == (2, Decimal("1300.50"))
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    assert report["file_totals"] == [{"row": 3, "line": 4, "label": "(no label)", "amount": "1300.50"}]
+
+    path.write_text(lines + ",,,900.00,,,\n", encoding="utf-8")
+    report = intake.check_file(settings, spend_contract, path)
+    assert report["outcome"] == "failed"
+    assert ("line 4 holds only an amount (Amount 900.00) - a total with no label? - but the lines above it add up "
+            "to 1300.50 (difference 400.50)") in report["problems"][0]["rule"]
+
+
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
