@@ -198,6 +198,7 @@ def apply_resolution(match: HeaderMatch, contract: Contract, resolution) -> Head
     match.missing = [c.header for c in contract.header_columns if c.required and c.name not in taken
                      and c.header in match.missing]
     match.duplicates = [h for h in match.duplicates if h not in settled]
+    match.absent_optional = [c.header for c in contract.header_columns if not c.required and c.name not in taken]
     match.notes = list(resolution.notes)
     match.candidates = resolution.candidates
     return match

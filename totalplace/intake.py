@@ -187,12 +187,14 @@ def match_file(path: Path, contract: Contract, encoding: str | None = None,
     # a person-level file's own header text is not repeated back (a header cell can hold anything a
     # person typed - a name): its columns are named by position
     person_level = bool(contract.person_identifiers)
-    if (match.missing or match.duplicates) and not person_level and contract.unpivot is None:
+    # a column the platform would otherwise fill by default (the sending body) is looked for too
+    defaulted = [c.header for c in contract.header_columns if c.default and c.name not in match.targets]
+    if (match.missing or match.duplicates or defaulted) and not person_level and contract.unpivot is None:
         # what the exact names left open is decided by name and content, or reported with candidates
         samples = sample_columns(path, encoding=encoding, delimiter=contract.format.delimiter, offset=row.offset)
         mapped = match.notes
         match = apply_resolution(match, contract, resolve(
-            headers, match.targets, contract, match.missing, match.duplicates, samples))
+            headers, match.targets, contract, [*match.missing, *defaulted], match.duplicates, samples))
         match.notes = [*mapped, *match.notes]
     def candidates(header: str) -> str:
         found = match.candidates.get(next((c.name for c in contract.header_columns if c.header == header), ""), [])

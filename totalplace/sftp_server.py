@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -626,7 +627,8 @@ def start_background(settings: Settings, timeout: float = 20.0) -> int:
         if proc.poll() is not None:
             raise RuntimeError(f"SFTP server exited at start; see {settings.logs_dir / 'sftp.log'}")
         if settings.sftp_port_file.exists() and _pid(settings) is not None:
-            return int(settings.sftp_port_file.read_text())
+            with contextlib.suppress(ValueError, FileNotFoundError):  # (a port file of an older writer, half written)
+                return int(settings.sftp_port_file.read_text())
         time.sleep(0.05)
     proc.kill()
     raise RuntimeError("SFTP server did not start in time")

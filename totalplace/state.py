@@ -61,13 +61,17 @@ def private_dir(path: Path, settings: Settings | None = None) -> Path:
 
 
 def write_private(path: Path, data: bytes | str) -> Path:
-    """Write a file only its owner may read (0600 from the first byte, not chmod-ed afterwards)."""
+    """Write a file only its owner may read (0600 from the first byte, not chmod-ed afterwards), whole:
+    written beside it and renamed into place, so a reader never sees it empty or half-written (the
+    SFTP server's port file was once read between its creation and its write)."""
     private_dir(path.parent)
     payload = data.encode() if isinstance(data, str) else data
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(payload)
-    os.chmod(path, 0o600)
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)
     return path
 
 

@@ -234,3 +234,30 @@ def test_early_years_is_a_theme_and_a_file_names_its_publisher(reference_loaded,
     # the plant nursery (a supplier's name, parks' plants) is not early years
     assert themes == {1: "early_years", 2: "early_years", 3: "other"}
     assert publisher == [("London Borough of Croydon", False)]
+
+
+def test_a_council_no_seed_knows_is_placed_by_its_name_every_pound(reference_loaded):
+    """Leeds publishes its first files (2010 and 2020 layouts, real): Leeds City Council is placed in
+    Leeds by its name against the ONS district names, its arm's-length bodies ("Education Leeds",
+    "Aire Valley Homes Leeds") by the one district their names contain - and every pound of both files
+    is in Leeds, as an independent parse of the files totals them."""
+    s = reference_loaded
+    council = FIXTURES / "council"
+    contract = get_contract(s.feeds_dir, "council", "spend_over_500")
+    expected = Decimal(0)
+    for name, encoding, amount in (("leeds_spending_2010-12.csv", "utf-8", "Net amount"),
+                                   ("leeds_spending_2020-06.csv", "cp1252", "Amount")):
+        with (council / name).open(encoding=encoding, newline="") as fh:
+            expected += sum(Decimal(r[amount].strip()) for r in csv.DictReader(fh) if (r[amount] or "").strip())
+        outcome = intake.ingest_local(s, contract, council / name)
+        assert outcome.status == "published", outcome.error
+    assert build(s) == []
+    with connect(s.warehouse_url) as conn:
+        placed = conn.execute(
+            "select lad_code, sum(amount) from intermediate__build.int_spend_by_district "
+            "where feed = 'council/spend_over_500' group by 1").fetchall()
+        bodies = dict(conn.execute("select body_name, placed_by from intermediate__build.int_bodies "
+                                   "where body_name ilike '%%leeds%%'").fetchall())
+    assert placed == [("E08000035", expected)]
+    assert bodies["Leeds City Council"] == "name matched to an ONS area"
+    assert bodies["Education Leeds"] == "the one ONS area its name contains"

@@ -71,7 +71,8 @@ admissions as (
 
 bodies as (
 
-    select * from {{ ref('bodies') }}
+    -- the seed's bodies, and councils it does not know placed by their names (int_bodies)
+    select * from {{ ref('int_bodies') }}
 
 ),
 
