@@ -245,6 +245,14 @@ def map_columns(
                   "`totalplace reprocess` the quarantined file.")
 
 
+def _warehouse_state(summary) -> str:
+    """What became of the warehouse in a run, in words that do not claim a failed build happened."""
+    if not summary.transformed:
+        return "unchanged"
+    built = next((r.ok for r in summary.dag_results if r.dag_id == "transform__dbt_build"), False)
+    return "rebuilt" if built else "not rebuilt (the build failed: the published warehouse is as it was)"
+
+
 # ------------------------------------------------------------------ engineer side
 @app.command()
 @guarded
@@ -267,7 +275,7 @@ def run(
         console.print(f"[dim]Airflow/dbt log: {summary.log_file}[/]")
     line = (f"{len(summary.files)} file(s): {summary.count('published')} published, {summary.count('quarantined')} "
             f"quarantined, {summary.count('duplicate')} duplicate; warehouse "
-            f"{'rebuilt' if summary.transformed else 'unchanged'}")
+            f"{_warehouse_state(summary)}")
     if not summary.ok:
         fail(f"run: a DAG run failed ({line})", f"see {summary.log_file or 'the output above'}", code=1)
     console.print(f"[green]run:[/] {line}.")

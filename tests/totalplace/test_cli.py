@@ -76,3 +76,15 @@ def test_drop_then_ledger_and_sql(sftp):
 
     refused = cli(sftp, "sql", "delete from raw.police__street_crime", "--as", "police")
     assert refused.returncode == 2 and "read-only" in refused.stderr
+
+
+def test_a_run_whose_build_failed_does_not_say_the_warehouse_was_rebuilt():
+    from types import SimpleNamespace
+
+    from totalplace.cli import _warehouse_state
+
+    failed = SimpleNamespace(transformed=True, dag_results=[SimpleNamespace(dag_id="transform__dbt_build", ok=False)])
+    built = SimpleNamespace(transformed=True, dag_results=[SimpleNamespace(dag_id="transform__dbt_build", ok=True)])
+    assert _warehouse_state(failed).startswith("not rebuilt")
+    assert _warehouse_state(built) == "rebuilt"
+    assert _warehouse_state(SimpleNamespace(transformed=False, dag_results=[])) == "unchanged"
