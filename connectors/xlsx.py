@@ -145,7 +145,7 @@ def _sheet_rows(workbook, read: list[SheetHeader]):
             for i, row in enumerate(rows):
                 cells = [_cell_text(v) for v in row]
                 if several:
-                    cells = (cells + [""] * (width - len(cells)))[:max(width, len(cells))]
+                    cells += [""] * (width - len(cells))  # as wide as the header, at least
                     cells += list(SHEET_COLUMNS) if i == sheet.row else ([sheet.name, str(i + 1)] if i > sheet.row else ["", ""])
                 yield n, cells
             continue
