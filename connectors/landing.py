@@ -423,8 +423,8 @@ def create_typed_table(conn: psycopg.Connection, table: LandingTable, contract: 
                          "(select {} from {} where _cells > 0 offset 0) as _v").format(
         sql.SQL("unlogged" if contract.person_identifiers else ""), table.typed, sql.SQL(", ").join(outer),
         sql.SQL(", ").join(items), source))
-    protect(conn, table.ident, contract.agency)
-    protect(conn, table.typed, contract.agency)  # it becomes the file's partition of raw
+    protect(conn, table.ident, contract.agency, sent_by)  # the file's cells as sent: its sender's to read
+    protect(conn, table.typed, contract.agency, sent_by)  # it becomes the file's partition of raw
     result = _set_aside_non_data(conn, table, contract, match, landed_rows)
     # an absent column or an empty cell that defaults to the sender: filled once totals rows and notes
     # are set aside (a totals row's label is the sender's words, not the sender's name)

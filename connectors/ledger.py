@@ -61,41 +61,58 @@ class LedgerEntry:
     superseded_by: int | None = None
     publisher: str | None = None
     synthetic: bool = False
+    account: str | None = None
 
 
 _COLUMNS = ("file_id, agency, feed, name, sha256, bytes, rows, status, error, report, duplicate_of, received_at, "
-            "finished_at, sent_by, agreement, purged_at, superseded_by, publisher, synthetic")
+            "finished_at, sent_by, agreement, purged_at, superseded_by, publisher, synthetic, account")
+
+CONFIGURATION_CHECKS = ("data_sharing_agreement", "sender")
+"""Checks a file fails for the platform's own configuration (no live agreement, no registered sender),
+not for anything in the file: the same bytes sent again after the configuration is fixed are a new
+try, not a duplicate of the refused one."""
 
 
 def find_previous(conn: psycopg.Connection, agency: str, feed: str, sha256: str) -> LedgerEntry | None:
-    """The earlier file with the same content that reached a final outcome, if any."""
+    """The earlier file with the same content that reached a final outcome, if any (a quarantine for the
+    platform's configuration alone does not count: see CONFIGURATION_CHECKS)."""
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         cur.execute(
             f"select {_COLUMNS} from ops.file_ledger where agency = %s and feed = %s and sha256 = %s "
-            "and status in ('published', 'quarantined') order by (status = 'published') desc, file_id limit 1",
-            (agency, feed, sha256),
+            "and (status = 'published' or (status = 'quarantined' and exists ("
+            "    select 1 from jsonb_array_elements(coalesce(report -> 'problems', '[]'::jsonb)) p "
+            "    where p ->> 'check' <> all(%s)))) "
+            "order by (status = 'published') desc, file_id limit 1",
+            (agency, feed, sha256, list(CONFIGURATION_CHECKS)),
         )
         return cur.fetchone()
 
 
+def duplicate_note(previous: LedgerEntry, sent_by: str | None) -> str:
+    """Why a file is a duplicate, in words for its sender: another body's file is not named to it."""
+    if previous.sent_by != sent_by:
+        return f"the same content was already {previous.status} for this feed (sent by another body)"
+    return f"same content as file {previous.file_id} ({previous.name}), which was {previous.status}"
+
+
 def record_received(
     conn: psycopg.Connection, *, agency: str, feed: str, name: str, sha256: str, size: int, sent_by: str | None = None,
-    publisher: str | None = None, synthetic: bool = False,
+    publisher: str | None = None, synthetic: bool = False, account: str | None = None,
 ) -> LedgerEntry:
     """Enter a downloaded file; a repeat of an already-decided file is entered as ``duplicate``."""
     previous = find_previous(conn, agency, feed, sha256)
     with conn.cursor(row_factory=class_row(LedgerEntry)) as cur:
         if previous is None:
             cur.execute(
-                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes, sent_by, publisher, synthetic) "
-                f"values (%s, %s, %s, %s, %s, %s, %s, %s) returning {_COLUMNS}",
-                (agency, feed, name, sha256, size, sent_by, publisher, synthetic),
+                f"insert into ops.file_ledger (agency, feed, name, sha256, bytes, sent_by, publisher, synthetic, account) "
+                f"values (%s, %s, %s, %s, %s, %s, %s, %s, %s) returning {_COLUMNS}",
+                (agency, feed, name, sha256, size, sent_by, publisher, synthetic, account),
             )
         else:
             cur.execute(
                 "insert into ops.file_ledger (agency, feed, name, sha256, bytes, rows, status, error, duplicate_of, "
-                f"finished_at, sent_by, publisher, synthetic) values (%s, %s, %s, %s, %s, %s, 'duplicate', %s, %s, "
-                f"now(), %s, %s, %s) returning {_COLUMNS}",
+                f"finished_at, sent_by, publisher, synthetic, account) values (%s, %s, %s, %s, %s, %s, 'duplicate', "
+                f"%s, %s, now(), %s, %s, %s, %s) returning {_COLUMNS}",
                 (
                     agency,
                     feed,
@@ -103,11 +120,12 @@ def record_received(
                     sha256,
                     size,
                     0,
-                    f"same content as file {previous.file_id} ({previous.name}), which was {previous.status}",
+                    duplicate_note(previous, sent_by),
                     previous.file_id,
                     sent_by,
                     publisher,
                     synthetic,
+                    account,
                 ),
             )
         entry = cur.fetchone()

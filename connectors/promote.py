@@ -37,7 +37,7 @@ def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
         ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
     )
     protected = conn.execute("select 1 from pg_policies where schemaname = 'raw' and tablename = %s "
-                             "and policyname = 'agency_rows' and qual ilike '%%select%%'", (contract.key,)).fetchone()
+                             "and policyname = 'agency_rows' and qual ilike '%%readable_bodies%%'", (contract.key,)).fetchone()
     if not protected:
         protect(conn, raw_table(contract), contract.agency)
     for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", ""), ("_agreement", "text", "")]:
@@ -122,7 +122,8 @@ def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTab
 REDACTED = "[redacted]"
 
 
-def quarantine_rows(conn: psycopg.Connection, table: LandingTable, contract: Contract) -> None:
+def quarantine_rows(conn: psycopg.Connection, table: LandingTable, contract: Contract,
+                    sent_by: str | None = None) -> None:
     """Keep a rejected file's rows in ``quarantine`` for audit: as received - or, for a person-level
     feed, redacted: its pseudonyms (made before PostgreSQL saw a byte) stay, every other filled cell
     becomes ``[redacted]``, so nothing of what the sender typed (an NHS number in a cost column, a
@@ -144,4 +145,4 @@ def quarantine_rows(conn: psycopg.Connection, table: LandingTable, contract: Con
                 c=sql.Identifier(c), r=sql.Literal(REDACTED)) for c in columns]
     conn.execute(sql.SQL("create table {} as select {} from {}").format(target, sql.SQL(", ").join(kept), table.ident))
     conn.execute(sql.SQL("drop table {}").format(table.ident))
-    protect(conn, target, contract.agency)
+    protect(conn, target, contract.agency, sent_by)

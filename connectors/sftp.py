@@ -1,4 +1,5 @@
-"""SFTP client side: what the connector and ``totalplace drop`` do on an agency's account.
+"""SFTP client side: what the connector and ``totalplace drop`` do on a partner body's account
+(partners.yml: one account per body).
 
 Completeness rule (what senders must know, also in the README):
   * upload as ``name.part`` and rename when done - ``.part`` files are never taken;
@@ -74,11 +75,11 @@ def credentials(settings: Settings) -> dict[str, str]:
 
 
 class SftpAccount:
-    """An open SFTP session as one agency account."""
+    """An open SFTP session as one partner body's account."""
 
-    def __init__(self, client: paramiko.SSHClient, agency: str):
+    def __init__(self, client: paramiko.SSHClient, account: str):
         self._client = client
-        self.agency = agency
+        self.account = account
         self.sftp = client.open_sftp()
 
     # ---- listing and the completeness rule ----
@@ -238,17 +239,17 @@ class SftpAccount:
 
 
 @contextmanager
-def open_account(settings: Settings, agency: str, password: str | None = None) -> Iterator[SftpAccount]:
-    """Log in to the SFTP server as ``agency``, as the partner would (password from the credentials
+def open_account(settings: Settings, account: str, password: str | None = None) -> Iterator[SftpAccount]:
+    """Log in to the SFTP server as ``account``, as the partner would (password from the credentials
     file unless given): what ``totalplace drop``, the demo and the tests' uploads do."""
-    secret = password if password is not None else credentials(settings).get(agency, "")
-    with _session(settings, agency, password=secret) as account:
-        yield account
+    secret = password if password is not None else credentials(settings).get(account, "")
+    with _session(settings, account, password=secret) as session:
+        yield session
 
 
 @contextmanager
-def open_service(settings: Settings, agency: str) -> Iterator[SftpAccount]:
-    """Log in to ``agency``'s account as the platform's connector: with the platform's own key (the
+def open_service(settings: Settings, account: str) -> Iterator[SftpAccount]:
+    """Log in to ``account`` (a partner body's) as the platform's connector: with the platform's own key (the
     local server gives it the connector's rights - reports to the outbox, files out of the inbox - and
     no partner's failed logins lock it out). An external server without a key configured
     (``sftp_service_key_file``) is logged in to with the account's password."""
@@ -256,15 +257,15 @@ def open_service(settings: Settings, agency: str) -> Iterator[SftpAccount]:
 
     key = service_key_file(settings)
     if key.exists():
-        with _session(settings, agency, pkey=paramiko.Ed25519Key.from_private_key_file(str(key))) as account:
-            yield account
+        with _session(settings, account, pkey=paramiko.Ed25519Key.from_private_key_file(str(key))) as session:
+            yield session
     else:
-        with _session(settings, agency, password=credentials(settings).get(agency, "")) as account:
-            yield account
+        with _session(settings, account, password=credentials(settings).get(account, "")) as session:
+            yield session
 
 
 @contextmanager
-def _session(settings: Settings, agency: str, **auth) -> Iterator[SftpAccount]:
+def _session(settings: Settings, account: str, **auth) -> Iterator[SftpAccount]:
     client = paramiko.SSHClient()
     if settings.sftp_host_key.exists():
         # our own local server: pin its host key rather than trusting whatever answers
@@ -282,17 +283,17 @@ def _session(settings: Settings, agency: str, **auth) -> Iterator[SftpAccount]:
     client.connect(
         settings.sftp_host,
         port=settings.resolved_sftp_port(),
-        username=agency,
+        username=account,
         look_for_keys=False,
         allow_agent=False,
         timeout=15,
         **auth,
     )
-    account = SftpAccount(client, agency)
+    session = SftpAccount(client, account)
     try:
-        yield account
+        yield session
     finally:
-        account.close()
+        session.close()
 
 
 MANIFEST_KEYS = ("sha256", "bytes", "rows")

@@ -11,16 +11,17 @@ from airflow.sdk import Asset, PokeReturnValue, dag, task
 
 from totalplace.contracts import Contract, load_contracts
 from totalplace.dag_defaults import START_DATE, Tag, default_args
-from totalplace.settings import AGENCIES, Settings
+from totalplace.partners import registry
+from totalplace.settings import Settings
 
 DOC = """\
 ### {title} ({agency}/{feed})
 
-Takes complete files from the `{agency}` SFTP account's `inbox/{feed}/`, records each in
-`ops.file_ledger`, COPYs it into `landing`, runs the Great Expectations suite `{suite}` on it in
-PostgreSQL, then publishes the rows into `raw.{key}` (one transaction) or moves them to
-`quarantine` and writes a report to the agency's `outbox/{feed}/`. A quarantined file is an
-outcome, not a task failure.
+Takes complete files from `inbox/{feed}/` of the SFTP account of each body that sends it
+({senders}), records each in `ops.file_ledger` with its sending body, COPYs it into `landing`, runs
+the Great Expectations suite `{suite}` on it in PostgreSQL, then publishes the rows into `raw.{key}`
+(one transaction) or moves them to `quarantine` and writes a report to the sender's
+`outbox/{feed}/`. A quarantined file is an outcome, not a task failure.
 
 * **Contract:** `feeds/{agency}/{feed}.yml` - **publisher:** {publisher}
 * **Expected:** `{schedule}`; the sensor waits up to 6 hours for a file, then skips.
@@ -31,6 +32,7 @@ outcome, not a task failure.
 
 def build_ingest_dag(contract: Contract):
     key = (contract.agency, contract.feed)
+    senders = registry(Settings()).sending(*key)
 
     @dag(
         dag_id=contract.dag_id,
@@ -38,26 +40,20 @@ def build_ingest_dag(contract: Contract):
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=[Tag.LAYER_INGEST, Tag.agency(contract.agency)],
+        tags=[Tag.LAYER_INGEST, Tag.agency(contract.agency), *(Tag.body(p.account) for p in senders)],
         default_args=default_args(contract.owner.name),
         doc_md=DOC.format(title=contract.title, agency=contract.agency, feed=contract.feed, suite=contract.suite_name,
-                          key=contract.key, publisher=contract.publisher or "-", schedule=contract.schedule,
+                          key=contract.key, senders=", ".join(f"`{p.account}` ({p.body})" for p in senders),
+                          publisher=contract.publisher or "-", schedule=contract.schedule,
                           owner=contract.owner.name, email=contract.owner.email),
     )
     def ingest():
         @task.sensor(poke_interval=60, timeout=6 * 3600, mode="reschedule", soft_fail=True)
         def wait_for_file() -> PokeReturnValue:
-            """Done when a file waits in the inbox or an earlier run left one unfinished."""
-            from connectors import ledger
-            from connectors.sftp import open_service
-            from totalplace.warehouse import connect, pipeline_url
+            """Done when a file waits in a sender's inbox or an earlier run left one unfinished."""
+            from totalplace.intake import has_work
 
-            settings = Settings()
-            with connect(pipeline_url(settings, "loader")) as conn:
-                pending = ledger.pending_for_feed(conn, *key) if _ledger_exists(conn) else []
-            with open_service(settings, key[0]) as account:
-                waiting = key[1] in account.waiting_feeds()
-            return PokeReturnValue(is_done=bool(pending) or waiting)
+            return PokeReturnValue(is_done=has_work(Settings(), _contract(*key)))
 
         @task
         def fetch() -> list[int]:
@@ -105,10 +101,6 @@ def _contract(agency: str, feed: str) -> Contract:
     return get_contract(Settings().feeds_dir, agency, feed)
 
 
-def _ledger_exists(conn) -> bool:
-    return conn.execute("select to_regclass('ops.file_ledger') is not null").fetchone()[0]
-
-
 for _contract_obj in load_contracts(Settings().feeds_dir).values():
-    if _contract_obj.agency in AGENCIES:
+    if _contract_obj.agency in registry(Settings()).agency_types:
         globals()[_contract_obj.dag_id] = build_ingest_dag(_contract_obj)

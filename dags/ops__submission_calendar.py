@@ -35,7 +35,8 @@ def ops__submission_calendar():
         settings = Settings()
         with connect(pipeline_url(settings, "loader")) as conn:
             rows = expected_submissions(settings, conn)
-        return [{"agency": e.agency, "feed": e.feed, "sent_by": e.sent_by, "due": e.due.isoformat(), "rule": e.rule}
+        return [{"agency": e.agency, "feed": e.feed, "sent_by": e.sent_by, "account": e.account,
+                 "due": e.due.isoformat(), "rule": e.rule}
                 for e in rows if e.status == "missing"]
 
     @task

@@ -26,10 +26,12 @@ from airflow.sdk import Asset, dag, get_current_context, task
 
 from totalplace.contracts import load_contracts
 from totalplace.dag_defaults import MARTS_ASSET_URI, START_DATE, Tag, default_args
-from totalplace.settings import AGENCIES, Settings
+from totalplace.partners import registry
+from totalplace.settings import Settings
 
 _settings = Settings()
-_assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).values() if c.agency in AGENCIES]
+_assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).values()
+           if c.agency in registry(_settings).agency_types]
 
 
 @dag(

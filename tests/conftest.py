@@ -126,9 +126,8 @@ def settings(tmp_path, warehouse_url, monkeypatch):
 def sftp(settings):
     """The platform's SFTP server for this test's state folder; yields the settings."""
     from totalplace import sftp_server
-    from totalplace.services import feeds_by_agency
 
-    sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
+    sftp_server.ensure_accounts(settings)
     sftp_server.start_background(settings)
     yield settings
     sftp_server.stop_background(settings)
@@ -171,7 +170,7 @@ def drop_sample_and_damaged(settings, folder: Path) -> Path:
     from connectors.sftp import open_account
 
     damaged = damaged_police_sample(folder)
-    with open_account(settings, "police") as police:
+    with open_account(settings, "city_of_london_police") as police:
         police.upload(POLICE_SAMPLE, "street_crime")
         police.upload(damaged, "street_crime")
     return damaged

@@ -96,18 +96,28 @@ def test_the_sftp_server_refuses_attributes_and_links_like_the_local_one():
 
 
 def test_every_sftp_account_knows_the_platforms_key_and_the_workers_hold_it():
-    """The connector logs in with the platform's key (no partner's lockout stops it): each account of
-    users.conf gets a keys folder (atmoz/sftp appends its .pub files to authorized_keys), and the
-    workers get the private half as a secret."""
+    """The connector logs in with the platform's key (no partner's lockout stops it): users.conf has one
+    account per body of partners.yml, each with a keys folder, which the start script installs as its
+    authorized_keys (one mount for all: a body added needs no compose change), and the workers get the
+    private half as a secret."""
+    import os
+
+    from totalplace.partners import deploy_files, load_partners
+
     compose = load()
     volumes = compose["services"]["sftp"]["volumes"]
+    partners = load_partners(PROJECT_ROOT / "partners.yml")
     accounts = [line.split(":")[0] for line in (PROJECT_ROOT / "deploy" / "sftp" / "users.conf").read_text().splitlines()
                 if line and not line.startswith("#")]
-    assert accounts
+    assert accounts == partners.accounts
+    for path, text in deploy_files(partners, PROJECT_ROOT).items():
+        assert path.read_text() == text, f"{path} is stale: run `totalplace generate`"
     for account in accounts:
-        mount = f"./deploy/sftp/keys/{account}:/home/{account}/.ssh/keys:ro"
-        assert mount in volumes, f"{account}: no keys folder mounted"
         assert (PROJECT_ROOT / "deploy" / "sftp" / "keys" / account).is_dir()
+    assert "./deploy/sftp/keys:/etc/sftp/partner-keys:ro" in volumes
+    assert "./deploy/sftp/partner-keys.sh:/etc/sftp.d/partner-keys.sh:ro" in volumes
+    script = PROJECT_ROOT / "deploy" / "sftp" / "partner-keys.sh"
+    assert os.access(script, os.X_OK) and "/etc/sftp/partner-keys/" in script.read_text()
     for name in ("airflow-worker", "airflow-scheduler"):
         service = compose["services"][name]
         assert service["environment"]["TOTALPLACE_SFTP_SERVICE_KEY_FILE"] == "/run/secrets/sftp_service_key"

@@ -9,14 +9,18 @@ Roles (cluster-wide, created by :func:`setup` from the admin connection):
 - ``transformer`` - dbt. Owns ``reference``, ``staging``, ``intermediate``, ``marts`` (and their
   ``__build`` copies), reads ``raw`` through the row-level security policies.
 - ``analyst`` - reads the published ``marts`` only; ``raw`` and ``landing`` are refused.
-- ``police``, ``nhs``, ``housing``, ``council`` - one per partner agency, members of ``partner``:
-  each may select from its *own* tables in ``raw``, ``landing``, ``quarantine`` and ``history``
-  (``<agency>__...``; ``reference__...`` is everyone's), where row-level security (enabled and
-  FORCEd on every table) shows it only its own agency's rows, and reads its files of the ledger
-  through ``ops.partner_files()``. Not a grant on another agency's table: with one, PostgreSQL
-  would let the role EXPLAIN it - and the planner's row estimates (from statistics RLS does not
-  filter) and EXPLAIN ANALYZE's "rows removed by filter" gave another agency's counts and
-  distributions away.
+- one role per agency type in ``partners.yml`` (``police``, ``nhs``, ``housing``, ``council`` ...),
+  no login, members of ``partner``: SELECT on that type's tables in ``raw``, ``landing``,
+  ``quarantine`` and ``history`` (``<agency>__...``; ``reference__...`` is everyone's). Not a grant
+  on another agency type's table: with one, PostgreSQL would let the role EXPLAIN it - and the
+  planner's row estimates and EXPLAIN ANALYZE's "rows removed by filter" gave counts away.
+- one login role per partner *body* - its SFTP account's name (``leeds``, ``city_of_london_police``
+  ...) - a member of its agency type's role. Row-level security (enabled and FORCEd on every table)
+  shows a body only the rows it sent itself (``_sent_by``; a per-file table: the file's sender), so
+  Leeds reads none of Devon's rows although both send ``council__spend_over_500``; its files of the
+  ledger come through ``ops.partner_files()``. ``ops.partner_bodies`` (role -> body) is written
+  from the registry here. What is left between bodies of one type: EXPLAIN on the shared table
+  estimates (and EXPLAIN ANALYZE counts) rows the policy removes - the number of rows, not what they hold.
 
 People get access with ``totalplace grant <role> <user>`` (a login role that is a member of the
 given role) and lose it with ``totalplace revoke``; both are written to ``ops.audit_log``, as are
@@ -36,7 +40,6 @@ embedded PostgreSQL trusts local connections, an external one checks them.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 from pathlib import Path
@@ -46,11 +49,30 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from totalplace.settings import AGENCIES, Settings
+from totalplace.partners import registry
+from totalplace.settings import Settings
 
 PIPELINE_ROLES = ("loader", "transformer")
 GROUP_ROLES = ("analyst", "partner")
-GRANTABLE = ("analyst", *AGENCIES)
+
+
+def agency_roles(settings: Settings) -> tuple[str, ...]:
+    """The agency-type group roles (no login), from partners.yml."""
+    return registry(settings).agency_types
+
+
+def body_roles(settings: Settings) -> tuple[str, ...]:
+    """The partner bodies' login roles - their SFTP accounts' names (partners.yml)."""
+    return tuple(registry(settings).accounts)
+
+
+def grantable(settings: Settings) -> tuple[str, ...]:
+    """Roles a person may be given: the analysts', or one partner body's (its own rows)."""
+    return ("analyst", *body_roles(settings))
+
+
+def platform_roles(settings: Settings) -> tuple[str, ...]:
+    return (*PIPELINE_ROLES, *GROUP_ROLES, *agency_roles(settings), *body_roles(settings))
 LOADER_SCHEMAS = ("landing", "raw", "quarantine", "history")
 TRANSFORMER_SCHEMAS = ("reference", "staging", "intermediate", "marts")
 
@@ -60,18 +82,19 @@ def passwords_file(settings: Settings) -> Path:
 
 
 def role_passwords(settings: Settings) -> dict[str, str]:
-    """{role: password} of the login roles the platform itself uses, created on first use (0600)."""
-    path = passwords_file(settings)
-    if path.exists():
-        return json.loads(path.read_text())
-    from totalplace.state import private_dir
+    """{role: password} of the login roles the platform itself uses - the pipelines', the analysts' and
+    each partner body's - made on first use (0600); a body added to the registry gets one then."""
+    from totalplace.state import private_dir, write_private
 
-    private_dir(path.parent, settings)
-    passwords = {role: secrets.token_urlsafe(24) for role in (*PIPELINE_ROLES, *AGENCIES, "analyst")}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(passwords, fh, indent=2)
-    return passwords
+    path = passwords_file(settings)
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = (*PIPELINE_ROLES, *body_roles(settings), "analyst")
+    missing = [role for role in wanted if role not in known]
+    if missing:
+        private_dir(path.parent, settings)
+        known.update({role: secrets.token_urlsafe(24) for role in missing})
+        write_private(path, json.dumps(known, indent=2))
+    return {role: known[role] for role in wanted}
 
 
 def as_role(url: str, settings: Settings, role: str) -> str:
@@ -110,7 +133,8 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     admin that may create roles and change schema owners (e.g. the managed service's admin).
     """
     passwords = role_passwords(settings)
-    for role in (*PIPELINE_ROLES, *AGENCIES, "analyst", "partner"):
+    agencies, bodies = agency_roles(settings), body_roles(settings)
+    for role in (*PIPELINE_ROLES, *agencies, *bodies, "analyst", "partner"):
         exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
         if exists and role in passwords and _password_is(conn, role, passwords[role]):
             continue  # as it should be; setting a password again costs the server ~70 ms of hashing
@@ -122,8 +146,17 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     # no role of the platform bypasses row-level security (the loader COPYs into a landing table
     # before its policy is switched on, in the same transaction)
     conn.execute("alter role loader nobypassrls")
-    for agency in AGENCIES:
+    for agency in agencies:
         conn.execute(sql.SQL("grant partner to {}").format(sql.Identifier(agency)))
+    partners = registry(settings)
+    for partner in partners.senders:
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(partner.agency_type),
+                                                     sql.Identifier(partner.account)))
+    # the registry's role -> body, read by the row-level security policies (whose rows a login may see)
+    conn.execute("delete from ops.partner_bodies")
+    with conn.cursor() as cur:
+        cur.executemany("insert into ops.partner_bodies (role_name, body, agency) values (%s, %s, %s)",
+                        [(p.account, p.body, p.agency_type) for p in partners.senders])
     dbname = conn.execute("select current_database()").fetchone()[0]
     # PostgreSQL lets every role connect and make temporary objects by default: only the platform's roles
     # (and the people granted them) connect, and only the pipelines, whose dbt models need them, make temp tables
@@ -131,14 +164,14 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     conn.execute(sql.SQL("grant connect on database {} to loader, transformer, analyst, partner").format(
         sql.Identifier(dbname)))
     conn.execute(sql.SQL("grant temporary on database {} to loader, transformer").format(sql.Identifier(dbname)))
-    for role in ("analyst", *AGENCIES):
+    for role in ("analyst", *bodies):
         guard_reader(conn, role, settings)
     # people's logins granted before (an earlier version set no guards on them): the same guards now
     for (person,) in conn.execute(
             "select r.rolname from pg_catalog.pg_roles r where r.rolcanlogin and not r.rolsuper "
             "and r.rolname <> all(%s) and (pg_catalog.pg_has_role(r.oid, 'analyst', 'member') "
             "or pg_catalog.pg_has_role(r.oid, 'partner', 'member'))",
-            ([*PIPELINE_ROLES, *GROUP_ROLES, *AGENCIES],)).fetchall():
+            (list(platform_roles(settings)),)).fetchall():
         guard_reader(conn, person, settings, person=True)
     for role in PIPELINE_ROLES:
         _set_role_defaults(conn, role, {"idle_in_transaction_session_timeout": "1h"})
@@ -153,6 +186,7 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     conn.execute("grant usage on schema landing, raw, quarantine, history to partner")
     conn.execute("revoke usage on schema landing, quarantine from transformer")  # granted by earlier versions
     conn.execute("grant usage on schema ops to loader, transformer, partner")
+    conn.execute("grant select on ops.partner_bodies to loader, transformer, partner")
     conn.execute("grant select, insert, update on ops.file_ledger to loader")
     conn.execute("grant select on ops.file_ledger to transformer")
     # partners read their own files of the ledger through a function: a grant on the shared table would
@@ -176,12 +210,14 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     # every table dbt makes is readable by analysts - who can reach only the marts schema
     conn.execute("alter default privileges for role transformer grant select on tables to analyst")
     grant_marts(conn)
-    _protect_existing(conn)
-    # the ledger: each agency sees its own files
+    _protect_existing(conn, agencies)
+    # the ledger: each body sees its own files
     conn.execute("alter table ops.file_ledger enable row level security")
     conn.execute("alter table ops.file_ledger force row level security")
     conn.execute("drop policy if exists agency_rows on ops.file_ledger")
-    conn.execute("create policy agency_rows on ops.file_ledger using (ops.may_read_agency(agency))")
+    conn.execute("create policy agency_rows on ops.file_ledger using "
+                 "(agency = 'reference' or (select ops.may_read_agency('')) "
+                 "or sent_by = any (coalesce((select ops.readable_bodies()), '{}')))")
 
 
 def _own_contents(conn: psycopg.Connection, schema: str, owner: str) -> None:
@@ -196,28 +232,31 @@ def _own_contents(conn: psycopg.Connection, schema: str, owner: str) -> None:
             sql.Identifier(schema, name), sql.Identifier(owner)))
 
 
-def _protect_existing(conn: psycopg.Connection) -> None:
+def _protect_existing(conn: psycopg.Connection, agencies: tuple[str, ...]) -> None:
     """Row-level security and grants on agency tables made before they existed (upgrade of a state folder).
 
-    Tables are named ``<agency>__<feed>...``; only those still lacking the policy, their agency's grant,
-    or still granted to every partner (as earlier versions did) are touched.
+    Tables are named ``<agency>__<feed>...``; only those still lacking the per-body policy, their agency
+    type's grant, or still granted to every partner (as earlier versions did) are touched. A per-file
+    table without ``_sent_by`` gets its file's sender from the ledger.
     """
     rows = conn.execute(
         "select n.nspname, c.relname, split_part(c.relname, '__', 1), not exists (select 1 from pg_policies p "
         "where p.schemaname = n.nspname and p.tablename = c.relname and p.policyname = 'agency_rows' "
-        "and p.qual ilike '%%select%%'), "
+        "and p.qual ilike '%%readable_bodies%%'), "
         "case when split_part(c.relname, '__', 1) = any(%s) "
         "     then has_table_privilege('partner', c.oid, 'select') "
         "       or not has_table_privilege(split_part(c.relname, '__', 1), c.oid, 'select') "
         "     else not has_table_privilege('partner', c.oid, 'select') end, "
-        "n.nspname = 'raw' and not has_table_privilege('transformer', c.oid, 'select') "
+        "n.nspname = 'raw' and not has_table_privilege('transformer', c.oid, 'select'), "
+        "(select l.sent_by from ops.file_ledger l "
+        " where l.file_id = nullif(substring(c.relname from '__f([0-9]+)$'), '')::bigint) "
         "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = any(%s) and c.relkind in ('r', 'p') and c.relname like '%%\\_\\_%%'",
-        (list(AGENCIES), list(LOADER_SCHEMAS))).fetchall()
-    for schema, name, agency, unprotected, grants_wrong, transformer_missing in rows:
+        (list(agencies), list(LOADER_SCHEMAS))).fetchall()
+    for schema, name, agency, unprotected, grants_wrong, transformer_missing, body in rows:
         table = sql.Identifier(schema, name)
         if unprotected or grants_wrong:
-            protect(conn, table, agency)
+            protect(conn, table, agency, body, agencies=agencies)
         if transformer_missing:
             conn.execute(sql.SQL("grant select on {} to transformer").format(table))
 
@@ -230,28 +269,39 @@ def grant_marts(conn: psycopg.Connection) -> None:
         conn.execute("grant select on all tables in schema marts to analyst")
 
 
-def protect(conn: psycopg.Connection, table: sql.Composed, agency: str) -> None:
-    """Row-level security on one landing/raw/quarantine table: only ``agency`` (and the pipeline) see its rows.
+def protect(conn: psycopg.Connection, table: sql.Composed, agency: str, body: str | None = None,
+            agencies: tuple[str, ...] | None = None) -> None:
+    """Row-level security on one landing/raw/quarantine/history table: each row is seen by the body that
+    sent it (its ``_sent_by``; a table without that column holds one file: ``body``'s) and the pipeline.
 
     FORCE makes the policy apply to the table's owner (the loader) too; the policy lets the pipeline roles in.
     SELECT is granted to ``agency``'s role alone (reference tables: to every partner), so another agency
-    cannot even EXPLAIN the table; RLS filters what the granted role reads.
+    type cannot even EXPLAIN the table; RLS filters what each of its bodies reads.
     """
     conn.execute(sql.SQL("alter table {} enable row level security").format(table))
     conn.execute(sql.SQL("alter table {} force row level security").format(table))
     conn.execute(sql.SQL("drop policy if exists agency_rows on {}").format(table))
-    # the check in a scalar subquery: PostgreSQL runs it once per query (an InitPlan), not once per
+    has_sender = conn.execute(
+        "select 1 from pg_attribute where attrelid = %s::regclass and attname = '_sent_by' and not attisdropped",
+        (table.as_string(conn),)).fetchone()
+    # the checks in scalar subqueries: PostgreSQL runs each once per query (an InitPlan), not once per
     # row - on a million-row table that is the difference between noise and tens of seconds
-    conn.execute(sql.SQL("create policy agency_rows on {} using ((select ops.may_read_agency({})))").format(
-        table, sql.Literal(agency)))
-    if agency in AGENCIES:
+    whose = sql.SQL("_sent_by") if has_sender else sql.Literal(body)
+    conn.execute(sql.SQL("create policy agency_rows on {} using ((select ops.may_read_agency({})) "
+                         "or {} = any (coalesce((select ops.readable_bodies()), '{{}}')))").format(table, sql.Literal(agency), whose))
+    if agency in (agencies if agencies is not None else _agency_types_of(conn)):
         conn.execute(sql.SQL("revoke select on {} from partner").format(table))
         conn.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(agency)))
     else:
         conn.execute(sql.SQL("grant select on {} to partner").format(table))
 
 
-SETUP_VERSION = "4"
+def _agency_types_of(conn: psycopg.Connection) -> set[str]:
+    """The agency types the warehouse's registry copy names (a load task has no Settings of its own here)."""
+    return {a for (a,) in conn.execute("select distinct agency from ops.partner_bodies")}
+
+
+SETUP_VERSION = "5"
 """Bump when setup() changes what it grants or sets: the warehouse's stored schema version then
 differs and the next bootstrap runs setup again (warehouse.bootstrap)."""
 
@@ -317,9 +367,10 @@ def grant(conn: psycopg.Connection, role: str, user: str, password: str | None =
     The login gets the reader's guards (read-only, timeouts); an existing role with powers of its
     own (a superuser, a role that may create roles or bypass row-level security) is refused, since
     holding a platform role would not limit what it can already do."""
-    if role not in GRANTABLE:
-        raise ValueError(f"{role!r} cannot be granted: choose one of {', '.join(GRANTABLE)}")
-    if user in (*PIPELINE_ROLES, *GROUP_ROLES, *AGENCIES):
+    settings = settings or Settings()
+    if role not in grantable(settings):
+        raise ValueError(f"{role!r} cannot be granted: choose one of {', '.join(grantable(settings))}")
+    if user in platform_roles(settings):
         raise ValueError(f"{user!r} is one of the platform's own roles; grant to a person's login instead")
     exists = conn.execute("select rolsuper or rolcreaterole or rolcreatedb or rolbypassrls or rolreplication "
                           "from pg_roles where rolname = %s", (user,)).fetchone()
@@ -331,7 +382,7 @@ def grant(conn: psycopg.Connection, role: str, user: str, password: str | None =
                              "nobypassrls connection limit 10").format(
             sql.Identifier(user), sql.Literal(password or secrets.token_urlsafe(18))))
     conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(user)))
-    guard_reader(conn, user, settings or Settings(), person=True)
+    guard_reader(conn, user, settings, person=True)
     audit(conn, "grant", role, {"user": user, "created": not exists})
     return f"{user} {'created and ' if not exists else ''}granted {role}"
 
@@ -361,11 +412,10 @@ def audit(conn: psycopg.Connection, action: str, target: str | None, detail: dic
     return conn.execute(values + " returning audit_id", params).fetchone()[0]
 
 
-ROLES = (*PIPELINE_ROLES, "analyst", "partner", *AGENCIES)
 PRIVILEGES = ("select", "insert", "update", "delete")
 
 
-def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
+def grants_snapshot(conn: psycopg.Connection, settings: Settings) -> dict[str, list[str]]:
     """What each platform role may do, effective (through membership and ownership), as
     ``{role: ["schema raw: usage", "table raw.*: select", ...]}`` - tables of one schema collapse to
     ``<schema>.*`` where the role has the same rights on all of them. Tables of a schema the role
@@ -375,7 +425,7 @@ def grants_snapshot(conn: psycopg.Connection) -> dict[str, list[str]]:
         "select nspname from pg_namespace where nspname = any(%s) order by 1",
         (list(LOADER_SCHEMAS + TRANSFORMER_SCHEMAS + ("ops",)),))]
     out: dict[str, list[str]] = {}
-    for role in ROLES:
+    for role in (*PIPELINE_ROLES, *GROUP_ROLES, *agency_roles(settings), *body_roles(settings)):
         lines = []
         on_database = [p for p in ("connect", "create", "temporary") if conn.execute(
             "select has_database_privilege(%s, current_database(), %s)", (role, p)).fetchone()[0]]

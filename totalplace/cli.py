@@ -99,6 +99,30 @@ def resolve_feed(s: Settings, feed: str):
     raise ContractError(f"feed {feed!r} is {'ambiguous' if matches else 'unknown'}; known feeds: {known}")
 
 
+def resolve_sender(s: Settings, feed: str, account: str | None, agency: str | None = None):
+    """(contract, account) of a file a partner sends: ``account`` (partners.yml) decides the agency type
+    and must send the feed; without it, the feed's one sending body - a feed several bodies send
+    needs ``--as`` (the platform never guesses whose file it is)."""
+    from totalplace.contracts import ContractError
+    from totalplace.partners import registry
+
+    partners = registry(s)
+    if account is not None:
+        partner = partners.by_account(account)
+        contract = resolve_feed(s, feed if "/" in feed else f"{partner.agency_type}/{feed}")
+        if contract.agency != partner.agency_type or contract.feed not in partner.feeds:
+            raise ContractError(f"{account} ({partner.body}) does not send {contract.agency}/{contract.feed}; "
+                                f"it sends {', '.join(f'{partner.agency_type}/{f}' for f in partner.feeds)}")
+        return contract, account
+    contract = resolve_feed(s, f"{agency}/{feed}" if agency and "/" not in feed else feed)
+    senders = [p for p in partners.sending(contract.agency, contract.feed) if p.account]
+    if len(senders) != 1:
+        raise ContractError(f"{contract.agency}/{contract.feed} is sent by "
+                            f"{', '.join(f'{p.account} ({p.body})' for p in senders) or 'no partner body'}: "
+                            "say which with --as <account>")
+    return contract, senders[0].account
+
+
 # ------------------------------------------------------------------ services
 @app.command()
 @guarded
@@ -166,20 +190,24 @@ def status(
 @guarded
 def drop(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="Files to send.")],
-    agency: Annotated[str, typer.Option(help="Agency account to upload as (police, nhs, housing, council).")],
-    feed: Annotated[str, typer.Option(help="Feed folder to upload into: inbox/<feed>/.")],
+    feed: Annotated[str, typer.Option(help="Feed folder to upload into: inbox/<feed>/ (or agency/feed).")],
+    account: Annotated[str | None, typer.Option(
+        "--as", help="The partner body's SFTP account to upload as (partners.yml; needed when several "
+        "bodies send the feed).")] = None,
+    agency: Annotated[str | None, typer.Option(help="Agency type, when the feed's name is not unique.")] = None,
     marker: Annotated[bool, typer.Option(help="Write a .done marker after each upload.")] = True,
 ) -> None:
-    """Upload files over SFTP as an agency into inbox/<feed>/ (as a partner would)."""
+    """Upload files over SFTP as a partner body into inbox/<feed>/ (as the partner would)."""
     from connectors.sftp import open_account
 
     s = settings()
-    resolve_feed(s, f"{agency}/{feed}")
-    with open_account(s, agency) as account:
+    contract, account = resolve_sender(s, feed, account, agency)
+    with open_account(s, account) as session:
         for path in files:
-            remote = account.upload(path, feed, marker=marker)
-            console.print(f"sent {path} -> {agency}:{remote} ({path.stat().st_size:,} bytes)")
-    console.print(f"[green]drop:[/] {len(files)} file(s) in {agency}:inbox/{feed}/; process them with `totalplace run`.")
+            remote = session.upload(path, contract.feed, marker=marker)
+            console.print(f"sent {path} -> {account}:{remote} ({path.stat().st_size:,} bytes)")
+    console.print(f"[green]drop:[/] {len(files)} file(s) in {account}:inbox/{contract.feed}/; process them with "
+                  "`totalplace run` (under a scheduler, the feed's ingest DAG takes them).")
 
 
 @app.command()
@@ -187,6 +215,10 @@ def drop(
 def validate(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     feed: Annotated[str, typer.Option(help="Feed as agency/feed (or feed if unique), e.g. police/street_crime.")],
+    account: Annotated[str | None, typer.Option(
+        "--as", help="The sending body's account (partners.yml): the file is read as a run would read that "
+        "body's (its mapping, its agreement, its name where the file gives none). Needed when several "
+        "bodies send the feed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Pre-flight check of a file against its feed's rules. Exit 0 if it would be accepted, 1 if not."""
@@ -197,11 +229,14 @@ def validate(
 
     if not stat.S_ISREG(file.stat().st_mode):  # a device or a pipe would be read for ever
         fail(f"{file} is not a regular file (a device, a pipe or a socket)", "give the path of the file itself")
+    from totalplace.partners import check_registry
+
     s = settings()
-    contract = resolve_feed(s, feed)
+    check_registry(s)
+    contract, account = resolve_sender(s, feed, account)
     if s.embedded:
         services.up(s)
-    report = intake.check_file(s, contract, file)
+    report = intake.check_file(s, contract, file, account)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
@@ -218,7 +253,8 @@ def validate(
 def map_columns(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     feed: Annotated[str, typer.Option(help="Feed as agency/feed (or feed if unique), e.g. council/spend_over_500.")],
-    body: Annotated[str | None, typer.Option(help="The partner body whose file it is (default: the feed's partner).")] = None,
+    account: Annotated[str | None, typer.Option(
+        "--as", help="The sending body's account (partners.yml); needed when several bodies send the feed.")] = None,
     force: Annotated[bool, typer.Option(help="Replace the body's existing mapping file.")] = False,
 ) -> None:
     """Propose a partner mapping from a file whose headers the feed's names do not settle, and write
@@ -227,8 +263,8 @@ def map_columns(
     from totalplace.mappings import mapping_path, write_mapping
 
     s = settings()
-    contract = resolve_feed(s, feed)
-    body = body or intake.sender(s, contract, None)
+    contract, account = resolve_sender(s, feed, account)
+    body = intake.sender(s, contract, account)
     path = mapping_path(s.feeds_dir, contract, body)
     if path.exists() and not force:
         fail(f"{body} already has a mapping for {contract.agency}/{contract.feed}: {path}", "edit it, or run with --force")
@@ -288,8 +324,8 @@ def sql(
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
     limit: Annotated[int, typer.Option(min=0, help="Rows to fetch at most (the rest are never fetched).")] = 1000,
     as_role: Annotated[str, typer.Option(
-        "--as", help="Database role to query as: analyst (published marts only), an agency (police, nhs, "
-        "housing, council: its own raw rows), transformer, loader, or admin.")] = "analyst",
+        "--as", help="Database role to query as: analyst (published marts only), a partner body's account "
+        "(partners.yml: the rows it sent), transformer, loader, or admin.")] = "analyst",
 ) -> None:
     """Query the warehouse read-only, one statement, with a time limit; recorded in ops.audit_log first."""
     from totalplace.query import QueryFailed, QueryRefused, run_query
@@ -310,7 +346,7 @@ def sql(
 @app.command("grant")
 @guarded
 def grant_cmd(
-    role: Annotated[str, typer.Argument(help="analyst, police, nhs, housing or council")],
+    role: Annotated[str, typer.Argument(help="analyst, or a partner body's account (partners.yml)")],
     user: Annotated[str, typer.Argument(help="The person's database login (created if new).")],
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the new login's password from standard input (default: generated, shown "
@@ -339,7 +375,7 @@ def grant_cmd(
 @app.command("revoke")
 @guarded
 def revoke_cmd(
-    role: Annotated[str, typer.Argument(help="analyst, police, nhs, housing or council")],
+    role: Annotated[str, typer.Argument(help="analyst, or a partner body's account (partners.yml)")],
     user: Annotated[str, typer.Argument(help="The person's database login.")],
 ) -> None:
     """Take a role away from a person's login (recorded in ops.audit_log)."""
@@ -405,7 +441,7 @@ def grants_cmd(
     from totalplace.warehouse import connect, warehouse_url
 
     with connect(warehouse_url(settings())) as conn:
-        snapshot = grants_snapshot(conn)
+        snapshot = grants_snapshot(conn, settings())
     if not check:
         print(yaml.safe_dump(snapshot, sort_keys=False, width=120), end="")
         return
@@ -428,13 +464,13 @@ def grants_cmd(
     console.print("[green]grants:[/] no role may do more than deploy/grants.yml approves.")
 
 
-def print_submissions(agency: str | None = None) -> list:
+def print_submissions(agency: str | None = None, account: str | None = None) -> list:
     from totalplace.submissions import expected_submissions
     from totalplace.warehouse import connect, warehouse_url
 
     s = settings()
     with connect(warehouse_url(s)) as conn:
-        rows = [e for e in expected_submissions(s, conn) if agency in (None, e.agency)]
+        rows = [e for e in expected_submissions(s, conn) if agency in (None, e.agency) and account in (None, e.account)]
     print_rows(["feed", "sent by", "expected", "last due", "last received", "status"],
                [[e.key, e.sent_by, e.rule, e.due, e.last_received.strftime("%Y-%m-%d %H:%M") if e.last_received
                  else "never", e.status] for e in rows], "table")
@@ -454,26 +490,30 @@ def submissions_cmd(agency: Annotated[str | None, typer.Option(help="Only this a
 @app.command("ledger")
 @guarded
 def ledger_cmd(
-    agency: Annotated[str | None, typer.Option(help="Only this agency's files.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Only this agency type's files.")] = None,
+    account: Annotated[str | None, typer.Option(
+        "--as", help="The partner's view: as this body's account (partners.yml), its own files only.")] = None,
     feed: Annotated[str | None, typer.Option(help="Only this feed.")] = None,
     limit: Annotated[int, typer.Option(help="Newest files to show.")] = 50,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json")] = "table",
 ) -> None:
-    """Files received and what became of them (ops.file_ledger); with --agency, the partner's view:
-    read as the agency's own role (it sees its files only), with why each rejected file was rejected."""
+    """Files received and what became of them (ops.file_ledger); with --as, the partner's view: read
+    as the body's own role (it sees its files only), with why each rejected file was rejected."""
     from connectors import ledger
-    from totalplace.settings import AGENCIES
+    from totalplace.partners import registry
     from totalplace.warehouse import connect, pipeline_url, warehouse_url
 
     s = settings()
-    url = pipeline_url(s, agency) if agency in AGENCIES else warehouse_url(s)
+    if account is not None:
+        registry(s).by_account(account)  # an unknown account is a clear error, not an empty view
+    url = pipeline_url(s, account) if account else warehouse_url(s)
     with connect(url) as conn:
         entries = ledger.list_entries(conn, agency=agency, feed=feed, limit=limit)
     if format == "table":
         print_files(entries, title="File ledger (newest first)")
-        if agency:  # the partner's view: why files were rejected, and which extracts are due, late or missing
+        if account:  # the partner's view: why files were rejected, and which extracts are due, late or missing
             print_rejections(entries)
-            print_submissions(agency)
+            print_submissions(account=account)
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.status] = counts.get(e.status, 0) + 1
@@ -537,21 +577,26 @@ def feeds() -> None:
 @app.command()
 @guarded
 def generate(check: Annotated[bool, typer.Option(help="Only report whether generated files are stale.")] = False) -> None:
-    """Regenerate the dbt source YAML from the feed contracts."""
+    """Regenerate the dbt source YAML (from the feed contracts) and the deployment's SFTP accounts (from
+    partners.yml); with --check, fail when any is stale."""
     from totalplace.contracts import load_contracts
-    from totalplace.dbt_sources import source_paths, write_sources
+    from totalplace.dbt_sources import source_paths
+    from totalplace.partners import check_registry, deploy_files
+    from totalplace.settings import PROJECT_ROOT
 
     s = settings()
     contracts = load_contracts(s.feeds_dir)
+    files = {**source_paths(s.dbt_project_dir, contracts), **deploy_files(check_registry(s), PROJECT_ROOT)}
+    stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
     if check:
-        stale = [p for p, text in source_paths(s.dbt_project_dir, contracts).items()
-                 if not p.exists() or p.read_text() != text]
         if stale:
             fail("generated files are stale: " + ", ".join(str(p) for p in stale), "run `totalplace generate`", 1)
-        console.print("[green]generate:[/] generated files match the contracts.")
+        console.print("[green]generate:[/] generated files match the contracts and partners.yml.")
         return
-    written = write_sources(s.dbt_project_dir, contracts)
-    console.print(f"[green]generate:[/] {len(written)} file(s) rewritten.")
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files[path])
+    console.print(f"[green]generate:[/] {len(stale)} file(s) rewritten.")
 
 
 @app.command()

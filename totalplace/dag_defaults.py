@@ -26,15 +26,17 @@ class Tag(StrEnum):
     LAYER_TRANSFORM = "layer/transform"
     LAYER_OPS = "layer/ops"
     LAYER_PUBLISH = "layer/publish"
-    AGENCY_POLICE = "agency/police"
-    AGENCY_NHS = "agency/nhs"
-    AGENCY_HOUSING = "agency/housing"
-    AGENCY_COUNCIL = "agency/council"
     AGENCY_REFERENCE = "agency/reference"
 
-    @classmethod
-    def agency(cls, agency: str) -> Tag:
-        return cls(f"agency/{agency}")
+    @staticmethod
+    def agency(agency: str) -> str:
+        """``agency/<type>`` of an agency type in partners.yml (not listed here: the registry decides)."""
+        return f"agency/{agency}"
+
+    @staticmethod
+    def body(account: str) -> str:
+        """``body/<account>``: the DAGs of the feeds one partner body sends."""
+        return f"body/{account}"
 
 
 def notify_failure(context) -> None:

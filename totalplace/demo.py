@@ -27,6 +27,7 @@ from rich.table import Table
 from connectors.sftp import open_account
 from totalplace import pipeline, services
 from totalplace.output import dag_progress, print_files
+from totalplace.partners import registry
 from totalplace.settings import PROJECT_ROOT, Settings
 from totalplace.warehouse import connect
 
@@ -37,7 +38,8 @@ COUNCIL_SAMPLES = sorted((FIXTURES / "council").glob("*.csv"))
 
 
 def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
-    """(agency, feed, file) for every partner feed: real samples where they exist, else generated."""
+    """(account, feed, file) for every partner feed, each sent from its body's own account (partners.yml):
+    real samples where they exist - each council's file from that council - else generated."""
     from totalplace import generate_data as gen
     from totalplace import generate_people as gp
     from totalplace.reference import REFERENCE_DIR
@@ -59,41 +61,41 @@ def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
         return gen.mark_generated(settings, path if path.exists() else make(path))
 
     return [
-        ("police", "street_crime", SAMPLE),
-        ("police", "street_crime", once("2020-01-city-of-london-street-DAMAGED.csv", lambda p: damaged_copy(SAMPLE, p))),
-        ("police", "stop_and_search", once("2020-01-city-of-london-stop-and-search.csv",
+        ("city_of_london_police", "street_crime", SAMPLE),
+        ("city_of_london_police", "street_crime", once("2020-01-city-of-london-street-DAMAGED.csv", lambda p: damaged_copy(SAMPLE, p))),
+        ("city_of_london_police", "stop_and_search", once("2020-01-city-of-london-stop-and-search.csv",
                                            lambda p: gen.write_stop_and_search_csv(p, 400))),
         # the Met's crimes in the financial year of the other extracts (2021-22), for cost per outcome
-        ("police", "street_crime", once("2021-06-metropolitan-street.csv",
+        ("met_police", "street_crime", once("2021-06-metropolitan-street.csv",
                                         lambda p: gen.write_police_csv(p, 6000, lsoas, month="2021-06"))),
-        ("police", "outcomes", once("2020-01-city-of-london-outcomes.csv", lambda p: gen.write_outcomes_csv(p, 600, lsoas))),
-        *[("council", "spend_over_500", p) for p in COUNCIL_SAMPLES],
+        ("city_of_london_police", "outcomes", once("2020-01-city-of-london-outcomes.csv", lambda p: gen.write_outcomes_csv(p, 600, lsoas))),
+        *[(p.name.split("_")[0], "spend_over_500", p) for p in COUNCIL_SAMPLES],  # devon_..., leeds_...
         # two years of the real MHCLG returns: 2021-22 (CSV, outturn and budget) and 2024-25 (OpenDocument)
-        *[("council", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*")) if p.suffix in (".csv", ".ods")],
-        ("council", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
-        ("council", "pooled_budgets", once("pooled-budgets-2021-22.csv", lambda p: gen.write_pooled_budgets_csv(p, lads))),
-        ("nhs", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
-        ("nhs", "gp_practices", FIXTURES / "nhs" / "epraccur_first2000.csv"),
-        ("nhs", "practice_deprivation", FIXTURES / "nhs" / "fingertips_imd2019_by_gp_practice_indicator-data.csv"),
+        *[("mhclg", "revenue_outturn", p) for p in sorted((FIXTURES / "finance").glob("*")) if p.suffix in (".csv", ".ods")],
+        ("anytown", "land_assets", once("anytown-land-assets-2021.csv", lambda p: gen.write_land_assets_csv(p, 250))),
+        ("anytown", "pooled_budgets", once("pooled-budgets-2021-22.csv", lambda p: gen.write_pooled_budgets_csv(p, lads))),
+        ("anytown_icb", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
+        ("anytown_icb", "gp_practices", FIXTURES / "nhs" / "epraccur_first2000.csv"),
+        ("anytown_icb", "practice_deprivation", FIXTURES / "nhs" / "fingertips_imd2019_by_gp_practice_indicator-data.csv"),
         # person-level extracts about one synthetic population (pseudonymised on the way in)
-        ("nhs", "ae_attendances", once("ae-attendances-2021-04.csv",
+        ("anytown_icb", "ae_attendances", once("ae-attendances-2021-04.csv",
                                        lambda p: gen.write_ae_attendances_csv(p, 4000, lsoas, population=people())[0])),
-        ("nhs", "hospital_admissions", once("admissions-2021-04.csv",
+        ("anytown_icb", "hospital_admissions", once("admissions-2021-04.csv",
                                             lambda p: gen.write_hospital_admissions_csv(p, 1500, lsoas,
                                                                                         population=people()))),
-        ("police", "offences", once("offences-2021-22.csv", lambda p: gp.write_offences_csv(p, people()))),
-        ("council", "children_in_care", once("children-in-care-2021-22.csv",
+        ("city_of_london_police", "offences", once("offences-2021-22.csv", lambda p: gp.write_offences_csv(p, people()))),
+        ("anytown", "children_in_care", once("children-in-care-2021-22.csv",
                                              lambda p: gp.write_children_in_care_csv(p, people()))),
-        ("housing", "homelessness_cases", once("homelessness-cases-2021-22.csv",
+        ("anytown_homes", "homelessness_cases", once("homelessness-cases-2021-22.csv",
                                                lambda p: gp.write_homelessness_cases_csv(
                                                    p, people(), offences_csv=out / "offences-2021-22.csv"))),
-        ("nhs", "spend_over_25k", once("icb-spend-over-25k-2021-04.csv",
+        ("anytown_icb", "spend_over_25k", once("icb-spend-over-25k-2021-04.csv",
                                        lambda p: gen.write_nhs_spend_over_25k_csv(p, 120))),
-        ("housing", "homelessness", once("homelessness-2021-q2.csv",
+        ("anytown_homes", "homelessness", once("homelessness-2021-q2.csv",
                                                 lambda p: gen.write_homelessness_csv(p, lads, quarter="2021-Q2"))),
-        ("housing", "social_lettings", once("lettings-2021-04.xlsx",
+        ("anytown_homes", "social_lettings", once("lettings-2021-04.xlsx",
                                             lambda p: gen.write_social_lettings_xlsx(p, 500, lsoas, lads))),
-        ("housing", "dwelling_stock", once("dwelling-stock-2021.csv", lambda p: gen.write_dwelling_stock_csv(p, lads))),
+        ("anytown_homes", "dwelling_stock", once("dwelling-stock-2021.csv", lambda p: gen.write_dwelling_stock_csv(p, lads))),
     ]
 
 
@@ -192,15 +194,16 @@ def print_cohorts(console: Console, url: str) -> None:
 def run_demo(settings: Settings, console: Console) -> None:
     with console.status("Starting the warehouse and the SFTP server..."):
         url = services.up(settings)
-    console.print(f"[bold]1. Services[/]  warehouse {url}\n   sftp accounts police, nhs, housing, council "
-                  f"(passwords in {settings.credentials_file})")
+    accounts = registry(settings).accounts
+    console.print(f"[bold]1. Services[/]  warehouse {url}\n   sftp accounts, one per partner body (partners.yml): "
+                  f"{', '.join(accounts)} (passwords in {settings.credentials_file})")
 
     drops = demo_drops(settings)
-    for agency in sorted({d[0] for d in drops}):
-        with open_account(settings, agency) as account:
-            for _, feed, path in [d for d in drops if d[0] == agency]:
+    for sender in sorted({d[0] for d in drops}):
+        with open_account(settings, sender) as account:
+            for _, feed, path in [d for d in drops if d[0] == sender]:
                 remote = account.upload(path, feed)
-                console.print(f"[bold]2. Drop[/]  {agency} uploaded {path.name} -> {remote}")
+                console.print(f"[bold]2. Drop[/]  {sender} uploaded {path.name} -> {remote}")
 
     with dag_progress("Running the ingest, transform and profile DAGs (Airflow dag.test)") as progress:
         summary = pipeline.run_all(settings, progress=progress)
@@ -210,12 +213,12 @@ def run_demo(settings: Settings, console: Console) -> None:
     if not summary.ok:
         raise RuntimeError(f"a DAG run failed; see {summary.log_file}")
 
-    for agency, feed in sorted({(a, f) for a, f, _ in drops}):
-        with open_account(settings, agency) as account:
+    for sender, feed in sorted({(a, f) for a, f, _ in drops}):
+        with open_account(settings, sender) as account:
             reports = [n for n in account.listdir(f"outbox/{feed}") if n.endswith(".quarantined.txt")]
             if reports:
                 text = account.read_bytes(f"outbox/{feed}/{reports[-1]}").decode()
-                console.print(f"[bold]4. Report in the {agency} outbox[/] (outbox/{feed}/{reports[-1]}):")
+                console.print(f"[bold]4. Report in the {sender} outbox[/] (outbox/{feed}/{reports[-1]}):")
                 console.print(text.rstrip(), markup=False)
 
     with connect(url) as conn:

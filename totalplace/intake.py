@@ -431,27 +431,22 @@ def _unreadable(exc: CopyFailed, match: HeaderMatch) -> Rejected:
 
 
 def sharing_for(settings: Settings, contract: Contract, sent_by: str | None, day: date | None = None) -> Sharing:
-    """The live agreement covering ``sent_by`` sending this feed, with its key and the postcode lookup.
-
-    Raises Rejected when no live agreement covers the file. Without a sender (a local pre-flight
-    check) any live agreement covering the feed is used.
-    """
+    """The live agreement covering ``sent_by`` sending this feed, with its key, the postcode lookup and
+    the body's own header mapping. Raises Rejected when no body is known (``sender``) or no live
+    agreement covers it - both the platform's configuration, so the same bytes may be sent again."""
     from totalplace.agreements import NoAgreement, load_agreements
 
+    if not sent_by:
+        raise Rejected([Problem(check="sender", rule="the file's sending body is not known: its account is not in "
+                                "partners.yml (or the file was recorded before accounts were bodies)")])
     agreements = load_agreements(settings.agreements_file)
     day = day or date.today()
     try:
-        if sent_by is None:
-            candidates = [a for a in agreements.agreements if f"{contract.agency}/{contract.feed}" in a.feeds]
-            agreement = agreements.for_file(candidates[0].partners[0] if candidates else "(nobody)",
-                                            contract.agency, contract.feed, day)
-        else:
-            agreement = agreements.for_file(sent_by, contract.agency, contract.feed, day)
+        agreement = agreements.for_file(sent_by, contract.agency, contract.feed, day)
     except NoAgreement as exc:
         raise Rejected([Problem(check="data_sharing_agreement", rule=str(exc))]) from exc
     needs_postcodes = any(c.identifier == "postcode" for c in contract.columns)
-    # a pre-flight check reads the file as the feed's partner's would be (the body a local load records)
-    mapping, _ = load_mapping(settings.feeds_dir, contract, sent_by or sender(settings, contract, None))
+    mapping, _ = load_mapping(settings.feeds_dir, contract, sent_by)
     return Sharing(
         sent_by=sent_by,
         agreement=agreement.id,
@@ -497,23 +492,25 @@ def warnings_for(match: HeaderMatch) -> list[str]:
     return notes
 
 
-def send_report(settings: Settings, agency: str, feed: str, name: str, report: dict[str, Any],
-                account: SftpAccount | None = None) -> None:
+def send_report(settings: Settings, account: str | None, feed: str, name: str, report: dict[str, Any],
+                session: SftpAccount | None = None) -> None:
     """Write ``outbox/<feed>/<name>.<outcome>.{json,txt}`` (and ``.csv`` of the problems of a
-    rejected file, spreadsheet-safe) on the agency's SFTP account."""
+    rejected file, spreadsheet-safe) on the SFTP account the file came from (none for a local file)."""
+    if account is None:
+        return
     stem = f"outbox/{feed}/{name}.{report['outcome']}"
     payload_json = json.dumps(report, indent=2, default=str).encode()
     payload_txt = render_text(report).encode()
     payload_csv = render_csv(report)
     try:
         with contextlib.ExitStack() as stack:
-            acct = account or stack.enter_context(open_service(settings, agency))
+            acct = session or stack.enter_context(open_service(settings, account))
             acct.write_bytes(stem + ".json", payload_json)
             acct.write_bytes(stem + ".txt", payload_txt)
             if payload_csv is not None:
                 acct.write_bytes(stem + ".csv", payload_csv.encode("utf-8-sig"))
     except Exception:  # the ledger already holds the outcome and the report; delivery is retried by hand
-        log.exception("could not deliver the report for %s/%s/%s to the outbox", agency, feed, name)
+        log.exception("could not deliver the report for %s:%s/%s to the outbox", account, feed, name)
 
 
 # ---------------------------------------------------------------- steps
@@ -523,22 +520,43 @@ def fetch(settings: Settings, contract: Contract) -> list[int]:
     Returns the files to load: the new ones plus any a previous run left unfinished. A file whose
     content was already decided is entered as ``duplicate`` and answered at once.
     """
+    from totalplace.partners import registry
+
     url = prepare(settings, contract)
     new_ids: list[int] = []
-    with open_service(settings, contract.agency) as account:
-        for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
-            try:
-                new_ids.extend(_fetch_one(settings, contract, url, account, remote))
-            except PermissionError as exc:
-                # a file the server may not read (put there by hand, not uploaded): the others go on
-                from totalplace.alerts import alert
+    for partner in registry(settings).sending(contract.agency, contract.feed):
+        if partner.account is None:
+            continue
+        with open_service(settings, partner.account) as account:
+            for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
+                try:
+                    new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+                except PermissionError as exc:
+                    # a file the server may not read (put there by hand, not uploaded): the others go on
+                    from totalplace.alerts import alert
 
-                alert(settings, "file_unreadable", f"{remote.name} in {contract.agency}:inbox/{contract.feed}/ "
-                      f"cannot be read by the SFTP server ({exc}); it was left in place - give it to the server's "
-                      "user, or run `totalplace up`, which does", feed=contract.key, name=remote.name)
+                    alert(settings, "file_unreadable", f"{remote.name} in {partner.account}:inbox/{contract.feed}/ "
+                          f"cannot be read by the SFTP server ({exc}); it was left in place - give it to the "
+                          "server's user, or run `totalplace up`, which does", feed=contract.key, name=remote.name)
     with connect(url) as conn:
         pending = ledger.pending_for_feed(conn, contract.agency, contract.feed)
     return sorted(set(pending) | set(new_ids))
+
+
+def has_work(settings: Settings, contract: Contract) -> bool:
+    """A file waits in the inbox of a body sending this feed, or an earlier run left one unfinished."""
+    from totalplace.partners import registry
+
+    with connect(pipeline_url(settings, "loader")) as conn:
+        exists = conn.execute("select to_regclass('ops.file_ledger') is not null").fetchone()[0]
+        if exists and ledger.pending_for_feed(conn, contract.agency, contract.feed):
+            return True
+    for partner in registry(settings).sending(contract.agency, contract.feed):
+        if partner.account:
+            with open_service(settings, partner.account) as account:
+                if contract.feed in account.waiting_feeds():
+                    return True
+    return False
 
 
 def discard_kept(settings: Settings, contract: Contract, file_id: int, name: str) -> None:
@@ -550,19 +568,39 @@ def discard_kept(settings: Settings, contract: Contract, file_id: int, name: str
 
 
 def sender(settings: Settings, contract: Contract, account: str | None) -> str:
-    """The partner body sending this feed (partners.yml); the contract's publisher if none is listed."""
+    """The partner body sending this feed from ``account`` (partners.yml) - the one rule the run, a
+    local load and ``validate`` all use. A feed several bodies send needs the account; a sender the
+    registry does not know is an error, never a guess (ContractError)."""
+    from totalplace.partners import registry
+
+    return registry(settings).body_for(contract.agency, contract.feed, account)
+
+
+def local_sender(settings: Settings, contract: Contract, account: str | None) -> str:
+    """The body a local file (``ingest_local``, ``check_file``: the platform's own loads and tests) is
+    read as: ``account``'s; without one, the feed's first body in partners.yml; for a feed no body sends
+    (made up on the spot), its publisher. Partners' files never come this way: the SFTP account decides
+    theirs, and ``totalplace validate`` asks for ``--as`` where several bodies send the feed."""
+    from totalplace.partners import registry
+
+    if account is not None:
+        return sender(settings, contract, account)
+    senders = registry(settings).sending(contract.agency, contract.feed)
+    return senders[0].body if senders else contract.publisher or contract.agency
+
+
+def _resolve_sender(settings: Settings, contract: Contract, entry: ledger.LedgerEntry) -> str | None:
+    """The body of a file's account as partners.yml says now; the recorded one when it says nothing."""
     from totalplace.contracts import ContractError
-    from totalplace.partners import load_partners
 
     try:
-        return load_partners(settings.partners_file).body_for(contract.agency, contract.feed, account)
+        return sender(settings, contract, entry.account) if entry.account else entry.sent_by
     except ContractError:
-        log.warning("no partner in %s sends %s; recording its publisher", settings.partners_file, contract.key)
-        return contract.publisher or contract.agency
+        return entry.sent_by
 
 
 def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, name: str, sha256: str, size: int,
-                    *, move: bool, account: str | None = None) -> ledger.LedgerEntry:
+                    *, move: bool, account: str | None = None, sent_by: str | None = None) -> ledger.LedgerEntry:
     """Enter a file in the ledger and keep its bytes under ``files/<agency>/<feed>/<file_id>/``.
 
     ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
@@ -570,7 +608,7 @@ def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, 
     from totalplace.generate_data import generated_files
 
     entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
-                                   size=size, sent_by=sender(settings, contract, account),
+                                   size=size, sent_by=sent_by or sender(settings, contract, account), account=account,
                                    publisher=contract.publisher or None, synthetic=sha256 in generated_files(settings))
     final = local_path(settings, contract, entry.file_id, name)
     private_dir(final.parent, settings)
@@ -595,7 +633,7 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     manifest = account.read_manifest(remote)
     with connect(url) as conn:
         entry = record_and_keep(conn, settings, contract, incoming, name, sha256, size, move=True,
-                                account=contract.agency)
+                                account=account.account)
         if manifest and entry.status == "received":
             conn.execute("update ops.file_ledger set report = %s where file_id = %s",
                          (json.dumps({"manifest": manifest}), entry.file_id))
@@ -614,7 +652,7 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     if entry.status == "duplicate":
         report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=name,
                               file_id=entry.file_id, sha256=sha256, rows=0, note=entry.error)
-        send_report(settings, contract.agency, contract.feed, name, report, account)
+        send_report(settings, account.account, contract.feed, name, report, account)
         if contract.person_identifiers:
             discard_kept(settings, contract, entry.file_id, name)
         return []
@@ -817,7 +855,7 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         # the same content was published by a concurrent run between our fetch and now
         with connect(url) as conn:
             previous = ledger.find_previous(conn, contract.agency, contract.feed, entry.sha256)
-            note = f"same content as file {previous.file_id} ({previous.name}), which was published" if previous else None
+            note = ledger.duplicate_note(previous, entry.sent_by) if previous else None
             ledger.transition(conn, file_id, "duplicate", rows=0, error=note,
                               duplicate_of=previous.file_id if previous else None)
             drop_landing(conn, table)
@@ -826,12 +864,12 @@ def publish(settings: Settings, contract: Contract, file_id: int, *, notify: boo
         if contract.person_identifiers:
             discard_kept(settings, contract, file_id, entry.name)
         if notify:
-            send_report(settings, contract.agency, contract.feed, entry.name, report)
+            send_report(settings, entry.account, contract.feed, entry.name, report)
         return Outcome(file_id, entry.name, "duplicate", 0, note)
     if contract.person_identifiers:
         discard_kept(settings, contract, file_id, entry.name)
     if notify:
-        send_report(settings, contract.agency, contract.feed, entry.name, report)
+        send_report(settings, entry.account, contract.feed, entry.name, report)
     log.info("published file %s (%s): %d rows into raw.%s", file_id, entry.name, rows, contract.key)
     return Outcome(file_id, entry.name, "published", rows, None)
 
@@ -910,12 +948,12 @@ def _quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.
     with connect(url) as conn:
         exists = conn.execute("select to_regclass(%s)", (f"landing.{table.name}",)).fetchone()[0]
         if exists:
-            quarantine_rows(conn, table, contract)
+            quarantine_rows(conn, table, contract, entry.sent_by)
         ledger.transition(conn, entry.file_id, "quarantined", rows=rows, error=error, report=report)
     if discard:  # after the commit: a crash in between leaves bytes that retention deletes, never a lost outcome
         discard_kept(settings, contract, entry.file_id, entry.name)
     if notify:
-        send_report(settings, contract.agency, contract.feed, entry.name, report)
+        send_report(settings, entry.account, contract.feed, entry.name, report)
     from totalplace.alerts import alert
 
     alert(settings, "file_quarantined", f"{entry.name} ({contract.agency}/{contract.feed}, file {entry.file_id}) "
@@ -949,6 +987,10 @@ def reprocess(settings: Settings, contract: Contract, file_id: int, *, notify: b
             conn.execute(sql.SQL("drop table if exists {}").format(
                 sql.Identifier("quarantine", landing_table(contract, file_id).name)))
             ledger.transition(conn, file_id, "received", error=None, report={"history": history})
+        # the sender as the registry says now (a body given its own account since, a fixed entry)
+        resent_by = _resolve_sender(settings, contract, entry)
+        if resent_by != entry.sent_by:
+            conn.execute("update ops.file_ledger set sent_by = %s where file_id = %s", (resent_by, file_id))
     if load(settings, contract, file_id, notify=notify) == "validating":
         validate(settings, contract, file_id)
         return publish(settings, contract, file_id, notify=notify)
@@ -980,13 +1022,17 @@ def sha256_of(path: Path) -> tuple[str, int]:
 
 
 def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_published: bool = False,
-                 notify: bool = False, timings: dict[str, float] | None = None) -> Outcome | None:
+                 notify: bool = False, timings: dict[str, float] | None = None,
+                 account: str | None = None) -> Outcome | None:
     """Load, gate and publish a local file through the same steps as an SFTP drop.
 
     Used for the platform's own reference data and by the benchmark (which passes ``timings`` to
     get seconds per step). With ``skip_if_published`` a file whose content is already published is
-    skipped without a ledger entry (returns None).
+    skipped without a ledger entry (returns None). The file is recorded as sent by ``account``'s body -
+    by default the feed's first body in partners.yml, or for a feed no body sends (one made up on the
+    spot) its publisher - with no account (no outbox to answer to).
     """
+    sent_by = local_sender(settings, contract, account)
     clock = _Clock(timings)
     url = prepare(settings, contract)
     with clock("hash"):
@@ -995,7 +1041,8 @@ def ingest_local(settings: Settings, contract: Contract, path: Path, *, skip_if_
         previous = ledger.find_previous(conn, contract.agency, contract.feed, sha256)
         if skip_if_published and previous is not None and previous.status == "published":
             return None
-        entry = record_and_keep(conn, settings, contract, path, path.name, sha256, size, move=False)
+        entry = record_and_keep(conn, settings, contract, path, path.name, sha256, size, move=False,
+                                sent_by=sent_by)
     if entry.status == "duplicate":
         if contract.person_identifiers:
             discard_kept(settings, contract, entry.file_id, entry.name)
@@ -1026,8 +1073,9 @@ class _Clock:
 
 
 # ---------------------------------------------------------------- pre-flight
-def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, Any]:
-    """The gate's verdict on a local file without recording or publishing anything."""
+def check_file(settings: Settings, contract: Contract, path: Path, account: str | None = None) -> dict[str, Any]:
+    """The gate's verdict on a local file without recording or publishing anything - read as the body of
+    ``account`` would be by a real run (its agreement, its mapping, its name as the default sender)."""
     from expectations.gate import run_gate
 
     url = prepare(settings, contract)
@@ -1036,7 +1084,7 @@ def check_file(settings: Settings, contract: Contract, path: Path) -> dict[str, 
     try:
         with tempfile.TemporaryDirectory() as workdir, connect(url) as conn:
             landed = land(conn, contract, table, tabular_source(path, contract, Path(workdir)), 0,
-                          sharing_for(settings, contract, None))
+                          sharing_for(settings, contract, local_sender(settings, contract, account)))
         rows = landed.rows
         result = run_gate(url, contract, table, landed.match)
         outcome = "passed" if result.passed else "failed"

@@ -21,7 +21,8 @@ from connectors import ledger
 from connectors.sftp import open_service
 from totalplace import airflow_runner, build_selection, services
 from totalplace.contracts import load_contracts
-from totalplace.settings import AGENCIES, Settings
+from totalplace.partners import registry
+from totalplace.settings import Settings
 from totalplace.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -47,17 +48,18 @@ class RunSummary:
 
 def feeds_with_work(settings: Settings, url: str) -> list[str]:
     """Keys of partner feeds with a file in their inbox or an unfinished file in the ledger."""
-    contracts = {k: c for k, c in load_contracts(settings.feeds_dir).items() if c.agency in AGENCIES}
+    partners = registry(settings)
+    contracts = {k: c for k, c in load_contracts(settings.feeds_dir).items() if c.agency in partners.agency_types}
     keys = set()
     with connect(url) as conn:
         for key, c in contracts.items():
             if ledger.pending_for_feed(conn, c.agency, c.feed):
                 keys.add(key)
-    for agency in sorted({c.agency for c in contracts.values()}):
-        with open_service(settings, agency) as account:
+    for partner in partners.senders:
+        with open_service(settings, partner.account) as account:
             for feed in account.waiting_feeds():
-                if f"{agency}__{feed}" in contracts:
-                    keys.add(f"{agency}__{feed}")
+                if f"{partner.agency_type}__{feed}" in contracts:
+                    keys.add(f"{partner.agency_type}__{feed}")
     return sorted(keys)
 
 
@@ -135,6 +137,6 @@ def run_all(settings: Settings, *, quiet: bool = True, transform: str = "auto",
     with connect(url) as conn:
         summary.files = [
             e for e in ledger.list_entries(conn, limit=1000)
-            if e.agency in AGENCIES and (e.received_at >= started or (e.finished_at and e.finished_at >= started))
+            if e.agency in registry(settings).agency_types and (e.received_at >= started or (e.finished_at and e.finished_at >= started))
         ]
     return summary

@@ -30,10 +30,16 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
 from totalplace.access import as_role, audit
-from totalplace.settings import AGENCIES, Settings
+from totalplace.settings import Settings
 from totalplace.warehouse import connect, warehouse_url
 
-ROLES = ("analyst", *AGENCIES, "transformer", "loader", "admin")
+
+def roles(settings: Settings) -> tuple[str, ...]:
+    """Who ``totalplace sql --as`` may query as: the analysts, a partner body (its own rows), the pipelines."""
+    from totalplace.access import body_roles
+
+    return ("analyst", *body_roles(settings), "transformer", "loader", "admin")
+
 CURSOR = "totalplace_sql"
 MAX_BYTES = 64 * 2**20
 """Rows fetched stop here (with ``more``): --limit counts rows, and a few rows of 100 MB values were 4 GB."""
@@ -59,8 +65,8 @@ class QueryResult:
 
 
 def login_url(settings: Settings, role: str) -> str:
-    if role not in ROLES:
-        raise QueryRefused(f"unknown role {role!r}: use {', '.join(ROLES)}")
+    if role not in roles(settings):
+        raise QueryRefused(f"unknown role {role!r}: use {', '.join(roles(settings))}")
     admin = warehouse_url(settings)
     return admin if role == "admin" else as_role(admin, settings, role)
 

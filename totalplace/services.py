@@ -8,7 +8,7 @@ from pathlib import Path
 
 from totalplace import access, dbt, sftp_server, warehouse
 from totalplace.contracts import load_contracts
-from totalplace.settings import AGENCIES, Settings
+from totalplace.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +30,17 @@ def uses_local_sftp(settings: Settings) -> bool:
     return settings.sftp_host in ("127.0.0.1", "localhost") and settings.sftp_port == 0
 
 
-def feeds_by_agency(settings: Settings) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {a: [] for a in AGENCIES}
-    for c in load_contracts(settings.feeds_dir).values():
-        if c.agency in grouped:
-            grouped[c.agency].append(c.feed)
-    return grouped
-
-
 def up(settings: Settings) -> str:
     """Warehouse (started if embedded) with schemas; SFTP accounts and server; dbt manifest. Idempotent."""
+    from totalplace.partners import check_registry
     from totalplace.state import ensure_state_dir, tighten
 
+    check_registry(settings)  # a registry that does not match the contracts and agreements stops here
     ensure_state_dir(settings)
     url = warehouse.ensure_warehouse(settings)
     prepare_warehouse(settings, url)
     if uses_local_sftp(settings):
-        sftp_server.ensure_accounts(settings, feeds_by_agency(settings))
+        sftp_server.ensure_accounts(settings)
         sftp_server.start_background(settings)
     ensure_manifest(settings, url)
     changed = tighten(settings)

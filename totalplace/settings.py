@@ -16,8 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-AGENCIES: tuple[str, ...] = ("police", "nhs", "housing", "council")
-"""The partner agency types; each has one SFTP account and, later, one database role."""
 
 
 class Settings(BaseSettings):
@@ -138,7 +136,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def sftp_root(self) -> Path:
-        """Parent of the per-agency chroot folders (``<root>/<agency>/inbox``)."""
+        """Parent of the per-account chroot folders (``<root>/<account>/inbox``, accounts in partners.yml)."""
         return self.sftp_dir / "root"
 
     @cached_property

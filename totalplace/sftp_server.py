@@ -56,7 +56,8 @@ import time
 from pathlib import Path
 
 from connectors.names import clean_name
-from totalplace.settings import AGENCIES, Settings
+from totalplace.partners import registry
+from totalplace.settings import Settings
 from totalplace.state import ensure_state_dir, private_dir, write_private
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,10 @@ def _chown(path: Path, ids: tuple[int, int] | None) -> None:
         os.chown(path, *ids)
 
 
-def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | None = None) -> dict[str, str]:
-    """Create missing agency folders, passwords and the platform's service key; returns {account: password}.
+def ensure_accounts(settings: Settings) -> dict[str, str]:
+    """Create each partner body's home (partners.yml: ``<root>/<account>/inbox/<feed>/`` for the feeds it
+    sends, and its outbox), missing passwords and the platform's service key; returns {account: password}
+    of the accounts the registry lists now (one a body no longer has is not served).
 
     Passwords are generated once into the credentials file (mode 0600) and never printed unless
     asked for (``totalplace status --show-credentials``). The homes belong to the server's user, 0700.
@@ -130,13 +133,13 @@ def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | 
     creds_file = settings.credentials_file
     creds: dict[str, str] = json.loads(creds_file.read_text()) if creds_file.exists() else {}
     changed = False
-    for agency in AGENCIES:
-        if agency not in creds:
-            creds[agency] = secrets.token_urlsafe(18)
+    feeds_by_account = registry(settings).feeds_by_account()
+    for account, feeds in feeds_by_account.items():
+        if account not in creds:
+            creds[account] = secrets.token_urlsafe(18)
             changed = True
-        home = root / agency
-        for folder in (home, home / "outbox", home / "inbox",
-                       *(home / "inbox" / feed for feed in (feeds_by_agency or {}).get(agency, []))):
+        home = root / account
+        for folder in (home, home / "outbox", home / "inbox", *(home / "inbox" / feed for feed in feeds)):
             if not folder.exists():
                 folder.mkdir(mode=0o700)
                 _chown(folder, ids)
@@ -145,7 +148,7 @@ def ensure_accounts(settings: Settings, feeds_by_agency: dict[str, list[str]] | 
     if ids is not None:
         _own_homes(root, ids)  # files put in an inbox by hand (as root) are readable by the server too
     ensure_service_key(settings)
-    return creds
+    return {account: creds[account] for account in feeds_by_account}
 
 
 def service_key_file(settings: Settings) -> Path:

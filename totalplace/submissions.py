@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from totalplace.contracts import Contract, load_contracts
-from totalplace.partners import load_partners
+from totalplace.partners import registry
 from totalplace.settings import Settings
 
 
@@ -29,6 +29,7 @@ class Expected:
     previous_due: date
     last_received: datetime | None
     status: str  # on time | late | missing
+    account: str | None = None
 
     @property
     def key(self) -> str:
@@ -62,7 +63,7 @@ def due_dates(contract: Contract, today: date) -> tuple[date, date] | None:
 
 def expected_submissions(settings: Settings, conn, today: date | None = None) -> list[Expected]:
     today = today or date.today()
-    partners = load_partners(settings.partners_file)
+    partners = registry(settings)
     received: dict[tuple[str, str, str], list[datetime]] = {
         (a, f, s): r for a, f, s, r in conn.execute(
             "select agency, feed, coalesce(sent_by, ''), array_agg(received_at order by received_at) "
@@ -73,9 +74,7 @@ def expected_submissions(settings: Settings, conn, today: date | None = None) ->
         if dates is None or contract.due is None:
             continue
         due, previous = dates
-        for partner in partners.partners:
-            if partner.agency_type != contract.agency or contract.feed not in partner.feeds:
-                continue
+        for partner in partners.sending(contract.agency, contract.feed):
             times = received.get((contract.agency, contract.feed, partner.body), [])
             this_cycle = [t for t in times if t.date() > previous]
             if any(t.date() <= due for t in this_cycle):
@@ -85,7 +84,7 @@ def expected_submissions(settings: Settings, conn, today: date | None = None) ->
             else:
                 status = "missing"
             out.append(Expected(contract.agency, contract.feed, partner.body, contract.due.describe(), due, previous,
-                                times[-1] if times else None, status))
+                                times[-1] if times else None, status, partner.account))
     return sorted(out, key=lambda e: (e.status != "missing", e.key))
 
 
@@ -98,7 +97,9 @@ def remind_missing(settings: Settings, missing: list[dict]) -> int:
         message = (f"{m['sent_by']} has not sent {m['agency']}/{m['feed']}, due by {m['due']} ({m['rule']})")
         alert(settings, "submission_late", message, **m)
         try:
-            with open_service(settings, m["agency"]) as account:
+            if not m.get("account"):
+                continue
+            with open_service(settings, m["account"]) as account:
                 account.write_bytes(f"outbox/{m['feed']}/MISSING-due-{m['due']}.txt", (
                     f"REMINDER: no {m['feed']} file has arrived for the extract due by {m['due']} "
                     f"({m['rule']}).\nPlease send it to inbox/{m['feed']}/ - or tell the data team if it will "

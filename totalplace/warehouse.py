@@ -206,8 +206,9 @@ def _end_overdue_readers(url: str) -> None:
 
 def schema_version(settings: Settings) -> str:
     """What the warehouse's schemas, functions, roles, grants and guards should be, as one hash: the
-    bootstrap SQL, access.setup's version, the readers' guards and the roles' passwords. Stored in
-    ``ops.platform_schema`` by the bootstrap that made them so."""
+    bootstrap SQL, access.setup's version, the readers' guards, the roles' passwords and the partner
+    registry (a body added is a role to make). Stored in ``ops.platform_schema`` by the bootstrap that
+    made them so."""
     import hashlib
     import json
 
@@ -217,6 +218,7 @@ def schema_version(settings: Settings) -> str:
     digest.update(access.SETUP_VERSION.encode())
     digest.update(json.dumps(access.reader_defaults(settings, 10**6), sort_keys=True).encode())
     digest.update(json.dumps(access.role_passwords(settings), sort_keys=True).encode())
+    digest.update(settings.partners_file.read_bytes())
     return digest.hexdigest()
 
 

@@ -12,7 +12,7 @@ from connectors.sftp import open_account
 def test_done_marker_makes_a_file_complete_at_once(sftp, tmp_path):
     f = tmp_path / "a.csv"
     f.write_bytes(b"x,y\n1,2\n")
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.upload(f, "street_crime", marker=True)
         start = time.monotonic()
         files = police.list_complete("street_crime", settle_seconds=30)
@@ -21,7 +21,7 @@ def test_done_marker_makes_a_file_complete_at_once(sftp, tmp_path):
 
 
 def test_part_files_and_hidden_files_are_never_taken(sftp):
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.sftp.putfo(io.BytesIO(b"half a file"), "inbox/street_crime/b.csv.part")
         police.sftp.putfo(io.BytesIO(b"temp"), "inbox/street_crime/.c.csv")
         assert police.list_complete("street_crime", settle_seconds=0.2) == []
@@ -31,7 +31,7 @@ def test_part_files_and_hidden_files_are_never_taken(sftp):
 
 def test_unmarked_file_is_taken_only_when_it_stops_growing(sftp):
     path = "inbox/street_crime/growing.csv"
-    with open_account(sftp, "police") as writer_account, open_account(sftp, "police") as reader:
+    with open_account(sftp, "city_of_london_police") as writer_account, open_account(sftp, "city_of_london_police") as reader:
         handle = writer_account.sftp.open(path, "wb")
         handle.write(b"Crime ID,Month\n")
         handle.flush()
@@ -59,7 +59,7 @@ def test_unmarked_file_is_taken_only_when_it_stops_growing(sftp):
 def test_waiting_feeds_lists_only_feeds_with_candidates(sftp, tmp_path):
     f = tmp_path / "x.csv"
     f.write_text("a\n")
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         assert police.waiting_feeds() == []
         police.upload(f, "street_crime")
         assert police.waiting_feeds() == ["street_crime"]
@@ -75,7 +75,7 @@ def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp,
 
     contract = get_contract(sftp.feeds_dir, "police", "street_crime")
     data = POLICE_SAMPLE.read_bytes()
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         # the sender's manifest promises more than arrived (the upload was cut at a line end)
         cut = data[: data.rindex(b"\r\n", 0, len(data) // 2) + 2]
         police.write_bytes("inbox/street_crime/cut.csv", cut)
@@ -113,15 +113,15 @@ def test_hostile_names_and_planted_links_are_never_taken(sftp, tmp_path):
     from totalplace.contracts import get_contract
 
     contract = get_contract(sftp.feeds_dir, "police", "street_crime")
-    inbox = sftp.sftp_root / "police" / "inbox" / "street_crime"
-    with open_account(sftp, "police") as police:
+    inbox = sftp.sftp_root / "city_of_london_police" / "inbox" / "street_crime"
+    with open_account(sftp, "city_of_london_police") as police:
         for name in ("../../../../tmp/escape.csv", "../../nhs/inbox/x.csv", "a\x00b.csv", "/etc/cron.d/x.csv"):
             try:
                 police.write_bytes(f"inbox/street_crime/{name}", b"a,b\n1,2\n")
             except (OSError, ValueError, UnicodeError):
                 continue
             # if the client let it through, it must have landed inside police's own folder
-            assert not any(p.name == "x.csv" for p in (sftp.sftp_root / "nhs").rglob("*"))
+            assert not any(p.name == "x.csv" for p in (sftp.sftp_root / "anytown_icb").rglob("*"))
     assert not os.path.exists("/tmp/escape.csv") and not os.path.exists("/etc/cron.d/x.csv")
     os.symlink("/etc/passwd", inbox / "passwd.csv")
     os.symlink("/etc/passwd", inbox / "passwd.csv.done")

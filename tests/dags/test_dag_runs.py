@@ -47,7 +47,7 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
     assert city[0] > 0 and float(city[2]) == pytest.approx(1000 * city[0] / city[1], abs=0.001)
 
     # the same files again: both duplicates, nothing loaded, the warehouse is not rebuilt
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.upload(POLICE_SAMPLE, "street_crime")
         police.upload(damaged, "street_crime")
     second = pipeline.run_all(sftp)
@@ -67,7 +67,7 @@ def test_drop_run_and_run_again(sftp, airflow_home, tmp_path):
             row[1] = "2020-02"
 
     february = write_variant(POLICE_SAMPLE, tmp_path / "2020-02-city-of-london-street.csv", to_february)
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.upload(february, "street_crime")
     fourth = pipeline.run_all(sftp)
     assert fourth.ok and [f.status for f in fourth.files] == ["published"]

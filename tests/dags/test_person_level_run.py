@@ -20,17 +20,17 @@ def test_cohorts_are_built_from_pseudonyms_and_nothing_identifying_is_left(sftp,
     people = gp.population(gp.read_postcodes(sftp.postcode_lookup_file), 4000)
     offences = gp.write_offences_csv(tmp_path / "offences.csv", people, offenders=600)
     drops = [
-        ("police", "offences", offences),
-        ("council", "children_in_care", gp.write_children_in_care_csv(tmp_path / "cic.csv", people)),
-        ("housing", "homelessness_cases",
+        ("city_of_london_police", "offences", offences),
+        ("anytown", "children_in_care", gp.write_children_in_care_csv(tmp_path / "cic.csv", people)),
+        ("anytown_homes", "homelessness_cases",
          gp.write_homelessness_cases_csv(tmp_path / "cases.csv", people, offences_csv=offences, cases=400)),
-        ("nhs", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 1500, [], population=people)[0]),
-        ("nhs", "hospital_admissions",
+        ("anytown_icb", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 1500, [], population=people)[0]),
+        ("anytown_icb", "hospital_admissions",
          gen.write_hospital_admissions_csv(tmp_path / "adm.csv", 600, [], population=people)),
     ]
     damaged = tmp_path / "offences-damaged.csv"  # a partner's bad file: quarantined, its rows kept apart
     damaged.write_text(offences.read_text().replace("/2021,", "/2O21,", 3))
-    drops.append(("police", "offences", damaged))
+    drops.append(("city_of_london_police", "offences", damaged))
     for agency, feed, path in drops:
         with open_account(sftp, agency) as account:
             account.upload(path, feed)
@@ -78,18 +78,32 @@ def test_cohorts_are_built_from_pseudonyms_and_nothing_identifying_is_left(sftp,
     assert sorted(f.kind for f in planted) == ["a full postcode", "a valid NHS number (1 of 1 ten-digit numbers)"]
 
 
+def _rows_of(conn, name: str, body: str) -> int:
+    """Rows of ``name`` that ``body`` sent, counted by the admin."""
+    columns = [d.name for d in conn.execute(f"select * from {name} limit 0").description]  # noqa: S608
+    if "_sent_by" in columns:
+        return conn.execute(f"select count(*) from {name} where _sent_by = %s", (body,)).fetchone()[0]  # noqa: S608
+    file_id = int(name.rsplit("__f", 1)[1])
+    sender = conn.execute("select sent_by from ops.file_ledger where file_id = %s", (file_id,)).fetchone()[0]
+    return conn.execute(f"select count(*) from {name}").fetchone()[0] if sender == body else 0  # noqa: S608
+
+
 def isolation(settings) -> None:
     """Nobody in the wrong place, checked over the whole catalog of a built warehouse."""
     import yaml
 
     from totalplace.access import as_role, grants_snapshot
-    from totalplace.settings import AGENCIES, PROJECT_ROOT
+    from totalplace.partners import registry
+    from totalplace.settings import PROJECT_ROOT
+
+    partners = registry(settings)
 
     with connect(settings.warehouse_url) as conn:
         # no role of the platform is a superuser, bypasses row-level security or can make roles
         powers = conn.execute("select rolname from pg_roles where rolname = any(%s) and "
                               "(rolsuper or rolbypassrls or rolcreaterole or rolcreatedb)",
-                              (["loader", "transformer", "analyst", "partner", *AGENCIES],)).fetchall()
+                              (["loader", "transformer", "analyst", "partner", *partners.agency_types,
+                                *partners.accounts],)).fetchall()
         # every view reads with the querying role's rights
         definer_views = conn.execute(
             "select n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
@@ -108,22 +122,25 @@ def isolation(settings) -> None:
             "where n.nspname in ('raw', 'quarantine') and c.relkind in ('r', 'p') and not c.relispartition")]
         totals = {name: conn.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
                   for name in relations}
-        snapshot = grants_snapshot(conn)
+        # each body's own rows of each table: its _sent_by, or (a per-file table) the file's sender
+        own = {(name, p.body): _rows_of(conn, name, p.body) for name in relations for p in partners.senders}
+        snapshot = grants_snapshot(conn, settings)
     assert powers == [] and definer_views == [] and unforced == [] and per_row == []
-    # every agency role against every raw and quarantined table: its own rows all, another agency's
-    # table refused outright (not granted: not even EXPLAIN-able)
+    # every body's role against every raw and quarantined table: its own rows all, another body's none,
+    # another agency type's table refused outright (not granted: not even EXPLAIN-able)
     import psycopg
 
-    for role in AGENCIES:
-        with connect(as_role(settings.warehouse_url, settings, role), autocommit=True) as conn:
+    for partner in partners.senders:
+        with connect(as_role(settings.warehouse_url, settings, partner.account), autocommit=True) as conn:
             for name, total in totals.items():
                 owner = name.split(".")[1].split("__")[0]
                 try:
                     seen = conn.execute(f"select count(*) from {name}").fetchone()[0]  # noqa: S608
                 except psycopg.errors.InsufficientPrivilege:
                     seen = None
-                expected = total if owner in (role, "reference") else None
-                assert seen == expected, f"{role} sees {seen} of {total} rows of {name}"
+                expected = total if owner == "reference" else own[name, partner.body] \
+                    if owner == partner.agency_type else None
+                assert seen == expected, f"{partner.account} sees {seen} of {total} rows of {name}"
     assert sum(totals.values()) > 0
     approved = yaml.safe_load((PROJECT_ROOT / "deploy" / "grants.yml").read_text())
     # no role may do more than the approved manifest says (a family with no table yet grants nothing to see)

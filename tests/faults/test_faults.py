@@ -73,7 +73,7 @@ def received(settings, police_contract, path) -> int:
     with connect(settings.warehouse_url) as conn:
         sha, size = intake.sha256_of(path)
         return intake.record_and_keep(conn, settings, police_contract, path, path.name, sha, size,
-                                      move=False).file_id
+                                      move=False, account="city_of_london_police").file_id
 
 
 @pytest.mark.parametrize("action", ["kill", "terminate_backend"])
@@ -134,7 +134,7 @@ def test_postgres_restarts_under_a_load(settings, police_contract, tmp_path, pg_
 def test_an_upload_cut_off_is_never_taken_and_the_full_one_loads(sftp, police_contract, tmp_path):
     path = police_file(tmp_path, 3_000 * SCALE, seed=300)
     data = path.read_bytes()
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         for cut in (1, len(data) // 3, len(data) - 1):
             # the partner's client dies part-way: a .part file is left behind, never renamed
             with police.sftp.open("inbox/street_crime/cut.csv.part", "wb") as fh:
@@ -149,7 +149,7 @@ def test_an_upload_cut_off_is_never_taken_and_the_full_one_loads(sftp, police_co
 def test_the_same_file_under_many_names_is_published_once(sftp, police_contract, tmp_path):
     copies = 10 * SCALE
     path = police_file(tmp_path, 500, seed=400)
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         for i in range(copies):
             police.upload(path, "street_crime", name=f"copy-{i:03d}.csv")
     pending = intake.fetch(sftp, police_contract)

@@ -84,7 +84,7 @@ def test_an_ingest_dag_killed_mid_task_and_run_again(sftp, airflow_home, police_
     for i in range(runs):
         month = f"2019-{i % 12 + 1:02d}" if i < 12 else f"20{10 + i // 12}-{i % 12 + 1:02d}"
         path = write_variant(POLICE_SAMPLE, tmp_path / f"{month}.csv", in_month(month))
-        with open_account(sftp, "police") as police:
+        with open_account(sftp, "city_of_london_police") as police:
             police.upload(path, "street_crime")
         killed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-800:]

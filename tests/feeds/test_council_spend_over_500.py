@@ -122,7 +122,7 @@ def test_impossible_dates_and_malformed_amounts_are_reported_not_guessed(setting
         "Anytown Council,01/03/2014,T3,12.345,A,B,C\r\n"
         "Anytown Council,45,T4,100,A,B,C\r\n"
     )
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     by_column = {p["column"]: p for p in report["problems"]}
     assert [e["value"] for e in by_column["Date"]["examples"]] == ["31/02/2014", "45"]
@@ -174,7 +174,7 @@ def test_excel_workbook_sheet_found_by_its_header_with_dates_and_formulas(settin
     path = tmp_path / "anytown-2014-04.xlsx"
     wb.save(path)
 
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     # the formula has no cached value (never opened in Excel): an empty amount is reported, not guessed
     assert report["outcome"] == "failed"
     assert report["problems"][0]["column"] == "Net Amount"
@@ -280,7 +280,7 @@ def test_dates_and_amounts_as_finance_systems_write_them(settings, spend_contrac
     # a figure with a third decimal place that is not float noise is not rounded away: it is reported
     path.write_text("Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
                     "Anytown Council,17/02/21,T1,123.456,A LTD,Parks,Plants\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     assert report["problems"][0]["column"] == "Amount" and report["problems"][0]["examples"][0]["value"] == "123.456"
 
@@ -321,7 +321,7 @@ def test_headers_no_alias_lists_are_read_by_name_and_content(settings, spend_con
 
     path.write_text("Body Name,Date,Transaction Number,Amount Paid,Amount Due,Supplier Name,Expense Area,Expense Type\n"
                     "Anytown Council,17/02/2021,T1,100.00,90.00,ACME LTD,Parks,Plants\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     rule = report["problems"][0]["rule"]
     assert "required column 'Amount' is missing" in rule and "'Amount Paid' (column 4: name 0.75" in rule
@@ -345,7 +345,7 @@ def test_a_total_without_a_label_is_reconciled_and_a_wrong_one_stops_the_file(se
     assert report["file_totals"] == [{"row": 3, "line": 4, "label": "(no label)", "amount": "1300.50"}]
 
     path.write_text(lines + ",,,900.00,,,\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     assert ("line 4 holds only an amount (Amount 900.00) - a total with no label? - but the lines above it add up "
             "to 1300.50 (difference 400.50)") in report["problems"][0]["rule"]
@@ -432,7 +432,7 @@ def test_an_excel_header_over_two_rows_with_merged_cells_is_joined(settings, spe
     path = tmp_path / "anytown-2014-05.xlsx"
     wb.save(path)
 
-    report = intake.check_file(settings, spend_contract, path)
+    report = intake.check_file(settings, spend_contract, path, "anytown")
     [problem] = report["problems"]
     # the sender's own words for the column, and the spreadsheet's line: header on lines 2-3, row 2 on line 5
     assert problem["column"] == "Payment Amount"

@@ -33,10 +33,9 @@ def as_other_user(*command: str) -> subprocess.CompletedProcess:
 def sftp_server_with(settings, **limits):
     """The platform's SFTP server run with some limits changed (smaller quotas, to reach them fast)."""
     from totalplace import sftp_server
-    from totalplace.services import feeds_by_agency
 
     changed = settings.model_copy(update=limits)
-    sftp_server.ensure_accounts(changed, feeds_by_agency(changed))
+    sftp_server.ensure_accounts(changed)
     sftp_server.start_background(changed)
     try:
         yield changed
@@ -62,7 +61,7 @@ async def raw_sftp(settings, account: str, password: str | None = None):
 
 
 def drop_and_run(settings, drops: list[tuple[str, str, Path]]):
-    """Upload each (agency, feed, file) as that partner would, then run every DAG (`totalplace run`)."""
+    """Upload each (account, feed, file) as that partner body would, then run every DAG (`totalplace run`)."""
     from connectors.sftp import open_account
     from totalplace import pipeline
 

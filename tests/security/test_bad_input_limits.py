@@ -25,7 +25,7 @@ def test_only_regular_files_are_read(settings, tmp_path, kind):
         target = str(tmp_path / "zero.csv")
         os.symlink("/dev/zero", target)
     started = time.monotonic()
-    out = run_cli(settings, "validate", "--feed", "police/street_crime", target)
+    out = run_cli(settings, "validate", "--feed", "police/street_crime", "--as", "city_of_london_police", target)
     assert time.monotonic() - started < 60
     assert out.returncode == 2, out.stdout + out.stderr
     assert "regular file" in out.stderr or "directory" in out.stderr, out.stderr
@@ -40,7 +40,7 @@ def test_a_file_with_absurdly_many_columns_is_refused_fast_with_a_short_report(s
     header += [f"c{i}" for i in range(columns - len(header))]
     path.write_text(",".join(header) + "\n" + ",".join(["x"] * columns) + "\n")
     started = time.monotonic()
-    out = run_cli(settings, "validate", "--feed", "police/street_crime", "--json", str(path))
+    out = run_cli(settings, "validate", "--feed", "police/street_crime", "--as", "city_of_london_police", "--json", str(path))
     took = time.monotonic() - started
     assert out.returncode == 1, out.stderr
     assert took < 30, f"{columns:,} columns took {took:.0f} s"

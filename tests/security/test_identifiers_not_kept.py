@@ -63,7 +63,7 @@ def _found_in_tables(conn, values: list[str]) -> list[str]:
 def test_a_rejected_person_level_file_leaves_no_value_in_clear(sftp, secrets_in_a_cost_column, pg_server):
     path, secret = secrets_in_a_cost_column
     contract = get_contract(sftp.feeds_dir, "council", "children_in_care")
-    with open_account(sftp, "council") as council:
+    with open_account(sftp, "anytown") as council:
         council.upload(path, "children_in_care")
     [file_id] = intake.fetch(sftp, contract)
     intake.load(sftp, contract, file_id)
@@ -86,7 +86,7 @@ def test_a_rejected_person_level_file_leaves_no_value_in_clear(sftp, secrets_in_
     assert [e["line"] for e in problem["examples"]] == [2, 3, 4]
     assert all(e.get("value") is None for e in problem["examples"])
     # nor in the sender's outbox copy, nor in the kept bytes (a rejected person-level file is not kept)
-    outbox = sftp.sftp_root / "council" / "outbox" / "children_in_care"
+    outbox = sftp.sftp_root / "anytown" / "outbox" / "children_in_care"
     for report_file in outbox.iterdir():
         text = report_file.read_text(encoding="utf-8-sig")
         assert not [v for v in values if v in text], report_file.name
@@ -133,7 +133,7 @@ def test_identifiers_in_a_file_name_or_a_header_are_not_repeated(sftp, secrets_i
         r.append(header if i == 0 else "x") for i, r in enumerate(rows)] and None)
     named = tmp_path / f"care {secret['nhs_spaced']} {secret['postcode']}.csv"
     named.write_bytes(clean.read_bytes().replace(b"LAC31000", b"LAC31999", 1))
-    with open_account(sftp, "council") as council:
+    with open_account(sftp, "anytown") as council:
         council.upload(with_column, "children_in_care")
         council.upload(named, "children_in_care")
     contract = get_contract(sftp.feeds_dir, "council", "children_in_care")
@@ -146,7 +146,7 @@ def test_identifiers_in_a_file_name_or_a_header_are_not_repeated(sftp, secrets_i
     assert any("column(s) 12 " in e for _, _, e in files), files
     assert any("[NHS number withheld]" in n and "person identifier" in e for n, _, e in files), files
     assert leaked == []
-    outbox = sftp.sftp_root / "council" / "outbox" / "children_in_care"
+    outbox = sftp.sftp_root / "anytown" / "outbox" / "children_in_care"
     for report in outbox.iterdir():
         assert secret["nhs_spaced"] not in report.name
         text = report.read_text(encoding="utf-8-sig")

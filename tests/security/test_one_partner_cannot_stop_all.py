@@ -30,7 +30,7 @@ HOSTILE_NAMES = [b"\xff\xfe.csv", b"bad\nname.csv", b"bell\x07.csv", b"esc\x1b[3
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=repr)
 def test_names_that_are_not_clean_text_are_refused_at_upload(sftp, name):
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             with pytest.raises(asyncssh.SFTPError) as refused:
                 async with client.open(b"inbox/outcomes/" + name, "wb") as fh:
@@ -49,13 +49,13 @@ def test_names_that_are_not_clean_text_are_refused_at_upload(sftp, name):
 
 @pytest.mark.slow
 def test_a_planted_bad_name_is_quarantined_by_itself_and_every_other_file_goes_on(sftp, airflow_home, tmp_path):
-    inbox = sftp.sftp_root / "police" / "inbox" / "outcomes"
+    inbox = sftp.sftp_root / "city_of_london_police" / "inbox" / "outcomes"
     planted = [os.path.join(os.fsencode(inbox), n) for n in (b"\xff\xfe.csv", b"bad\nname.csv", b"esc\x1b[2J.csv")]
     for i, path in enumerate(planted):  # put there by someone with a shell on the server, or another server
         with open(path, "wb") as fh:
             fh.write(b"Crime ID,Month\n%d,2020-01\n" % i)
     pools = write_pooled_budgets_csv(tmp_path / "pools.csv", [("E09000001", "City of London")])
-    drop_and_run(sftp, [("council", "pooled_budgets", pools), ("police", "street_crime", POLICE_SAMPLE)])
+    drop_and_run(sftp, [("anytown", "pooled_budgets", pools), ("city_of_london_police", "street_crime", POLICE_SAMPLE)])
     with connect(sftp.warehouse_url) as conn:
         files = conn.execute("select agency, feed, name, status, error from ops.file_ledger "
                              "where agency <> 'reference' order by file_id").fetchall()
@@ -70,7 +70,7 @@ def test_a_planted_bad_name_is_quarantined_by_itself_and_every_other_file_goes_o
         assert name.isprintable() and "\\" in name, name  # the ledger names it readably (escaped)
         assert "name" in error
     assert not [p for p in planted if os.path.lexists(p)], "a planted file was left in the inbox"
-    reports = os.listdir(os.fsencode(sftp.sftp_root / "police" / "outbox" / "outcomes"))
+    reports = os.listdir(os.fsencode(sftp.sftp_root / "city_of_london_police" / "outbox" / "outcomes"))
     assert len([r for r in reports if r.endswith(b".quarantined.txt")]) == 3
     assert all(r.decode("utf-8").isprintable() for r in reports)
 
@@ -81,12 +81,12 @@ def test_failed_logins_lock_a_partner_out_but_never_the_platforms_connector(sftp
 
     for _ in range(FAILED_LOGINS_ALLOWED + 2):
         with pytest.raises(paramiko.AuthenticationException):
-            with open_account(sftp, "nhs", password="guess"):
+            with open_account(sftp, "anytown_icb", password="guess"):
                 pass
     with pytest.raises(paramiko.AuthenticationException):  # the partner is locked out, as it should be
-        with open_account(sftp, "nhs"):
+        with open_account(sftp, "anytown_icb"):
             pass
-    with open_service(sftp, "nhs") as connector:  # the platform's own login from the same address is not
+    with open_service(sftp, "anytown_icb") as connector:  # the platform's own login from the same address is not
         assert "outbox" in connector.listdir(".")
 
 
@@ -96,11 +96,11 @@ def test_a_partner_cannot_hold_every_session(sftp):
     async def attack():
         from connectors.sftp import credentials
 
-        password = credentials(sftp)["housing"]
+        password = credentials(sftp)["anytown_homes"]
         held, refused = [], 0
         for _ in range(limit + 3):
             try:
-                held.append(await asyncssh.connect(sftp.sftp_host, port=sftp.resolved_sftp_port(), username="housing",
+                held.append(await asyncssh.connect(sftp.sftp_host, port=sftp.resolved_sftp_port(), username="anytown_homes",
                                                    password=password, known_hosts=None, client_keys=None,
                                                    agent_path=None))
             except (asyncssh.Error, OSError):
@@ -114,7 +114,7 @@ def test_a_partner_cannot_hold_every_session(sftp):
     assert held == limit and refused == 3
     from connectors.sftp import open_service
 
-    with open_service(sftp, "housing") as connector:  # the platform still gets in
+    with open_service(sftp, "anytown_homes") as connector:  # the platform still gets in
         assert "inbox" in connector.listdir(".")
 
 
@@ -122,7 +122,7 @@ def test_no_copy_data_and_no_sparse_giants(sftp):
     """The copy-data extension copied gigabytes in one request while every other session waited; one
     write at 5 GiB made a sparse file of gigabytes the loader would have read as zeros."""
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             assert not client.supports_remote_copy
             async with client.open("inbox/street_crime/giant.csv.part", "wb") as fh:
@@ -131,14 +131,14 @@ def test_no_copy_data_and_no_sparse_giants(sftp):
                     await fh.write(b"x", 5 * 2**30 - 2)
                 await fh.write(b"1,2020-01\n", 15)  # a write that follows on is fine
     run_async(attack())
-    part = sftp.sftp_root / "police" / "inbox" / "street_crime" / "giant.csv.part"
+    part = sftp.sftp_root / "city_of_london_police" / "inbox" / "street_crime" / "giant.csv.part"
     assert part.stat().st_size == 25
 
 
 def test_an_inbox_has_a_quota_of_files(settings):
     with sftp_server_with(settings, sftp_max_account_files=3) as small:
         async def attack():
-            conn, client = await raw_sftp(small, "housing")
+            conn, client = await raw_sftp(small, "anytown_homes")
             async with conn:
                 for i in range(3):
                     async with client.open(f"inbox/homelessness/f{i}.csv", "wb") as fh:
@@ -181,7 +181,7 @@ def test_idle_connections_do_not_lock_everyone_out(sftp):
     finally:
         for sock in held:
             sock.close()
-    with open_account(sftp, "police") as police:  # and a partner still gets in
+    with open_account(sftp, "city_of_london_police") as police:  # and a partner still gets in
         assert "inbox" in police.listdir(".")
 
 
@@ -193,7 +193,7 @@ def test_appending_cannot_grow_a_file_past_its_limit_and_handles_are_capped(sett
 
     with sftp_server_with(settings, sftp_max_file_bytes=1000) as small:
         async def attack():
-            conn, client = await raw_sftp(small, "housing")
+            conn, client = await raw_sftp(small, "anytown_homes")
             async with conn:
                 async with client.open("inbox/homelessness/grow.csv", "ab") as fh:
                     with pytest.raises(asyncssh.SFTPError) as grown:
@@ -211,4 +211,4 @@ def test_appending_cannot_grow_a_file_past_its_limit_and_handles_are_capped(sett
         grown, opened, refused = run_async(attack())
         assert "at most 1,000 bytes" in grown
         assert opened == sftp_server.MAX_OPEN_FILES and "files may be open at once" in (refused or "")
-        assert (small.sftp_root / "housing" / "inbox" / "homelessness" / "grow.csv").stat().st_size <= 1000
+        assert (small.sftp_root / "anytown_homes" / "inbox" / "homelessness" / "grow.csv").stat().st_size <= 1000

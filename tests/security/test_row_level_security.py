@@ -12,7 +12,8 @@ from conftest import run_cli
 from psycopg.conninfo import make_conninfo
 
 from totalplace.access import as_role
-from totalplace.settings import AGENCIES
+from totalplace.partners import registry
+from totalplace.settings import PROJECT_ROOT, Settings
 from totalplace.warehouse import connect
 
 # police pretends to be nhs: a temporary pg_roles whose only row says "nhs" with police's own oid
@@ -54,14 +55,14 @@ def _attack(conn) -> dict[str, int] | str:
 def test_the_victims_exist_and_police_cannot_see_them(three_agencies):
     with connect(three_agencies.warehouse_url) as conn:
         assert all(v > 0 for k, v in _police_sees(conn).items() if "files" not in k)
-    with connect(as_role(three_agencies.warehouse_url, three_agencies, "police")) as conn:
+    with connect(as_role(three_agencies.warehouse_url, three_agencies, "city_of_london_police")) as conn:
         assert set(_police_sees(conn).values()) == {0}
         assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 797
 
 
 def test_shadowing_pg_roles_through_totalplace_sql_reads_nothing(three_agencies):
     for victim in VICTIMS.values():
-        out = run_cli(three_agencies, "sql", "--as", "police", "--format", "csv",
+        out = run_cli(three_agencies, "sql", "--as", "city_of_london_police", "--format", "csv",
                       f"commit; set search_path = pg_temp, pg_catalog; {SHADOW}; {victim}")
         assert out.returncode != 0, f"the attack ran: {out.stdout}"
         assert "one statement" in out.stderr, out.stderr
@@ -71,7 +72,7 @@ def test_shadowing_pg_roles_through_totalplace_sql_reads_nothing(three_agencies)
 
 
 def test_a_partner_login_made_by_grant_cannot_shadow_pg_roles(three_agencies):
-    made = run_cli(three_agencies, "grant", "police", "pc_jones", "--password-stdin", input="a-long-Passw0rd\n")
+    made = run_cli(three_agencies, "grant", "city_of_london_police", "pc_jones", "--password-stdin", input="a-long-Passw0rd\n")
     assert made.returncode == 0, made.stderr
     url = make_conninfo(three_agencies.warehouse_url, user="pc_jones", password="a-long-Passw0rd")
     with psycopg.connect(url, autocommit=True) as conn:
@@ -89,7 +90,7 @@ def test_even_with_temp_granted_by_mistake_shadowing_pg_roles_reads_nothing(thre
     itself. An administrator grants TEMP - and SELECT on an NHS table - by mistake, the partner shadows
     pg_roles, and still reads none of another agency's rows: the policy's function and the ledger's
     name pg_catalog.pg_roles on a pinned path."""
-    made = run_cli(three_agencies, "grant", "police", "pc_temp", "--password-stdin", input="a-long-Passw0rd\n")
+    made = run_cli(three_agencies, "grant", "city_of_london_police", "pc_temp", "--password-stdin", input="a-long-Passw0rd\n")
     assert made.returncode == 0, made.stderr
     with connect(three_agencies.warehouse_url) as admin:
         database = admin.execute("select current_database()").fetchone()[0]
@@ -104,7 +105,7 @@ def test_even_with_temp_granted_by_mistake_shadowing_pg_roles_reads_nothing(thre
         assert conn.execute("select count(*) from ops.partner_files()").fetchone()[0] == 1  # its own file only
 
 
-@pytest.mark.parametrize("role", [*AGENCIES, "analyst"])
+@pytest.mark.parametrize("role", [*registry(Settings(partners_file=PROJECT_ROOT / "partners.yml")).accounts, "analyst"])
 def test_platform_roles_cannot_make_temporary_objects(three_agencies, role):
     with psycopg.connect(as_role(three_agencies.warehouse_url, three_agencies, role), autocommit=True) as conn:
         conn.execute("set default_transaction_read_only = off")
@@ -134,7 +135,7 @@ def test_another_agencys_tables_cannot_even_be_explained(three_agencies):
     value distributions away, and EXPLAIN ANALYZE on the shared ledger counted the rows RLS removed.
     Each agency's tables are granted to that agency alone, and partners read the ledger through a
     function."""
-    url = as_role(three_agencies.warehouse_url, three_agencies, "police")
+    url = as_role(three_agencies.warehouse_url, three_agencies, "city_of_london_police")
     with psycopg.connect(url, autocommit=True) as conn:
         for query in ("explain select * from raw.nhs__hospital_admissions where cost > 100",
                       "explain select * from quarantine.council__pooled_budgets__f3",

@@ -22,7 +22,7 @@ ID = shutil.which("id")
 
 def test_an_uploaded_program_cannot_be_made_set_uid(sftp):
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             await client.put(ID, "inbox/street_crime/id.csv.part")
             refused = []
@@ -45,7 +45,7 @@ def test_an_uploaded_program_cannot_be_made_set_uid(sftp):
     refused, chowned = run_async(attack())
     assert len(refused) == 4 and not chowned
     for name in ("id.csv.part", "id2.csv.part"):
-        path = sftp.sftp_root / "police" / "inbox" / "street_crime" / name
+        path = sftp.sftp_root / "city_of_london_police" / "inbox" / "street_crime" / name
         info = path.stat()
         assert stat.S_IMODE(info.st_mode) == 0o600, oct(info.st_mode)
         if os.geteuid() == 0:
@@ -70,7 +70,7 @@ def test_the_local_server_does_not_run_as_root(sftp):
 
 def test_size_owner_and_times_cannot_be_forged_past_the_limits(sftp):
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             async with client.open("inbox/street_crime/big.csv.part", "wb") as fh:
                 await fh.write(b"a,b\n")
@@ -96,7 +96,7 @@ def test_size_owner_and_times_cannot_be_forged_past_the_limits(sftp):
 
     codes = run_async(attack())
     assert None not in codes, codes
-    assert (sftp.sftp_root / "police" / "inbox" / "street_crime" / "big.csv.part").stat().st_size == 4
+    assert (sftp.sftp_root / "city_of_london_police" / "inbox" / "street_crime" / "big.csv.part").stat().st_size == 4
 
 
 @pytest.mark.parametrize("path", [
@@ -113,7 +113,7 @@ def test_size_owner_and_times_cannot_be_forged_past_the_limits(sftp):
 ])
 def test_writes_land_only_in_an_inbox_feed_folder_whatever_the_path_says(sftp, path):
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             with pytest.raises(asyncssh.SFTPError):
                 async with client.open(path, "wb") as fh:
@@ -123,13 +123,13 @@ def test_writes_land_only_in_an_inbox_feed_folder_whatever_the_path_says(sftp, p
             return await client.listdir("inbox/street_crime")
 
     assert [n for n in run_async(attack()) if n not in (".", "..")] == []
-    written = [p for p in (sftp.sftp_root / "police").rglob("*") if p.is_file()]
+    written = [p for p in (sftp.sftp_root / "city_of_london_police").rglob("*") if p.is_file()]
     assert written == [], written
 
 
 def test_renames_stay_within_one_inbox_feed_folder(sftp):
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             async with client.open("inbox/street_crime/ok.csv.part", "wb") as fh:
                 await fh.write(b"a,b\n1,2\n")
@@ -146,18 +146,18 @@ def test_renames_stay_within_one_inbox_feed_folder(sftp):
             return refused
 
     assert run_async(attack()) == 14
-    home = sftp.sftp_root / "police"
+    home = sftp.sftp_root / "city_of_london_police"
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file()) == ["inbox/street_crime/ok.csv"]
 
 
 def test_the_outbox_is_the_platforms_a_partner_reads_but_does_not_write_it(sftp):
     from connectors.sftp import open_service
 
-    with open_service(sftp, "police") as service:  # the platform's connector writes reports
+    with open_service(sftp, "city_of_london_police") as service:  # the platform's connector writes reports
         service.write_bytes("outbox/street_crime/x.csv.published.txt", b"ACCEPTED\n")
 
     async def attack():
-        conn, client = await raw_sftp(sftp, "police")
+        conn, client = await raw_sftp(sftp, "city_of_london_police")
         async with conn:
             async with client.open("outbox/street_crime/x.csv.published.txt", "rb") as fh:
                 report = await fh.read()
@@ -172,4 +172,4 @@ def test_the_outbox_is_the_platforms_a_partner_reads_but_does_not_write_it(sftp)
 
     report, refused = run_async(attack())
     assert report == b"ACCEPTED\n" and refused == 3
-    assert (sftp.sftp_root / "police" / "outbox" / "street_crime" / "x.csv.published.txt").read_bytes() == b"ACCEPTED\n"
+    assert (sftp.sftp_root / "city_of_london_police" / "outbox" / "street_crime" / "x.csv.published.txt").read_bytes() == b"ACCEPTED\n"

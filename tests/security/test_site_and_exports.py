@@ -28,7 +28,7 @@ def test_a_partners_text_is_plain_text_in_the_charts(sftp, airflow_home, tmp_pat
             if row[1].endswith("Better Care Fund"):
                 row[1] = EVIL
     pools = write_variant(source, tmp_path / "pools-named-by-a-hostile-partner.csv", rename_the_pool)
-    run = drop_and_run(sftp, [("council", "pooled_budgets", pools), ("police", "street_crime", POLICE_SAMPLE)])
+    run = drop_and_run(sftp, [("anytown", "pooled_budgets", pools), ("city_of_london_police", "street_crime", POLICE_SAMPLE)])
     assert [f.status for f in run.files if f.feed == "pooled_budgets"] == ["published"]
 
     page = sftp.site_dir / "places" / f"{CITY}.html"

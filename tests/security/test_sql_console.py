@@ -128,7 +128,9 @@ def test_query_roles_carry_timeouts_and_read_only_defaults(settings):
             "select r.rolname, s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
             "where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))"
         ).fetchall())
-    for role in ("analyst", "police", "nhs", "housing", "council", "ann_analyst"):
+    from totalplace.partners import registry
+
+    for role in ("analyst", *registry(settings).accounts, "ann_analyst"):
         names = {c.split("=")[0] for c in settings_of.get(role) or []}
         assert {"default_transaction_read_only", "statement_timeout", "lock_timeout",
                 "idle_in_transaction_session_timeout"} <= names, (role, settings_of.get(role))

@@ -32,7 +32,7 @@ def _loose(state) -> list[str]:
 
 
 def test_no_other_local_user_reads_the_state_folder(sftp, tmp_path):
-    dropped = run_cli(sftp, "drop", "--agency", "police", "--feed", "street_crime", str(POLICE_SAMPLE))
+    dropped = run_cli(sftp, "drop", "--as", "city_of_london_police", "--feed", "street_crime", str(POLICE_SAMPLE))
     assert dropped.returncode == 0, dropped.stderr
     from totalplace import intake
     from totalplace.contracts import get_contract

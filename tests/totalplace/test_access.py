@@ -1,4 +1,4 @@
-"""Access control in PostgreSQL: agency roles see only their own raw rows (row-level security),
+"""Access control in PostgreSQL: partner bodies' roles see only their own raw rows (row-level security),
 analysts only the marts, the pipelines run as roles that are not superusers, and grants, revokes,
 loads and CLI queries are audited."""
 
@@ -46,20 +46,20 @@ def test_each_agency_sees_only_its_own_raw_rows(loaded):
     police_rows = "select count(*) from raw.police__street_crime"
     # another agency's table is not granted at all (so not even EXPLAIN-ed); row-level security
     # filters the agency's own tables, and would filter a grant made by mistake
-    assert refused(loaded, "police", nhs_rows)
-    assert count(loaded, "nhs", nhs_rows) == 40
-    assert count(loaded, "police", police_rows) == 797
-    assert refused(loaded, "nhs", police_rows)
+    assert refused(loaded, "city_of_london_police", nhs_rows)
+    assert count(loaded, "anytown_icb", nhs_rows) == 40
+    assert count(loaded, "city_of_london_police", police_rows) == 797
+    assert refused(loaded, "anytown_icb", police_rows)
     # not through a partition either: each file's partition carries the same grants and policy
     with connect(loaded.warehouse_url) as conn:
         partition = conn.execute("select inhrelid::regclass::text from pg_inherits "
                                  "where inhparent = 'raw.nhs__hospital_admissions'::regclass").fetchone()[0]
         conn.execute(f"grant select on {partition} to police")  # a grant by mistake: RLS still holds
-    assert count(loaded, "police", f"select count(*) from {partition}") == 0
+    assert count(loaded, "city_of_london_police", f"select count(*) from {partition}") == 0
     # and the ledger shows each agency its own files, through ops.partner_files()
-    assert count(loaded, "police", "select count(*) from ops.partner_files() where agency = 'nhs'") == 0
-    assert count(loaded, "nhs", "select count(*) from ops.partner_files() where agency = 'nhs'") == 1
-    assert refused(loaded, "police", "select count(*) from ops.file_ledger")
+    assert count(loaded, "city_of_london_police", "select count(*) from ops.partner_files() where agency = 'nhs'") == 0
+    assert count(loaded, "anytown_icb", "select count(*) from ops.partner_files() where agency = 'nhs'") == 1
+    assert refused(loaded, "city_of_london_police", "select count(*) from ops.file_ledger")
 
 
 def test_row_level_security_is_forced_on_raw_and_landing_tables(loaded):
@@ -98,7 +98,7 @@ def test_pipelines_are_not_superusers_and_own_what_they_write(loaded):
 def test_grant_and_revoke_from_the_command_line_are_audited(loaded):
     from conftest import run_cli
 
-    granted = run_cli(loaded, "grant", "police", "pc_smith", "--password-stdin", input="s3cret-passw0rd\n")
+    granted = run_cli(loaded, "grant", "city_of_london_police", "pc_smith", "--password-stdin", input="s3cret-passw0rd\n")
     assert granted.returncode == 0, granted.stderr
     url = psycopg.conninfo.make_conninfo(loaded.warehouse_url, user="pc_smith", password="s3cret-passw0rd")
     with connect(url) as conn:
@@ -107,7 +107,7 @@ def test_grant_and_revoke_from_the_command_line_are_audited(loaded):
             conn.execute("select count(*) from raw.nhs__hospital_admissions")
     query = run_cli(loaded, "sql", "select count(*) from raw.nhs__hospital_admissions", "--as", "analyst")
     assert query.returncode != 0 and "permission denied" in query.stderr
-    revoked = run_cli(loaded, "revoke", "police", "pc_smith")
+    revoked = run_cli(loaded, "revoke", "city_of_london_police", "pc_smith")
     assert revoked.returncode == 0, revoked.stderr
     # revoked: pc_smith may not even connect (only the platform's roles and their members may)
     with pytest.raises(psycopg.OperationalError, match="CONNECT privilege"):
@@ -115,6 +115,7 @@ def test_grant_and_revoke_from_the_command_line_are_audited(loaded):
     with connect(loaded.warehouse_url) as conn:
         log = conn.execute("select action, target, detail->>'user', detail->>'error' from ops.audit_log "
                            "where action <> 'load' order by audit_id").fetchall()
-    assert [(a, t, u) for a, t, u, _ in log] == [("grant", "police", "pc_smith"), ("query", "analyst", None),
-                                                ("revoke", "police", "pc_smith")]
+    assert [(a, t, u) for a, t, u, _ in log] == [("grant", "city_of_london_police", "pc_smith"),
+                                                ("query", "analyst", None),
+                                                ("revoke", "city_of_london_police", "pc_smith")]
     assert "permission denied" in log[1][3]

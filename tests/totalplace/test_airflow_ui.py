@@ -67,10 +67,10 @@ def test_airflow_ui_lists_the_dags_with_docs_and_tags(settings, tmp_path):
         token = _call(f"{base}/auth/token", body={"username": login[1], "password": login[2]})["access_token"]
 
         from totalplace.contracts import load_contracts
-        from totalplace.settings import AGENCIES
+        from totalplace.partners import registry
 
         # an ingest DAG per partner feed (reference data is loaded by the transform DAG), and the rest
-        expected = {c.dag_id for c in load_contracts(settings.feeds_dir).values() if c.agency in AGENCIES}
+        expected = {c.dag_id for c in load_contracts(settings.feeds_dir).values() if c.agency in registry(settings).agency_types}
         expected |= {"transform__dbt_build", "publish__place_profiles", "ops__retention", "ops__submission_calendar"}
 
         def listed():

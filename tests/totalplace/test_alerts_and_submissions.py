@@ -94,6 +94,6 @@ def test_the_calendar_dag_reminds_partners_of_missing_extracts(sftp, airflow_hom
     assert result.ok, result
     missing = {(p["agency"], p["feed"]) for p in received}
     assert ("police", "street_crime") in missing and all(p["kind"] == "submission_late" for p in received)
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         reminders = [n for n in police.listdir("outbox/street_crime") if n.startswith("MISSING-due-")]
     assert reminders

@@ -12,16 +12,16 @@ cli = run_cli
 
 
 def test_validate_exit_codes_and_reports(settings, tmp_path):
-    ok = cli(settings, "validate", "--feed", "police/street_crime", str(POLICE_SAMPLE))
+    ok = cli(settings, "validate", "--feed", "police/street_crime", "--as", "city_of_london_police", str(POLICE_SAMPLE))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "PASSED" in ok.stdout and "797 rows" in ok.stdout
 
     bad = write_variant(POLICE_SAMPLE, tmp_path / "bad.csv", lambda rows: rows[1].__setitem__(1, "January"))
-    failed = cli(settings, "validate", "--feed", "street_crime", str(bad))
+    failed = cli(settings, "validate", "--feed", "street_crime", "--as", "city_of_london_police", str(bad))
     assert failed.returncode == 1
     assert "Column 'Month'" in failed.stdout and "line 2: 'January'" in failed.stdout
 
-    as_json = cli(settings, "validate", "--feed", "street_crime", "--json", str(bad))
+    as_json = cli(settings, "validate", "--feed", "street_crime", "--as", "city_of_london_police", "--json", str(bad))
     assert as_json.returncode == 1
     report = json.loads(as_json.stdout)
     assert report["outcome"] == "failed"
@@ -37,11 +37,11 @@ def test_unknown_feed_is_one_readable_line_with_a_hint(settings):
 
 
 def test_drop_then_ledger_and_sql(sftp):
-    dropped = cli(sftp, "drop", "--agency", "police", "--feed", "street_crime", str(POLICE_SAMPLE))
+    dropped = cli(sftp, "drop", "--as", "city_of_london_police", "--feed", "street_crime", str(POLICE_SAMPLE))
     assert dropped.returncode == 0, dropped.stderr
     from connectors.sftp import open_account
 
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         assert police.listdir("inbox/street_crime") == [POLICE_SAMPLE.name, POLICE_SAMPLE.name + ".done"]
 
     from totalplace import intake
@@ -53,7 +53,7 @@ def test_drop_then_ledger_and_sql(sftp):
     intake.validate(sftp, contract, file_id)
     intake.publish(sftp, contract, file_id)
 
-    ledger = cli(sftp, "ledger", "--agency", "police", "--format", "json")
+    ledger = cli(sftp, "ledger", "--as", "city_of_london_police", "--format", "json")
     assert ledger.returncode == 0
     [entry] = json.loads(ledger.stdout)
     assert (entry["status"], entry["rows"], entry["name"]) == ("published", 797, POLICE_SAMPLE.name)
@@ -61,20 +61,20 @@ def test_drop_then_ledger_and_sql(sftp):
     # the partner's view of a rejected file: which column, which rule, which lines - read as its own role
     damaged = damaged_police_sample(sftp.state_dir)
     assert intake.ingest_local(sftp, contract, damaged).status == "quarantined"
-    view = cli(sftp, "ledger", "--agency", "police")
+    view = cli(sftp, "ledger", "--as", "city_of_london_police")
     assert view.returncode == 0, view.stderr
     assert "quarantined #" in view.stdout and "column Month: must be a month" in view.stdout
     assert "first on line(s) 3" in view.stdout and "2020-13" not in view.stdout
-    other = cli(sftp, "ledger", "--agency", "nhs", "--format", "json")
+    other = cli(sftp, "ledger", "--as", "anytown_icb", "--format", "json")
     assert other.returncode == 0 and json.loads(other.stdout) == []  # another agency sees none of police's files
 
     query = cli(sftp, "sql", "select crime_type, count(*) as n from raw.police__street_crime "
-                             "group by 1 order by 2 desc limit 2", "--format", "csv", "--as", "police")
+                             "group by 1 order by 2 desc limit 2", "--format", "csv", "--as", "city_of_london_police")
     assert query.returncode == 0
     assert list(csv.reader(io.StringIO(query.stdout))) == [
         ["crime_type", "n"], ["Other theft", "197"], ["Violence and sexual offences", "110"]]
 
-    refused = cli(sftp, "sql", "delete from raw.police__street_crime", "--as", "police")
+    refused = cli(sftp, "sql", "delete from raw.police__street_crime", "--as", "city_of_london_police")
     assert refused.returncode == 2 and "read-only" in refused.stderr
 
 

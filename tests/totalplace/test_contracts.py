@@ -87,8 +87,72 @@ def test_partners_file_names_a_sender_for_every_feed_and_only_known_feeds(settin
     from totalplace.partners import load_partners
 
     partners = load_partners(settings.partners_file, settings.feeds_dir)  # raises on any mismatch
-    assert partners.body_for("police", "street_crime", "police") == "City of London Police"
-    accounts = {p.account for p in partners.partners if p.account}
-    from totalplace.settings import AGENCIES
+    assert partners.body_for("police", "street_crime", "city_of_london_police") == "City of London Police"
+    assert partners.body_for("council", "spend_over_500", "leeds") == "Leeds City Council"
+    with pytest.raises(ContractError, match="say which account"):  # several councils send it: never guessed
+        partners.body_for("council", "spend_over_500")
+    assert partners.body_for("nhs", "gp_practices") == "Anytown Integrated Care Board"  # one sender
+    # agency types come from the registry; no account is an agency type's or a platform role's name
+    assert set(partners.agency_types) == {"police", "nhs", "housing", "council"}
+    assert not set(partners.accounts) & {*partners.agency_types, "loader", "transformer", "analyst", "partner"}
 
-    assert accounts <= set(AGENCIES)  # every account is one the SFTP server creates
+
+def test_adding_a_council_is_one_registry_entry(settings, tmp_path):
+    """A new council in partners.yml (and named in an agreement) gets an SFTP home with its feeds'
+    folders, a database role in the council role with its own rows only, and a DAG tag - nothing else
+    is edited."""
+    import yaml
+
+    from totalplace import access, sftp_server
+    from totalplace.partners import check_registry, registry
+    from totalplace.warehouse import bootstrap, connect
+
+    doc = yaml.safe_load(settings.partners_file.read_text())
+    doc["partners"].append({"body": "Kent County Council", "agency_type": "council", "account": "kent",
+                            "feeds": ["spend_over_500"]})
+    (tmp_path / "partners.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    kent = settings.model_copy(update={"partners_file": tmp_path / "partners.yml"})
+    check_registry(kent)  # the test agreements cover every body ("*")
+    assert "kent" in registry(kent).accounts and access.grantable(kent)[-1] == "kent"
+    assert (sftp_server.ensure_accounts(kent)).keys() >= {"kent", "leeds"}
+    assert (kent.sftp_root / "kent" / "inbox" / "spend_over_500").is_dir()
+    bootstrap(kent.warehouse_url, kent)
+    with connect(kent.warehouse_url) as conn:
+        assert conn.execute("select pg_has_role('kent', 'council', 'member') and not pg_has_role('kent', 'leeds', "
+                            "'member')").fetchone()[0]
+        assert conn.execute("select agency from ops.partner_bodies where role_name = 'kent'").fetchone() == ("council",)
+
+
+@pytest.mark.parametrize(("change", "error"), [
+    ({"account": "council"}, "agency-type role"),
+    ({"account": "leeds"}, "given to both"),
+    ({"account": "Kent CC"}, "lower-case"),
+    ({"feeds": ["spend_over_5000"]}, "has no contract"),
+])
+def test_a_registry_that_does_not_match_stops_up(settings, tmp_path, change, error):
+    import yaml
+
+    from totalplace.partners import check_registry
+
+    doc = yaml.safe_load(settings.partners_file.read_text())
+    doc["partners"].append({"body": "Kent County Council", "agency_type": "council", "account": "kent",
+                            "feeds": ["spend_over_500"], **change})
+    (tmp_path / "partners.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(ContractError, match=error):
+        check_registry(settings.model_copy(update={"partners_file": tmp_path / "partners.yml"}))
+
+
+def test_a_body_no_agreement_covers_stops_up(settings, tmp_path):
+    import yaml
+
+    from totalplace.partners import check_registry
+    from totalplace.settings import PROJECT_ROOT
+
+    doc = yaml.safe_load(settings.partners_file.read_text())
+    doc["partners"].append({"body": "Kent County Council", "agency_type": "council", "account": "kent",
+                            "feeds": ["spend_over_500"]})
+    (tmp_path / "partners.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    real = settings.model_copy(update={"partners_file": tmp_path / "partners.yml",
+                                       "agreements_file": PROJECT_ROOT / "agreements.yml"})
+    with pytest.raises(ContractError, match="no agreement covers Kent County Council"):
+        check_registry(real)

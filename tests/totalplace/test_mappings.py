@@ -36,9 +36,10 @@ def test_map_turns_a_quarantined_header_into_a_partner_mapping_and_the_file_publ
     outcome = intake.ingest_local(s, contract, path)
     assert outcome.status == "quarantined" and "'Amount Paid' (column 4" in outcome.error
 
-    result = run_cli(s, "map", "--feed", "council/spend_over_500", str(path))
+    result = run_cli(s, "map", "--feed", "council/spend_over_500", "--as", "anytown", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    body = intake.sender(s, contract, None)
+    body = intake.sender(s, contract, "anytown")
+    assert body == "Anytown Council"  # the body ingest_local read the file as (the feed's first)
     written = mapping_path(s.feeds_dir, contract, body)
     doc = yaml.safe_load(written.read_text())
     assert doc == {"body": body, "feed": "council/spend_over_500", "columns": {"Amount Paid": "amount"}}
@@ -54,7 +55,7 @@ def test_map_turns_a_quarantined_header_into_a_partner_mapping_and_the_file_publ
     assert any("read 'Amount Paid' as 'Amount' (the partner's mapping)" in w for w in report["warnings"])
 
     # a second run of map does not overwrite the reviewed file
-    assert run_cli(s, "map", "--feed", "council/spend_over_500", str(path)).returncode != 0
+    assert run_cli(s, "map", "--feed", "council/spend_over_500", "--as", "anytown", str(path)).returncode != 0
 
 
 def test_a_mapping_naming_a_column_the_contract_lacks_is_an_error(own_feeds):

@@ -72,7 +72,7 @@ def test_a_place_page_says_what_its_figures_cover_and_which_rest_on_generated_da
     city = [("E01000001", "City of London 001A"), ("E01000002", "City of London 001B")]
     generated = gen.mark_generated(sftp, gen.write_police_csv(tmp_path / "2021-06-city-street.csv", 300, city,
                                                               month="2021-06"))
-    with open_account(sftp, "police") as police:
+    with open_account(sftp, "city_of_london_police") as police:
         police.upload(POLICE_SAMPLE, "street_crime")
         police.upload(generated, "street_crime")
     run = pipeline.run_all(sftp)

@@ -47,6 +47,8 @@ alter table ops.file_ledger add column if not exists superseded_by bigint refere
 alter table ops.file_ledger add column if not exists publisher text;
 -- the file was made by the platform's own generator (the demo's synthetic extracts), not received data
 alter table ops.file_ledger add column if not exists synthetic boolean not null default false;
+-- the SFTP account (partners.yml) the file came from: where its reports go, and what decides sent_by
+alter table ops.file_ledger add column if not exists account text;
 
 -- Every function of the platform pins its search_path to pg_catalog, then pg_temp (PostgreSQL
 -- searches pg_temp first unless it is named, and a caller's temporary view called pg_roles once
@@ -100,26 +102,44 @@ create table if not exists ops.warehouse_builds (
 );
 comment on column ops.warehouse_builds.sources is 'dbt sources whose descendants were rebuilt; null: the whole warehouse';
 
--- Row-level security: may the current role see rows of this agency? Reference data is open to all
--- readers; the pipeline roles see everything; an agency role (and the people granted it) only its own.
+-- Partner bodies' roles and names (partners.yml), written by access.setup() from the registry: row-level
+-- security shows a login the rows whose sender (_sent_by, the ledger's sent_by) is a body whose role it holds.
+create table if not exists ops.partner_bodies (
+    role_name text primary key,
+    body text not null unique,
+    agency text not null
+);
+
+-- Row-level security, part one: rows every reader of the table may see whoever sent them. Reference
+-- data is open to all readers; the pipeline roles see everything. (A body's own rows: readable_bodies.)
+-- Its name is kept from when an agency type's role saw all that type's rows: every policy calls it.
 create or replace function ops.may_read_agency(row_agency text) returns boolean
 language sql stable parallel safe set search_path = pg_catalog, pg_temp as $$
     select row_agency = 'reference'
         or exists (select 1 from pg_catalog.pg_roles r
-                   where r.rolname in ('loader', 'transformer', row_agency)
+                   where r.rolname in ('loader', 'transformer')
                      and pg_catalog.pg_has_role(current_user, r.oid, 'member'))
 $$;
 
+-- Row-level security, part two: the bodies whose rows the current login may see - those whose role it
+-- holds (a body's own login, or a person granted it). An agency type's role alone holds none.
+create or replace function ops.readable_bodies() returns text[]
+language sql stable parallel safe set search_path = pg_catalog, pg_temp as $$
+    select coalesce(pg_catalog.array_agg(b.body), '{}'::text[])
+    from ops.partner_bodies b join pg_catalog.pg_roles r on r.rolname = b.role_name
+    where pg_catalog.pg_has_role(current_user, r.oid, 'member')
+$$;
+
 -- A partner's own files of the ledger (the ledger itself is not granted to partners: EXPLAIN ANALYZE
--- of a query on it counted the rows row-level security removed - another agency's files). A function
+-- of a query on it counted the rows row-level security removed - another body's files). A function
 -- is planned as one opaque scan. The login's own membership decides (session_user: a security definer
 -- runs as its owner).
 create or replace function ops.partner_files() returns setof ops.file_ledger
 language sql stable security definer set search_path = pg_catalog, pg_temp as $$
     select l.* from ops.file_ledger l
-    where l.agency <> 'reference' and exists (
-        select 1 from pg_catalog.pg_roles r
-        where r.rolname = l.agency and pg_catalog.pg_has_role(session_user, r.oid, 'member'))
+    where l.agency <> 'reference' and l.sent_by in (
+        select b.body from ops.partner_bodies b join pg_catalog.pg_roles r on r.rolname = b.role_name
+        where pg_catalog.pg_has_role(session_user, r.oid, 'member'))
 $$;
 
 -- Readers' sessions that outlive their limits: a login may SET its own statement and idle timeouts
