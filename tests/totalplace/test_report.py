@@ -29,7 +29,7 @@ def test_profiles_are_built_after_a_publish_and_render_in_a_browser(sftp, airflo
     assert "cdn" not in profile.read_text().lower()
 
     # the partner's page: both files, the rejected one with the column and line, not the value
-    partner = (site / "partners" / "police.html").read_text()
+    partner = (site / "partners" / "city-of-london-police.html").read_text()  # one page per sending body
     assert POLICE_SAMPLE.name in partner and "damaged.csv" in partner
     rejected = partner[partner.index("damaged.csv"):]
     assert "quarantined" in rejected[:600] and "Month" in rejected and "first on line 3" in rejected

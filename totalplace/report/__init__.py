@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from totalplace.mappings import slug
 from totalplace.report import charts
 from totalplace.report.data import Place, SiteData, coverage_notes, read_site_data
 from totalplace.settings import Settings
@@ -144,11 +145,12 @@ def build_site(settings: Settings, out: Path | None = None, data: SiteData | Non
     write(staging / "index.html", "index.html.j2", "", title="Place profiles", places=rows, year=year,
           freshness=data.freshness, charts={k: v for k, v in overview.items() if v})
 
-    agencies = []
-    for agency, files in sorted(data.files.items()):
-        write(staging / "partners" / f"{agency}.html", "agency.html.j2", "../", title=f"Files from {agency}",
-              agency=agency, files=files)
-        agencies.append({"agency": agency, "files": len(files), "latest": files[0]["received_at"],
+    agencies = []  # one page per sending body: the files each council, force, board ... sent
+    for body, files in sorted(data.files.items()):
+        write(staging / "partners" / f"{slug(body)}.html", "agency.html.j2", "../", title=f"Files from {body}",
+              agency=body, files=files)
+        agencies.append({"agency": body, "page": slug(body), "type": files[0]["agency"], "files": len(files),
+                         "latest": files[0]["received_at"],
                          "published": sum(f["status"] == "published" for f in files),
                          "quarantined": sum(f["status"] == "quarantined" for f in files)})
     write(staging / "partners.html", "partners.html.j2", "", title="Partners' files", agencies=agencies)

@@ -95,7 +95,7 @@ class SiteData:
     places: list[Place]
     freshness: list[FeedFreshness]
     files: dict[str, list[dict]]
-    """agency -> every file it sent, newest first, with status, rows and the problems found."""
+    """sending body (partners.yml) -> every file it sent, newest first, with status, rows and the problems found."""
     built_at: datetime
 
 
@@ -153,5 +153,5 @@ def _read_ledger(url: str) -> tuple[list[FeedFreshness], dict[str, list[dict]]]:
             "from ops.file_ledger order by received_at desc, file_id desc")
         files: dict[str, list[dict]] = defaultdict(list)
         for row in cur.fetchall():
-            files[row["agency"]].append(row)
+            files[row["sent_by"] or row["agency"]].append(row)
     return freshness, dict(files)
