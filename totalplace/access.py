@@ -210,11 +210,12 @@ def setup(conn: psycopg.Connection, settings: Settings) -> None:
     # every table dbt makes is readable by analysts - who can reach only the marts schema
     conn.execute("alter default privileges for role transformer grant select on tables to analyst")
     grant_marts(conn)
-    _protect_existing(conn, agencies)
+    _protect_existing(conn)
     # the ledger: each body sees its own files
     conn.execute("alter table ops.file_ledger enable row level security")
     conn.execute("alter table ops.file_ledger force row level security")
     conn.execute("drop policy if exists agency_rows on ops.file_ledger")
+    # may_read_agency(agency) per row, written so its pipeline half is one InitPlan (reference rows: anyone's)
     conn.execute("create policy agency_rows on ops.file_ledger using "
                  "(agency = 'reference' or (select ops.may_read_agency('')) "
                  "or sent_by = any (coalesce((select ops.readable_bodies()), '{}')))")
@@ -232,7 +233,7 @@ def _own_contents(conn: psycopg.Connection, schema: str, owner: str) -> None:
             sql.Identifier(schema, name), sql.Identifier(owner)))
 
 
-def _protect_existing(conn: psycopg.Connection, agencies: tuple[str, ...]) -> None:
+def _protect_existing(conn: psycopg.Connection) -> None:
     """Row-level security and grants on agency tables made before they existed (upgrade of a state folder).
 
     Tables are named ``<agency>__<feed>...``; only those still lacking the per-body policy, their agency
@@ -252,11 +253,11 @@ def _protect_existing(conn: psycopg.Connection, agencies: tuple[str, ...]) -> No
         " where l.file_id = nullif(substring(c.relname from '__f([0-9]+)$'), '')::bigint) "
         "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = any(%s) and c.relkind in ('r', 'p') and c.relname like '%%\\_\\_%%'",
-        (list(agencies), list(LOADER_SCHEMAS))).fetchall()
+        (list(_agency_types_of(conn)), list(LOADER_SCHEMAS))).fetchall()
     for schema, name, agency, unprotected, grants_wrong, transformer_missing, body in rows:
         table = sql.Identifier(schema, name)
         if unprotected or grants_wrong:
-            protect(conn, table, agency, body, agencies=agencies)
+            protect(conn, table, agency, body)
         if transformer_missing:
             conn.execute(sql.SQL("grant select on {} to transformer").format(table))
 
@@ -269,8 +270,7 @@ def grant_marts(conn: psycopg.Connection) -> None:
         conn.execute("grant select on all tables in schema marts to analyst")
 
 
-def protect(conn: psycopg.Connection, table: sql.Composed, agency: str, body: str | None = None,
-            agencies: tuple[str, ...] | None = None) -> None:
+def protect(conn: psycopg.Connection, table: sql.Composed, agency: str, body: str | None = None) -> None:
     """Row-level security on one landing/raw/quarantine/history table: each row is seen by the body that
     sent it (its ``_sent_by``; a table without that column holds one file: ``body``'s) and the pipeline.
 
@@ -289,7 +289,7 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str, body: st
     whose = sql.SQL("_sent_by") if has_sender else sql.Literal(body)
     conn.execute(sql.SQL("create policy agency_rows on {} using ((select ops.may_read_agency({})) "
                          "or {} = any (coalesce((select ops.readable_bodies()), '{{}}')))").format(table, sql.Literal(agency), whose))
-    if agency in (agencies if agencies is not None else _agency_types_of(conn)):
+    if agency in _agency_types_of(conn):
         conn.execute(sql.SQL("revoke select on {} from partner").format(table))
         conn.execute(sql.SQL("grant select on {} to {}").format(table, sql.Identifier(agency)))
     else:
@@ -297,7 +297,8 @@ def protect(conn: psycopg.Connection, table: sql.Composed, agency: str, body: st
 
 
 def _agency_types_of(conn: psycopg.Connection) -> set[str]:
-    """The agency types the warehouse's registry copy names (a load task has no Settings of its own here)."""
+    """The agency types of the registry's copy in the warehouse (setup() writes it from partners.yml): the
+    one answer for setup and for a load task, which has no Settings here."""
     return {a for (a,) in conn.execute("select distinct agency from ops.partner_bodies")}
 
 

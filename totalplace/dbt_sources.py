@@ -88,13 +88,3 @@ def source_paths(dbt_project_dir: Path, contracts: dict[str, Contract]) -> dict[
         dbt_project_dir / "models" / "staging" / agency / f"_{agency}__sources.yml": sources_yaml(agency, cs)
         for agency, cs in by_agency.items()
     }
-
-
-def write_sources(dbt_project_dir: Path, contracts: dict[str, Contract]) -> list[Path]:
-    written = []
-    for path, text in source_paths(dbt_project_dir, contracts).items():
-        if not path.exists() or path.read_text() != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            written.append(path)
-    return written

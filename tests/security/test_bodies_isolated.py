@@ -29,7 +29,7 @@ def _spend_csv(path: Path, body: str, seed: int, *, bad: bool = False) -> Path:
     return path
 
 
-def _file_for(settings, feed: str, body: str, seed: int, folder: Path) -> Path | None:
+def _file_for(feed: str, body: str, seed: int, folder: Path) -> Path | None:
     """A small file of ``feed`` only ``body`` would send (distinct bytes: never a duplicate of another's)."""
     lsoas = [("E01000001", "City of London 001A"), ("E01000002", "City of London 001B")]
     makers = {
@@ -48,7 +48,7 @@ def test_every_body_reads_its_own_rows_and_no_other_bodys(settings, tmp_path):
     sent: dict[str, str] = {}  # account -> body, of the bodies whose file went in
     for seed, partner in enumerate(partners.senders, start=1):
         for feed in partner.feeds:
-            path = _file_for(settings, feed, partner.body, seed, tmp_path)
+            path = _file_for(feed, partner.body, seed, tmp_path)
             if path is None:
                 continue
             contract = get_contract(settings.feeds_dir, partner.agency_type, feed)
