@@ -42,7 +42,7 @@ browser: ## Install headless Chromium for the site's browser test (Debian/Ubuntu
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
 
 demo: setup ## Set up and run the whole platform end to end on the sample extracts
-	$(BIN)/totalplace demo
+	$(BIN)/python -m devtools demo
 
 test: setup browser ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX, Airflow and Chromium)
 	$(BIN)/ruff check .
@@ -55,7 +55,7 @@ chaos: setup ## The fault suite with bigger files and more repetitions; prints t
 	TOTALPLACE_CHAOS_SCALE=$${SCALE:-5} $(BIN)/pytest tests/faults -m fault -q
 
 bench: setup ## Time load + gate + publish against a bare COPY (1,000,000 rows)
-	$(BIN)/totalplace bench --rows $${ROWS:-1000000}
+	$(BIN)/python -m devtools bench --rows $${ROWS:-1000000}
 
 lint: setup ## ruff, including Airflow 3 idioms (AIR3)
 	$(BIN)/ruff check .

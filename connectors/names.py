@@ -60,7 +60,7 @@ def withhold_identifiers(name: str, *, person_level: bool) -> str:
     """The name with what looks like a person identifier replaced: a valid NHS number always, a full
     postcode in a person-level feed (an office's postcode in a spend file's name is not a person's).
     A name is recorded in the ledger, logs, reports and the site: it must not carry one."""
-    from connectors.pseudonymise import nhs_number_is_valid
+    from totalplace.identifiers import nhs_number_is_valid
 
     out = NHS_SHAPED.sub(lambda m: "[NHS number withheld]"
                          if nhs_number_is_valid(re.sub(r"[ -]", "", m.group())) else m.group(), name)

@@ -253,9 +253,7 @@ def open_service(settings: Settings, account: str) -> Iterator[SftpAccount]:
     local server gives it the connector's rights - reports to the outbox, files out of the inbox - and
     no partner's failed logins lock it out). An external server without a key configured
     (``sftp_service_key_file``) is logged in to with the account's password."""
-    from totalplace.sftp_server import service_key_file
-
-    key = service_key_file(settings)
+    key = settings.sftp_service_key_path
     if key.exists():
         with _session(settings, account, pkey=paramiko.Ed25519Key.from_private_key_file(str(key))) as session:
             yield session

@@ -257,6 +257,29 @@ def _sheet_names(archive) -> dict[str, str]:
     return names
 
 
+def sheet_lines_path(csv_path: Path) -> Path:
+    """Where a workbook's conversion records which lines of the CSV came from which sheet and row."""
+    return csv_path.with_name(csv_path.name + ".sheets.json")
+
+
+def locate_in_sheets(problems: list, csv_path: Path) -> list:
+    """The problems with each example's ``line`` (of the CSV the workbook was read into) also given as
+    the ``sheet`` and ``sheet_row`` the sender sees in Excel; unchanged for a file that was no workbook."""
+    try:
+        ranges = json.loads(sheet_lines_path(csv_path).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return problems
+    for problem in problems:
+        for example in problem.examples:
+            line = example.get("line")
+            found = next((r for r in ranges if isinstance(line, int) and r["first_line"] <= line <= r["last_line"]),
+                         None)
+            if found is not None:
+                example["sheet"] = found["sheet"]
+                example["sheet_row"] = found["first_row"] + line - found["first_line"]
+    return problems
+
+
 def conversion_notes_path(csv_path: Path) -> Path:
     """Where a conversion of the sender's file to the CSV COPY reads leaves its notes for the report
     (sheets read and not read; line endings made alike)."""
@@ -279,14 +302,17 @@ def xlsx_to_csv(path: Path, target: Path, contract: Contract, sheet: str | None 
         done = subprocess.run(command, input=contract.model_dump_json(), capture_output=True, text=True,
                               timeout=CONVERT_SECONDS)
     except subprocess.TimeoutExpired as exc:
-        partial.unlink(missing_ok=True)
+        for leftover in (partial, conversion_notes_path(partial), sheet_lines_path(partial)):
+            leftover.unlink(missing_ok=True)
         raise WorkbookError(f"the workbook could not be read within {CONVERT_SECONDS} s") from exc
     if done.returncode == 0:
         conversion_notes_path(partial).replace(conversion_notes_path(target))
+        sheet_lines_path(partial).replace(sheet_lines_path(target))
         partial.replace(target)
         return target
     partial.unlink(missing_ok=True)
     conversion_notes_path(partial).unlink(missing_ok=True)
+    sheet_lines_path(partial).unlink(missing_ok=True)
     if done.returncode == 3:  # the child's own refusal: its message is for the sender
         raise WorkbookError(done.stderr.strip().splitlines()[-1])
     raise WorkbookError("the workbook could not be read: the reader stopped ("
@@ -310,8 +336,12 @@ def _convert(path: Path, target: Path, contract: Contract, sheet: str | None) ->
             for n, cells in _sheet_rows(workbook, read):
                 writer.writerow(cells)
                 counts[n] += 1
+        ends = list(itertools.accumulate(counts))
+        # where each line of the CSV came from, so a report can name the sheet and the row a sender sees
+        sheet_lines_path(target).write_text(json.dumps([
+            {"sheet": r.name, "first_line": end - count + 1, "last_line": end, "first_row": 1 if n == 0 else r.row + 2}
+            for n, (r, count, end) in enumerate(zip(read, counts, ends, strict=True))]), encoding="utf-8")
         if len(read) > 1:
-            ends = list(itertools.accumulate(counts))
             notes.append(f"{len(read)} sheets read as one table (each row keeps its sheet and row, as "
                          f"{SHEET_COLUMNS[0]!r} and {SHEET_COLUMNS[1]!r}): " + "; ".join(f"{r.name!r} as lines {end - count + 1}-{end}"
                                                       for r, count, end in zip(read, counts, ends, strict=True)))

@@ -2,7 +2,7 @@
 
 The exception to "one file per DAG": every ingest DAG has the same shape and differs only by its
 contract (cal-itp/data-infra style), so this file turns each ``feeds/<agency>/<feed>.yml`` into a
-DAG. Adding a feed is adding a contract. The work itself lives in ``totalplace.intake``.
+DAG. Adding a feed is adding a contract. The work itself lives in ``totalplace.ingest`` (one module per stage).
 """
 
 from __future__ import annotations
@@ -51,40 +51,40 @@ def build_ingest_dag(contract: Contract):
         @task.sensor(poke_interval=60, timeout=6 * 3600, mode="reschedule", soft_fail=True)
         def wait_for_file() -> PokeReturnValue:
             """Done when a file waits in a sender's inbox or an earlier run left one unfinished."""
-            from totalplace.intake import has_work
+            from totalplace.ingest import receive
 
-            return PokeReturnValue(is_done=has_work(Settings(), _contract(*key)))
+            return PokeReturnValue(is_done=receive.has_work(Settings(), _contract(*key)))
 
         @task
         def fetch() -> list[int]:
-            from totalplace import intake
+            from totalplace.ingest import receive
 
-            return intake.fetch(Settings(), _contract(*key))
+            return receive.fetch(Settings(), _contract(*key))
 
         @task
         def load(file_ids: list[int]) -> list[int]:
-            from totalplace import intake
+            from totalplace.ingest import land
 
             settings, contract = Settings(), _contract(*key)
-            return [i for i in file_ids if intake.load(settings, contract, i) == "validating"]
+            return [i for i in file_ids if land.load(settings, contract, i) == "validating"]
 
         @task
         def validate(file_ids: list[int]) -> list[int]:
-            from totalplace import intake
+            from totalplace.ingest import gate
 
             settings, contract = Settings(), _contract(*key)
             for file_id in file_ids:
-                intake.validate(settings, contract, file_id)
+                gate.validate(settings, contract, file_id)
             return file_ids
 
         @task(outlets=[Asset(contract.asset_uri)])
         def publish(file_ids: list[int]) -> dict[str, int]:
-            from totalplace import intake
+            from totalplace.ingest.publish import publish as publish_file
 
             settings, contract = Settings(), _contract(*key)
             counts: dict[str, int] = {}
             for file_id in file_ids:
-                outcome = intake.publish(settings, contract, file_id)
+                outcome = publish_file(settings, contract, file_id)
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
             return counts
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.header import HeaderMatch
-from connectors.landing import LandingTable
 from expectations.suites import build_suite
 from totalplace.contracts import Contract
 from totalplace.reports import Problem
@@ -73,8 +72,8 @@ def _problem_from(result: Any, match: HeaderMatch) -> Problem:
     )
 
 
-def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMatch) -> GateResult:
-    """Validate the typed view of ``table`` with the contract's suite."""
+def run_gate(url: str, contract: Contract, schema: str, table: str, match: HeaderMatch) -> GateResult:
+    """Validate the table ``schema.table`` (a landed file's typed table) with the contract's suite."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
@@ -83,11 +82,11 @@ def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMat
     with warnings.catch_warnings():
         # GX 1.24 prefers the schema in the connection's search_path; one data source serves every schema here
         warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
-        asset = source.add_table_asset(name=table.typed_name, table_name=table.typed_name, schema_name=table.schema)
+        asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
     batch = asset.add_batch_definition_whole_table("whole file")
     suite = context.suites.add(build_suite(contract))
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{contract.suite_name}:{table.name}", data=batch, suite=suite)
+        gx.ValidationDefinition(name=f"{contract.suite_name}:{table}", data=batch, suite=suite)
     )
     # GX bundles the counts of every expectation into one scan; example rows need one query each,
     # so they are fetched only for the expectations that failed, in a second pass.
@@ -101,7 +100,7 @@ def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMat
             failing.add_expectation_configuration(config)
         failing = context.suites.add(failing)
         detail = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{contract.suite_name}:{table.name}:detail", data=batch, suite=failing)
+            gx.ValidationDefinition(name=f"{contract.suite_name}:{table}:detail", data=batch, suite=failing)
         ).run(
             result_format={
                 "result_format": "SUMMARY",
@@ -110,7 +109,7 @@ def run_gate(url: str, contract: Contract, table: LandingTable, match: HeaderMat
             }
         )
         problems = [_problem_from(r, match) for r in detail.results if not r.success]
-    log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table.name, len(outcome.results), len(problems))
+    log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table, len(outcome.results), len(problems))
     return GateResult(
         suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems,
         data_docs=render_data_docs(outcome),

@@ -29,7 +29,7 @@ def expectation_specs(contract: Contract) -> list[tuple[str, dict[str, Any], dic
             # the typed table puts the text of every cell that does not parse (or is empty when it
             # must not be) into <col>__invalid, so one check reports the sender's own values
             rule = f"must be {col.type_description}" + ("" if col.nullable else " (not empty)")
-            specs.append(("ExpectColumnValuesToBeNull", {"column": f"{col.name}__invalid"}, meta(rule)))
+            specs.append(("ExpectColumnValuesToBeNull", {"column": col.invalid_column}, meta(rule)))
         if col.length is not None:
             specs.append((
                 "ExpectColumnValueLengthsToEqual",

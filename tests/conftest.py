@@ -231,9 +231,9 @@ def pytest_terminal_summary(terminalreporter):
 def three_agencies(settings, tmp_path):
     """Published police and NHS rows, and a quarantined council file (file 3): the victims of the attack
     suite (tests/security/), one in every schema a partner may read."""
-    from totalplace import generate_data as gen
+    from devtools import generate_data as gen
     from totalplace.contracts import get_contract
-    from totalplace.intake import ingest_local
+    from totalplace.ingest import ingest_local
 
     for agency, feed, path, status in (
         ("police", "street_crime", POLICE_SAMPLE, "published"),
@@ -249,7 +249,7 @@ def three_agencies(settings, tmp_path):
 def _bad_pooled_budgets(path: Path) -> Path:
     """A council file the gate quarantines (one authority code is not an ONS code): its rows are kept
     in quarantine, where only the council may read them."""
-    from totalplace.generate_data import write_pooled_budgets_csv
+    from devtools.generate_data import write_pooled_budgets_csv
 
     write_pooled_budgets_csv(path, [("E09000001", "City of London"), ("E09000007", "Camden")])
     path.write_text(path.read_text().replace("E09000007", "X09000007", 1))

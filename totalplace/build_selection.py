@@ -25,6 +25,15 @@ from totalplace.dbt_sources import source_selector
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "seeds", "tests", "snapshots", "analyses")
 
 
+LAYER_SELECTORS = {
+    "staging": ["path:seeds", "path:models/staging"],
+    "intermediate": ["path:models/intermediate"],
+    "marts": ["path:models/marts"],
+    "warehouse": ["path:seeds", "path:models"],
+}
+"""What ``dbt build`` selects for each layer (``totalplace.dbt.build``) - the whole warehouse when no source is known."""
+
+
 @dataclass
 class Selection:
     """One build's scope. ``sources`` None: the whole warehouse; otherwise the dbt source
@@ -46,8 +55,6 @@ class Selection:
     @property
     def selectors(self) -> list[str]:
         """dbt ``--select`` arguments of this build."""
-        from totalplace.dbt import LAYER_SELECTORS
-
         return LAYER_SELECTORS["warehouse"] if self.sources is None else downstream_of(self.sources)
 
     def as_dict(self) -> dict:

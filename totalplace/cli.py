@@ -1,7 +1,8 @@
 """``totalplace``: the command line of the platform.
 
 Command names and options are a public interface (scripts and partners' runbooks call them):
-up, down, status, drop, run, validate, sql, ledger, report, feeds, generate, bench, demo, airflow.
+up, down, status, drop, run, validate, sql, ledger, report, feeds, generate, airflow. (The demo and the
+benchmark are development tools: ``python -m devtools demo|bench``, run by ``make demo`` and ``make bench``.)
 Every command ends with a one-line summary; errors are one readable line with a hint
 (``--debug`` shows the trace).
 """
@@ -224,7 +225,7 @@ def validate(
     """Pre-flight check of a file against its feed's rules. Exit 0 if it would be accepted, 1 if not."""
     import stat
 
-    from totalplace import intake, services
+    from totalplace import ingest, services
     from totalplace.reports import render_text
 
     if not stat.S_ISREG(file.stat().st_mode):  # a device or a pipe would be read for ever
@@ -236,7 +237,7 @@ def validate(
     contract, account = resolve_sender(s, feed, account)
     if s.embedded:
         services.up(s)
-    report = intake.check_file(s, contract, file, account)
+    report = ingest.check_file(s, contract, file, account)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
@@ -259,16 +260,16 @@ def map_columns(
 ) -> None:
     """Propose a partner mapping from a file whose headers the feed's names do not settle, and write
     it for review (feeds/<agency>/mappings/<feed>/<body>.yml); then `reprocess` the quarantined file."""
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.mappings import mapping_path, write_mapping
 
     s = settings()
     contract, account = resolve_sender(s, feed, account)
-    body = intake.sender(s, contract, account)
+    body = ingest.sender(s, contract, account)
     path = mapping_path(s.feeds_dir, contract, body)
     if path.exists() and not force:
         fail(f"{body} already has a mapping for {contract.agency}/{contract.feed}: {path}", "edit it, or run with --force")
-    columns, comments = intake.propose_mapping(s, contract, file, body)
+    columns, comments = ingest.propose_mapping(s, contract, file, body)
     if not columns:
         console.print(f"map: the feed's own names read every column of {file.name}; no mapping is needed.")
         return
@@ -394,9 +395,9 @@ def revoke_cmd(
 @guarded
 def reprocess_cmd(file_id: Annotated[int, typer.Argument(help="ops.file_ledger.file_id")]) -> None:
     """Run a quarantined or failed file again from its kept bytes (after its contract was fixed)."""
-    from connectors import ledger
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
+    from totalplace.ingest import ledger
     from totalplace.warehouse import connect, pipeline_url
 
     s = settings()
@@ -404,7 +405,7 @@ def reprocess_cmd(file_id: Annotated[int, typer.Argument(help="ops.file_ledger.f
         entry = ledger.get_entry(conn, file_id)
     if entry is None:
         fail(f"no file {file_id} in the ledger", "list files with `totalplace ledger`")
-    outcome = intake.reprocess(s, get_contract(s.feeds_dir, entry.agency, entry.feed), file_id)
+    outcome = ingest.reprocess(s, get_contract(s.feeds_dir, entry.agency, entry.feed), file_id)
     console.print(f"[green]reprocess:[/] file {file_id} ({outcome.name}) is {outcome.status}"
                   + (f": {outcome.error}" if outcome.error else "") + ".")
 
@@ -418,11 +419,11 @@ def backfill_cmd(
     """Reprocess every quarantined or failed file of a feed received since a date."""
     from datetime import date
 
-    from totalplace import intake
+    from totalplace import ingest
 
     s = settings()
     contract = resolve_feed(s, feed)
-    outcomes = intake.backfill(s, contract, date.fromisoformat(since))
+    outcomes = ingest.backfill(s, contract, date.fromisoformat(since))
     for o in outcomes:
         console.print(f"   file {o.file_id} ({o.name}): {o.status}" + (f" - {o.error}" if o.error else ""), markup=False)
     console.print(f"[green]backfill:[/] {len(outcomes)} file(s) of {contract.agency}/{contract.feed} run again.")
@@ -499,7 +500,7 @@ def ledger_cmd(
 ) -> None:
     """Files received and what became of them (ops.file_ledger); with --as, the partner's view: read
     as the body's own role (it sees its files only), with why each rejected file was rejected."""
-    from connectors import ledger
+    from totalplace.ingest import ledger
     from totalplace.partners import registry
     from totalplace.warehouse import connect, pipeline_url, warehouse_url
 
@@ -597,41 +598,6 @@ def generate(check: Annotated[bool, typer.Option(help="Only report whether gener
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(files[path])
     console.print(f"[green]generate:[/] {len(stale)} file(s) rewritten.")
-
-
-@app.command()
-@guarded
-def bench(
-    rows: Annotated[int, typer.Option(help="Base size: police files of rows/4, rows, 5 x rows and ~2 GB.")] = 1_000_000,
-) -> None:
-    """Measure loads, the gate, dbt builds, Airflow and memory against their baselines (see README)."""
-    from totalplace import bench as benchmod
-
-    s = settings()
-    results = benchmod.run_bench(s, rows=rows, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
-    table = Table(title=f"Benchmark (base {rows:,} rows)")
-    for col in ("figure", "value", "baseline", "ratio", "target", "pass"):
-        table.add_column(col)
-    for r in results:
-        unit = r["unit"]
-        target = r["target"]
-        table.add_row(r["figure"], f"{r['value']:,.2f} {unit}", f"{r['baseline']:,.2f} {unit}" if r["baseline"] else "-",
-                      f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-",
-                      (f"<= {target}x" if r["baseline"] else f"<= {target} {unit}") if target is not None else "-",
-                      {True: "[green]pass[/]", False: "[red]fail[/]", None: "-"}[r["pass"]])
-    console.print(table)
-    failed = sum(1 for r in results if r["pass"] is False)
-    console.print(f"[green]bench:[/] {len(results)} figures, {failed} outside their target; "
-                  f"results written to {benchmod.results_path(s)}.")
-
-
-@app.command()
-@guarded
-def demo() -> None:
-    """Set up, drop the sample police extracts (one good, one damaged), run the pipeline, show the results."""
-    from totalplace import demo as demomod
-
-    demomod.run_demo(settings(), console)
 
 
 @app.command()

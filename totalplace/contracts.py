@@ -255,6 +255,12 @@ class Column(BaseModel):
         return self.identifier != "name"
 
     @property
+    def invalid_column(self) -> str:
+        """``<name>__invalid`` of the typed table: the text of a cell that does not parse as the column's
+        type (``''`` for an empty cell that must not be empty), else NULL - what the gate expects NULL."""
+        return f"{self.name}__invalid"
+
+    @property
     def flag_column(self) -> str | None:
         """``<name>_suppressed``: true where the publisher withheld the value (only with suppression_markers)."""
         return f"{self.name}_suppressed" if self.suppression_markers else None
@@ -499,7 +505,7 @@ class Contract(BaseModel):
         for pid in self.person_identifiers:
             if pid not in names:
                 raise ValueError(f"person identifier {pid!r} is not a contract column")
-        from connectors.pseudonymise import IDENTIFIER_HEADER
+        from totalplace.identifiers import IDENTIFIER_HEADER
 
         for col in self.columns:
             if col.identifier is None and any(IDENTIFIER_HEADER.search(h) for h in (col.header, *col.aliases)):

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from totalplace.build_selection import LAYER_SELECTORS, project_hash
 from totalplace.settings import Settings
 from totalplace.warehouse import dbt_env
 
@@ -62,8 +63,6 @@ def parse(settings: Settings, url: str) -> Path:
     """Write the manifest of the published warehouse (the DAGs read it) and keep a copy, with the
     hash of the project it was parsed from, where partial builds defer to it (``published_state_dir``:
     no other dbt command writes there); needs no database connection."""
-    from totalplace.build_selection import project_hash
-
     result = run_dbt(settings, url, "parse", "--quiet", capture=True)
     if result.returncode != 0:
         raise RuntimeError(f"dbt parse failed:\n{result.stdout}\n{result.stderr}")
@@ -81,8 +80,6 @@ def published_state_dir(settings: Settings) -> Path:
 def current_manifest(settings: Settings) -> Path | None:
     """The published warehouse's manifest (in ``published_state_dir``), if it was parsed from the
     dbt project as it is now; else None (a build is then a full one)."""
-    from totalplace.build_selection import project_hash
-
     state = published_state_dir(settings)
     path, stamp = state / "manifest.json", state / "project-hash"
     if path.exists() and stamp.exists() and stamp.read_text() == project_hash(settings.dbt_project_dir):
@@ -102,14 +99,6 @@ class NodeResult:
     rows_affected: int | None
     seconds: float
     message: str | None
-
-
-LAYER_SELECTORS = {
-    "staging": ["path:seeds", "path:models/staging"],
-    "intermediate": ["path:models/intermediate"],
-    "marts": ["path:models/marts"],
-    "warehouse": ["path:seeds", "path:models"],
-}
 
 
 def build_target_dir(settings: Settings) -> Path:

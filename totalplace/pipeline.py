@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors import ledger
 from connectors.sftp import open_service
 from totalplace import airflow_runner, build_selection, services
 from totalplace.contracts import load_contracts
+from totalplace.ingest import ledger
 from totalplace.partners import registry
 from totalplace.settings import Settings
 from totalplace.warehouse import connect

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import load_contracts
 from totalplace.settings import PROJECT_ROOT, Settings
 
@@ -32,7 +32,7 @@ def reference_files(feed: str) -> list[Path]:
     return found
 
 
-def load_reference(settings: Settings) -> list[intake.Outcome]:
+def load_reference(settings: Settings) -> list[ingest.Outcome]:
     """Publish every reference file whose content is not yet published; returns what was done.
 
     Which files are published already is read in one query, so an unchanged set costs a hash per
@@ -47,7 +47,7 @@ def load_reference(settings: Settings) -> list[intake.Outcome]:
         if contract.agency != "reference":
             continue
         for path in reference_files(contract.feed):
-            files.append((key, contract, path, intake.sha256_of(path)[0]))
+            files.append((key, contract, path, ingest.sha256_of(path)[0]))
     with connect(pipeline_url(settings, "loader")) as conn:
         published = {(a, f, h) for a, f, h in conn.execute(
             "select agency, feed, sha256 from ops.file_ledger where agency = 'reference' and status = 'published'")}
@@ -55,7 +55,7 @@ def load_reference(settings: Settings) -> list[intake.Outcome]:
     for key, contract, path, sha256 in files:
         if (contract.agency, contract.feed, sha256) in published:
             continue
-        outcome = intake.ingest_local(settings, contract, path, skip_if_published=True)
+        outcome = ingest.ingest_local(settings, contract, path, skip_if_published=True)
         if outcome is not None:
             log.info("reference %s: %s (%s rows)", key, outcome.status, outcome.rows)
             outcomes.append(outcome)

@@ -42,7 +42,7 @@ def withhold_values(problems: list[Problem], *, person_level: bool) -> list[Prob
     """Examples that name row and column without the sender's value: every value of a person-level
     feed (its cells may be anything a person typed about someone), and in any feed a value that looks
     like an NHS number or a full postcode. Reports are kept in the ledger, which others read."""
-    from connectors.pseudonymise import identifier_kind
+    from totalplace.identifiers import identifier_kind
 
     for problem in problems:
         for example in problem.examples:
@@ -111,6 +111,13 @@ def _show(value: Any) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
+def where(example: dict[str, Any]) -> str:
+    """Where an example is, as the sender finds it: ``sheet 'Payments' row 12`` in a workbook, else ``line 12``."""
+    if example.get("sheet") is not None:
+        return f"sheet {example['sheet']!r} row {example['sheet_row']}"
+    return f"line {example.get('line')}"
+
+
 def render_text(report: dict[str, Any]) -> str:
     """The readable version of a report, for the outbox and the terminal."""
     head = f"{report['file']} ({report['agency']}/{report['feed']})"
@@ -136,7 +143,7 @@ def render_text(report: dict[str, Any]) -> str:
             count = f"{p['rows_failing']} row(s) " if p.get("rows_failing") else ""
             lines.append(f"  {i}. {column}{count}{p['rule']}")
             if p.get("examples"):
-                shown = "; ".join(f"line {e['line']}" + ("" if e.get("withheld") else f": {_show(e.get('value'))}")
+                shown = "; ".join(where(e) + ("" if e.get("withheld") else f": {_show(e.get('value'))}")
                                   for e in p["examples"][:5])
                 withheld = {e["withheld"] for e in p["examples"] if e.get("withheld")}
                 lines.append(f"     e.g. {shown}" + (f" (values withheld: {', '.join(sorted(withheld))})"
@@ -165,11 +172,14 @@ def render_csv(report: dict[str, Any]) -> str | None:
         return None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["problem", "column", "rule", "rows failing", "line", "value"])
+    sheets = any(e.get("sheet") is not None for p in report["problems"] for e in p.get("examples") or [])
+    writer.writerow(["problem", "column", "rule", "rows failing", "line", *(["sheet", "sheet row"] if sheets else []),
+                     "value"])
     for i, p in enumerate(report["problems"], start=1):
         examples = p.get("examples") or [{}]
         for e in examples:
             value = f"(withheld: {e['withheld']})" if e.get("withheld") else e.get("value")
+            located = [e.get("sheet"), e.get("sheet_row")] if sheets else []
             writer.writerow([spreadsheet_safe(v) for v in (i, p.get("column"), p["rule"], p.get("rows_failing"),
-                                                            e.get("line"), value)])
+                                                            e.get("line"), *located, value)])
     return out.getvalue()

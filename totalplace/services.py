@@ -51,7 +51,7 @@ def up(settings: Settings) -> str:
 
 def prepare_warehouse(settings: Settings, url: str) -> None:
     """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first file."""
-    from connectors.promote import ensure_raw_table, migrate_raw_types
+    from totalplace.ingest.tables import ensure_raw_table, migrate_raw_types
 
     warehouse.bootstrap(url, settings)
     # a contract that changed a column's type: the published rows converted once, as the owner

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     def sftp_dir(self) -> Path:
         return self.state_dir / "sftp"
 
+    @property
+    def sftp_service_key_path(self) -> Path:
+        """The private key the platform's connector logs in with: ``sftp_service_key_file``, else the local
+        server's, made in the state folder by ``totalplace up``."""
+        return self.sftp_service_key_file or (self.sftp_dir / "service_key")
+
     @cached_property
     def sftp_root(self) -> Path:
         """Parent of the per-account chroot folders (``<root>/<account>/inbox``, accounts in partners.yml)."""

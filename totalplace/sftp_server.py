@@ -152,7 +152,7 @@ def ensure_accounts(settings: Settings) -> dict[str, str]:
 
 
 def service_key_file(settings: Settings) -> Path:
-    return settings.sftp_service_key_file or (settings.sftp_dir / "service_key")
+    return settings.sftp_service_key_path
 
 
 def ensure_service_key(settings: Settings) -> Path:

@@ -19,6 +19,7 @@ the process's umask; :func:`tighten` repairs an older state folder at ``totalpla
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -145,3 +146,28 @@ def loose_entries(settings: Settings, limit: int = 20) -> list[str]:
             if len(found) >= limit:
                 break
     return found
+
+
+GENERATED_LIST = "generated.sha256"
+"""In the state folder: the SHA-256 of every file the platform generated for the demo, one per line.
+A file received with one of these digests is entered in the ledger as synthetic, and every fact and
+mart row built on it says so: generated extracts are never taken for received data."""
+
+
+def mark_generated(settings: Settings, path: Path) -> Path:
+    """Record ``path`` as generated (see GENERATED_LIST); returns it."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    listed = settings.state_dir / GENERATED_LIST
+    if digest not in generated_files(settings):
+        with listed.open("a", encoding="ascii") as fh:
+            fh.write(digest + "\n")
+        listed.chmod(0o600)
+    return path
+
+
+def generated_files(settings: Settings) -> set[str]:
+    """The digests of the files the platform generated (empty when it generated none)."""
+    try:
+        return set((settings.state_dir / GENERATED_LIST).read_text(encoding="ascii").split())
+    except FileNotFoundError:
+        return set()

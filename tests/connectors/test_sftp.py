@@ -69,7 +69,7 @@ def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp,
     from conftest import POLICE_SAMPLE
 
     from connectors.sftp import parse_manifest
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
     from totalplace.warehouse import connect
 
@@ -85,13 +85,13 @@ def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp,
         police.write_bytes("inbox/street_crime/miscounted.csv.done", b'{"rows": 800}')
         # what `totalplace drop` writes: sha256 and bytes, and the file matches
         police.upload(POLICE_SAMPLE, "street_crime")
-    pending = intake.fetch(sftp, contract)
+    pending = ingest.fetch(sftp, contract)
     outcomes = {}
     for file_id in pending:
-        status = intake.load(sftp, contract, file_id)
+        status = ingest.load(sftp, contract, file_id)
         if status == "validating":
-            intake.validate(sftp, contract, file_id)
-            status = intake.publish(sftp, contract, file_id).status
+            ingest.validate(sftp, contract, file_id)
+            status = ingest.publish(sftp, contract, file_id).status
         outcomes[file_id] = status
     with connect(sftp.warehouse_url) as conn:
         ledger = {name: (status, error) for name, status, error in conn.execute(
@@ -109,7 +109,7 @@ def test_hostile_names_and_planted_links_are_never_taken(sftp, tmp_path):
     (by someone with a shell on the server) is not fetched, so /etc/passwd never becomes a file."""
     import os
 
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
 
     contract = get_contract(sftp.feeds_dir, "police", "street_crime")
@@ -125,7 +125,7 @@ def test_hostile_names_and_planted_links_are_never_taken(sftp, tmp_path):
     assert not os.path.exists("/tmp/escape.csv") and not os.path.exists("/etc/cron.d/x.csv")
     os.symlink("/etc/passwd", inbox / "passwd.csv")
     os.symlink("/etc/passwd", inbox / "passwd.csv.done")
-    assert intake.fetch(sftp, contract) == []
+    assert ingest.fetch(sftp, contract) == []
     from totalplace.warehouse import connect
 
     with connect(sftp.warehouse_url) as conn:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import Contract
 from totalplace.warehouse import connect
 
@@ -54,7 +54,7 @@ def test_case(settings, name):
         contract = generic_contract(path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.monotonic()
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert time.monotonic() - started < SECONDS
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < MEMORY_GROWTH_KB
     with connect(settings.warehouse_url) as conn:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.sftp import open_account
-from totalplace import generate_data as gen
-from totalplace import generate_people as gp
+from devtools import generate_data as gen
+from devtools import generate_people as gp
 from totalplace import pipeline
 from totalplace.privacy_scan import scan
 from totalplace.warehouse import connect

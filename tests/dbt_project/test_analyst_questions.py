@@ -8,8 +8,8 @@ import csv
 import pytest
 from conftest import FIXTURES
 
-from totalplace import generate_data as gen
-from totalplace import intake, transform
+from devtools import generate_data as gen
+from totalplace import ingest, transform
 from totalplace.contracts import get_contract
 from totalplace.reference import REFERENCE_DIR
 from totalplace.settings import PROJECT_ROOT
@@ -39,7 +39,7 @@ def test_one_query_each(reference_loaded, tmp_path):
         ("council", "land_assets", gen.write_land_assets_csv(tmp_path / "estate.csv", 300)),
     ]
     for agency, feed, path in drops:
-        assert intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path).status == "published"
+        assert ingest.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path).status == "published"
     transform.build_and_publish(s)  # the transform DAG's steps: build, audit, publish
 
     # 1. spend per head on drugs and on alcohol, each against its own outcomes, for Barnet

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import POLICE_SAMPLE
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.dbt import dbt_target_dir, run_dbt
 from totalplace.warehouse import connect
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_dbt_build_passes_and_its_tests_catch_an_unknown_place(reference_loaded, police_contract):
     s = reference_loaded
-    assert intake.ingest_local(s, police_contract, POLICE_SAMPLE).status == "published"
+    assert ingest.ingest_local(s, police_contract, POLICE_SAMPLE).status == "published"
     result = run_dbt(s, s.warehouse_url, "build", capture=True)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "ERROR=0" in result.stdout

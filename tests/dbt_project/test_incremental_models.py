@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import FIXTURES
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.dbt import run_dbt
 from totalplace.warehouse import connect
@@ -39,7 +39,7 @@ def _lines(s) -> dict[int, tuple[int, str]]:
 def test_spend_lines_are_built_once_per_file_and_rebuilt_when_a_mapping_changes(reference_loaded):
     s = reference_loaded
     contract = get_contract(s.feeds_dir, "council", "spend_over_500")
-    ids = [intake.ingest_local(s, contract, FIXTURES / "council" / name).file_id for name in SPEND]
+    ids = [ingest.ingest_local(s, contract, FIXTURES / "council" / name).file_id for name in SPEND]
     with connect(s.warehouse_url) as conn:
         published = dict(conn.execute("select _file_id, count(*) from raw.council__spend_over_500 group by 1"))
     assert set(published) == set(ids)

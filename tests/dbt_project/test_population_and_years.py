@@ -17,7 +17,7 @@ from conftest import FIXTURES
 from python_calamine import CalamineWorkbook
 from test_spend_reconciliation import RSX, build, service_lines_by_code
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.reference import REFERENCE_DIR
 from totalplace.warehouse import connect
@@ -68,7 +68,7 @@ def test_per_head_is_of_the_same_year_and_a_second_real_year_reaches_the_warehou
     contract = get_contract(s.feeds_dir, "council", "revenue_outturn")
     files = {}
     for path in (RSX, RSX_2024, RA):
-        outcome = intake.ingest_local(s, contract, path)
+        outcome = ingest.ingest_local(s, contract, path)
         assert outcome.status == "published", outcome.error
         files[path] = outcome.file_id
     assert build(s) == []

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from totalplace import intake, transform
+from totalplace import ingest, transform
 from totalplace.contracts import get_contract
 from totalplace.publish_warehouse import audit
 from totalplace.warehouse import connect
@@ -56,7 +56,7 @@ def test_the_rsx_return_reaches_fct_spend_whole_and_a_lost_line_stops_the_publis
     camden = sum(lines["Camden"].values())
     assert (england, camden) == (Decimal("106983774000"), Decimal("515148000"))  # as the issue measured them
 
-    outcome = intake.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), RSX)
+    outcome = ingest.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), RSX)
     assert outcome.status == "published", outcome.error
     assert build(s) == []
     with connect(s.warehouse_url) as conn:
@@ -106,7 +106,7 @@ def test_a_contract_that_drops_a_money_column_refuses_the_file_and_the_publish(r
     s = reference_loaded
     feeds, wrong = _contract_without(s, tmp_path, DROP_EDUCATION)
     # at intake: every authority with education spend no longer adds up to its own total
-    outcome = intake.ingest_local(s, wrong, RSX)
+    outcome = ingest.ingest_local(s, wrong, RSX)
     assert outcome.status == "quarantined"
     with connect(s.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -122,7 +122,7 @@ def test_a_contract_that_drops_a_money_column_refuses_the_file_and_the_publish(r
 
     # the contract is put right and the file run again from its kept copy: it is published; then the
     # contract goes wrong again - the audit refuses to publish the warehouse built on it
-    right = intake.reprocess(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), outcome.file_id)
+    right = ingest.reprocess(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), outcome.file_id)
     assert right.status == "published", right.error
     assert build(s) == []
     problems = audit(s.warehouse_url, feeds_dir=feeds)
@@ -138,7 +138,7 @@ def test_a_money_column_no_rule_names_refuses_the_file(settings, tmp_path):
     start = text.index('    - match: " - (sales, fees and charges')
     end = text.index("# a revised return")
     path.write_text(text[:start] + text[end:])  # no rule for income any more
-    outcome = intake.ingest_local(settings, get_contract(feeds, "council", "revenue_outturn"), RSX)
+    outcome = ingest.ingest_local(settings, get_contract(feeds, "council", "revenue_outturn"), RSX)
     assert outcome.status == "quarantined"
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -153,7 +153,7 @@ def test_every_body_of_the_return_is_placed_in_england_s_districts(reference_loa
     since 2019 (Buckinghamshire, the Northamptonshires) are shared among their districts; what stays
     unplaced is only what has no district - national parks and a regional park - each with a reason."""
     s = reference_loaded
-    outcome = intake.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), RSX)
+    outcome = ingest.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), RSX)
     assert outcome.status == "published", outcome.error
     assert build(s) == []
     lines = service_lines_by_code()
@@ -194,7 +194,7 @@ def test_a_return_with_2023_district_codes_is_placed(reference_loaded, tmp_path)
     path = tmp_path / "rsx-2023-codes.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows[:header + 1] + data)
-    outcome = intake.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), path)
+    outcome = ingest.ingest_local(s, get_contract(s.feeds_dir, "council", "revenue_outturn"), path)
     assert outcome.status == "published", outcome.error
     assert build(s) == []
     lines = service_lines_by_code()
@@ -223,7 +223,7 @@ def test_early_years_is_a_theme_and_a_file_names_its_publisher(reference_loaded,
         "Sure Start Children's Centres,2,B\n"
         "E09000008,London Borough of Croydon,03/06/2021,T3,I3,900.00,PALMSTEAD NURSERIES,3,,Parks,Plants,3,B\n",
         encoding="utf-8")
-    outcome = intake.ingest_local(s, get_contract(s.feeds_dir, "council", "spend_over_500"), path)
+    outcome = ingest.ingest_local(s, get_contract(s.feeds_dir, "council", "spend_over_500"), path)
     assert outcome.status == "published", outcome.error
     assert build(s) == []
     with connect(s.warehouse_url) as conn:
@@ -249,7 +249,7 @@ def test_a_council_no_seed_knows_is_placed_by_its_name_every_pound(reference_loa
                                    ("leeds_spending_2020-06.csv", "cp1252", "Amount")):
         with (council / name).open(encoding=encoding, newline="") as fh:
             expected += sum(Decimal(r[amount].strip()) for r in csv.DictReader(fh) if (r[amount] or "").strip())
-        outcome = intake.ingest_local(s, contract, council / name)
+        outcome = ingest.ingest_local(s, contract, council / name)
         assert outcome.status == "published", outcome.error
     assert build(s) == []
     with connect(s.warehouse_url) as conn:

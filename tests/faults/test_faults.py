@@ -18,9 +18,10 @@ import time
 import pytest
 
 from connectors.sftp import open_account
-from totalplace import intake
+from devtools.generate_data import london_lsoas, write_police_csv
+from totalplace import ingest
 from totalplace.airflow_env import settings_environment
-from totalplace.generate_data import london_lsoas, write_police_csv
+from totalplace.ingest import receive
 from totalplace.reference import REFERENCE_DIR
 from totalplace.warehouse import connect
 
@@ -55,30 +56,30 @@ def books(settings, scenario: str, repetitions: int, *, sent: int) -> dict:
 def run_step(settings, step: str, file_id: int, failpoint: str, **env) -> subprocess.CompletedProcess:
     """One intake step in a separate process, with a failpoint armed."""
     code = ("import sys\nfrom totalplace.settings import Settings\nfrom totalplace.contracts import get_contract\n"
-            "from totalplace import intake\ns = Settings()\nc = get_contract(s.feeds_dir, 'police', 'street_crime')\n"
-            f"r = intake.{step}(s, c, {file_id})\nprint(r)\n")
+            "from totalplace import ingest\ns = Settings()\nc = get_contract(s.feeds_dir, 'police', 'street_crime')\n"
+            f"r = ingest.{step}(s, c, {file_id})\nprint(r)\n")
     full = {**os.environ, **settings_environment(settings), "TOTALPLACE_FAILPOINT": failpoint, **env}
     return subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, timeout=300)
 
 
-def finish(settings, police_contract, file_id: int) -> intake.Outcome:
+def finish(settings, police_contract, file_id: int) -> ingest.Outcome:
     """What the next run does with a file a crash left behind."""
-    status = intake.load(settings, police_contract, file_id, notify=False)
+    status = ingest.load(settings, police_contract, file_id, notify=False)
     if status == "validating":
-        intake.validate(settings, police_contract, file_id)
-    return intake.publish(settings, police_contract, file_id, notify=False)
+        ingest.validate(settings, police_contract, file_id)
+    return ingest.publish(settings, police_contract, file_id, notify=False)
 
 
 def received(settings, police_contract, path) -> int:
     with connect(settings.warehouse_url) as conn:
-        sha, size = intake.sha256_of(path)
-        return intake.record_and_keep(conn, settings, police_contract, path, path.name, sha, size,
+        sha, size = ingest.sha256_of(path)
+        return receive.record_and_keep(conn, settings, police_contract, path, path.name, sha, size,
                                       move=False, account="city_of_london_police").file_id
 
 
 @pytest.mark.parametrize("action", ["kill", "terminate_backend"])
 def test_the_loader_dies_mid_copy_and_the_next_run_loads_the_file_once(settings, police_contract, tmp_path, action):
-    intake.prepare(settings, police_contract)
+    ingest.prepare(settings, police_contract)
     for i in range(SCALE):
         path = police_file(tmp_path, 15_000 * SCALE, seed=i)
         file_id = received(settings, police_contract, path)
@@ -92,11 +93,11 @@ def test_the_loader_dies_mid_copy_and_the_next_run_loads_the_file_once(settings,
 
 
 def test_killed_between_publishing_rows_and_committing(settings, police_contract, tmp_path):
-    intake.prepare(settings, police_contract)
+    ingest.prepare(settings, police_contract)
     for i in range(SCALE):
         file_id = received(settings, police_contract, police_file(tmp_path, 2_000 * SCALE, seed=100 + i))
-        assert intake.load(settings, police_contract, file_id, notify=False) == "validating"
-        intake.validate(settings, police_contract, file_id)
+        assert ingest.load(settings, police_contract, file_id, notify=False) == "validating"
+        ingest.validate(settings, police_contract, file_id)
         crashed = run_step(settings, "publish", file_id, "publish:kill")
         assert crashed.returncode == -9, crashed.stderr[-500:]
         with connect(settings.warehouse_url) as conn:
@@ -109,13 +110,13 @@ def test_killed_between_publishing_rows_and_committing(settings, police_contract
 
 
 def test_postgres_restarts_under_a_load(settings, police_contract, tmp_path, pg_server_restart):
-    intake.prepare(settings, police_contract)
+    ingest.prepare(settings, police_contract)
     path = police_file(tmp_path, 15_000, seed=200)
     file_id = received(settings, police_contract, path)
     marker = tmp_path / "paused"
     code = ("from totalplace.settings import Settings\nfrom totalplace.contracts import get_contract\n"
-            "from totalplace import intake\ns = Settings()\n"
-            f"print(intake.load(s, get_contract(s.feeds_dir, 'police', 'street_crime'), {file_id}))\n")
+            "from totalplace import ingest\ns = Settings()\n"
+            f"print(ingest.load(s, get_contract(s.feeds_dir, 'police', 'street_crime'), {file_id}))\n")
     env = {**os.environ, **settings_environment(settings), "TOTALPLACE_FAILPOINT": "copy:pause",
            "TOTALPLACE_FAILPOINT_MARKER": str(marker), "TOTALPLACE_FAILPOINT_SECONDS": "3"}
     loader = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -139,9 +140,9 @@ def test_an_upload_cut_off_is_never_taken_and_the_full_one_loads(sftp, police_co
             # the partner's client dies part-way: a .part file is left behind, never renamed
             with police.sftp.open("inbox/street_crime/cut.csv.part", "wb") as fh:
                 fh.write(data[:cut])
-            assert intake.fetch(sftp, police_contract) == []
+            assert ingest.fetch(sftp, police_contract) == []
         police.upload(path, "street_crime")
-    [file_id] = intake.fetch(sftp, police_contract)
+    [file_id] = ingest.fetch(sftp, police_contract)
     assert finish(sftp, police_contract, file_id).status == "published"
     books(sftp, "upload cut off, then sent whole", 3, sent=1)
 
@@ -152,7 +153,7 @@ def test_the_same_file_under_many_names_is_published_once(sftp, police_contract,
     with open_account(sftp, "city_of_london_police") as police:
         for i in range(copies):
             police.upload(path, "street_crime", name=f"copy-{i:03d}.csv")
-    pending = intake.fetch(sftp, police_contract)
+    pending = ingest.fetch(sftp, police_contract)
     outcomes = [finish(sftp, police_contract, file_id).status for file_id in pending]
     counts = books(sftp, "the same file under many names", copies, sent=copies)
     assert counts == {"published": 1, "duplicate": copies - 1}

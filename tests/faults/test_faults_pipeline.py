@@ -16,7 +16,7 @@ from conftest import POLICE_SAMPLE, write_variant
 from test_faults import RESULTS, SCALE, books
 
 from connectors.sftp import open_account
-from totalplace import intake
+from totalplace import ingest
 from totalplace.airflow_env import settings_environment
 from totalplace.warehouse import connect
 
@@ -43,13 +43,13 @@ def test_dbt_killed_mid_build_leaves_the_published_warehouse_unchanged(reference
     from warehouse_build import build_and_publish
 
     settings = reference_loaded
-    intake.ingest_local(settings, police_contract, POLICE_SAMPLE)
+    ingest.ingest_local(settings, police_contract, POLICE_SAMPLE)
     build_and_publish(settings)
     before = published_marts(settings)
     assert before["mart_crimes_by_lad_month"] > 0
     # a second file arrives; its build is killed once it is writing the marts
     february = write_variant(POLICE_SAMPLE, tmp_path / "2020-02.csv", in_month("2020-02"))
-    intake.ingest_local(settings, police_contract, february)
+    ingest.ingest_local(settings, police_contract, february)
     env = {**os.environ, **settings_environment(settings), "PYTHONPATH": f"{HERE}:{os.environ.get('PYTHONPATH', '')}"}
     build = subprocess.Popen([sys.executable, str(HERE / "warehouse_build.py")], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.warehouse import connect
 
@@ -35,7 +35,7 @@ def authorities_and_cells(path, header_line):
 
 
 def test_rsx_outturn_publishes_one_row_per_authority_and_service_line(settings, contract):
-    outcome = intake.ingest_local(settings, contract, RSX)
+    outcome = ingest.ingest_local(settings, contract, RSX)
     assert outcome.status == "published", outcome.error
     header, authorities, measures = authorities_and_cells(RSX, 11)
     assert outcome.rows == len(authorities) * len(measures) == 426 * 98
@@ -60,7 +60,7 @@ def test_rsx_outturn_publishes_one_row_per_authority_and_service_line(settings, 
 
 
 def test_ra_budget_keeps_unlabelled_cells_aside_and_drops_the_class_subtotals(settings, contract):
-    outcome = intake.ingest_local(settings, contract, RA)
+    outcome = ingest.ingest_local(settings, contract, RA)
     assert outcome.status == "published", outcome.error
     header, authorities, measures = authorities_and_cells(RA, 7)
     with connect(settings.warehouse_url) as conn:
@@ -83,7 +83,7 @@ def test_a_title_without_the_financial_year_is_a_clear_rejection(settings, contr
     text = RSX.read_text(encoding="utf-8-sig").replace("2021-22", "this year")
     path = tmp_path / "rsx_no_year.csv"
     path.write_text(text, encoding="utf-8")
-    report = intake.check_file(settings, contract, path)
+    report = ingest.check_file(settings, contract, path)
     assert report["outcome"] == "failed"
     [problem] = report["problems"]
     assert problem["check"] == "per_file_value"
@@ -105,7 +105,7 @@ def test_the_2024_25_opendocument_return_publishes_to_the_penny(settings, contra
     not_received = sum(1 for r in authorities for i in measures if r[i] == "[x]")
     arun = next(r for r in authorities if r[2] == "Arun")
 
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "published", outcome.error
     assert outcome.rows == len(authorities) * len(measures) == 410 * 98
     with connect(settings.warehouse_url) as conn:
@@ -134,7 +134,7 @@ def test_an_authority_given_twice_is_refused_naming_both_lines(settings, contrac
     path = tmp_path / "rsx-camden-twice.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows[:camden + 1] + [rows[camden]] + rows[camden + 1:])
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "quarantined"
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -152,7 +152,7 @@ def test_a_contract_taking_more_decimal_places_converts_the_published_rows_once(
 
     pennies = contract.model_copy(update={"columns": [
         c.model_copy(update={"decimals": 2}) if c.name == "amount_thousands" else c for c in contract.columns]})
-    first = intake.ingest_local(settings, pennies, RSX)
+    first = ingest.ingest_local(settings, pennies, RSX)
     assert first.status == "published", first.error
     with connect(settings.warehouse_url) as conn:
         before = conn.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
@@ -160,7 +160,7 @@ def test_a_contract_taking_more_decimal_places_converts_the_published_rows_once(
     with connect(settings.warehouse_url) as conn:  # a view over it, as dbt's staging is
         conn.execute("create view public.outturn_lines as select amount_thousands from raw.council__revenue_outturn")
     prepare_warehouse(settings, settings.warehouse_url)  # `totalplace up` / each run, as the owner
-    second = intake.ingest_local(settings, contract, FINANCE / "mhclg_RSX_LA_Data_2024-25_data_by_LA.ods")
+    second = ingest.ingest_local(settings, contract, FINANCE / "mhclg_RSX_LA_Data_2024-25_data_by_LA.ods")
     assert second.status == "published", second.error
     with connect(settings.warehouse_url) as conn:
         after = conn.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.warehouse import connect
 
 COUNCIL = FIXTURES / "council"
@@ -57,7 +57,7 @@ def test_real_council_files_publish_every_payment_line_to_the_penny(settings, sp
     path = COUNCIL / name
     encoding = "cp1252" if name == "leeds_spending_2020-06.csv" else "utf-8"
     lines, total = payment_lines(path, encoding, "net amount" if name == "leeds_spending_2010-12.csv" else "amount")
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     assert published(settings, outcome.file_id) == (lines, total)
     with connect(settings.warehouse_url) as conn:
@@ -66,14 +66,14 @@ def test_real_council_files_publish_every_payment_line_to_the_penny(settings, sp
 
 
 def test_trailing_empty_rows_are_ignored_and_said(settings, spend_contract):
-    outcome = intake.ingest_local(settings, spend_contract, COUNCIL / "devon_DCCSpendingOver500_201109.csv")
+    outcome = ingest.ingest_local(settings, spend_contract, COUNCIL / "devon_DCCSpendingOver500_201109.csv")
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
     assert "258 empty row(s)" in " ".join(report["warnings"])
 
 
 def test_a_file_whose_dates_were_lost_is_quarantined_with_a_usable_report(settings, spend_contract):
-    outcome = intake.ingest_local(settings, spend_contract, COUNCIL / "oxford_expenditure-over-500-apr-jun-2014.csv")
+    outcome = ingest.ingest_local(settings, spend_contract, COUNCIL / "oxford_expenditure-over-500-apr-jun-2014.csv")
     assert outcome.status == "quarantined"
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -96,7 +96,7 @@ def test_windows_1252_pounds_signs_brackets_and_date_formats(settings, spend_con
     path = tmp_path / "anytown.csv"
     with path.open("w", newline="", encoding="cp1252") as fh:
         csv.writer(fh, lineterminator="\r\n").writerows(rows)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         got = conn.execute("select transaction_number, payment_date, amount, supplier_name "
@@ -122,7 +122,7 @@ def test_impossible_dates_and_malformed_amounts_are_reported_not_guessed(setting
         "Anytown Council,01/03/2014,T3,12.345,A,B,C\r\n"
         "Anytown Council,45,T4,100,A,B,C\r\n"
     )
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     by_column = {p["column"]: p for p in report["problems"]}
     assert [e["value"] for e in by_column["Date"]["examples"]] == ["31/02/2014", "45"]
@@ -143,7 +143,7 @@ def test_suppression_markers_become_null_with_a_flag_never_zero(settings, tmp_pa
     })
     path = tmp_path / "counts.csv"
     path.write_text('Area,Households\r\nA,"1,204"\r\nB,..\r\nC,c\r\nD,7\r\nE,\r\n')
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         rows = conn.execute("select area, households, households_suppressed from raw.council__suppressed_counts "
@@ -152,7 +152,7 @@ def test_suppression_markers_become_null_with_a_flag_never_zero(settings, tmp_pa
 
     bad = tmp_path / "bad.csv"
     bad.write_text("Area,Households\r\nA,n/a\r\n")
-    report = intake.check_file(settings, contract, bad)
+    report = ingest.check_file(settings, contract, bad)
     assert report["problems"][0]["examples"][0]["value"] == "n/a"
 
 
@@ -174,16 +174,18 @@ def test_excel_workbook_sheet_found_by_its_header_with_dates_and_formulas(settin
     path = tmp_path / "anytown-2014-04.xlsx"
     wb.save(path)
 
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     # the formula has no cached value (never opened in Excel): an empty amount is reported, not guessed
     assert report["outcome"] == "failed"
     assert report["problems"][0]["column"] == "Net Amount"
-    assert report["problems"][0]["examples"] == [{"row": 3, "line": 5, "value": ""}]
+    # named as the sender finds it in Excel: the sheet and its row
+    assert report["problems"][0]["examples"] == [{"row": 3, "line": 5, "value": "", "sheet": "Payments Q1",
+                                                  "sheet_row": 5}]
     assert not list(tmp_path.glob("*.sheet.csv"))  # the pre-flight check leaves the sender's folder alone
 
     ws.delete_rows(5)
     wb.save(path)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         got = conn.execute("select payment_date, amount, supplier_name from raw.council__spend_over_500 "
@@ -226,7 +228,7 @@ def test_every_month_sheet_of_a_workbook_is_published_with_its_sheet_and_row(set
     path = tmp_path / "anytown-2023.xlsx"
     reordered = lambda month, header: [*header[3:], *header[:3]] if month == 2 else header  # noqa: E731
     written = _monthly_workbook(path, range(1, 13), reordered)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         rows = conn.execute("select _extra->>'(sheet)', (_extra->>'(sheet row)')::int, amount, payment_date "
@@ -241,13 +243,43 @@ def test_every_month_sheet_of_a_workbook_is_published_with_its_sheet_and_row(set
     assert "'Notes' not read" in warnings and "12 sheets read as one table" in warnings
 
 
+def test_a_bad_cell_in_a_later_sheet_is_reported_by_its_sheet_and_row(settings, spend_contract, tmp_path):
+    """The report of a workbook names the sheet and the row the sender sees in Excel, not the line of
+    the table the sheets were read into: in the ledger, the text report and the CSV report alike."""
+    from openpyxl import load_workbook
+
+    from totalplace.reports import render_csv, render_text
+
+    path = tmp_path / "anytown-2023.xlsx"
+    _monthly_workbook(path, range(1, 5))
+    wb = load_workbook(path)
+    wb["2023-03"]["D5"] = "twelve pounds"  # March's third payment: row 5 of its sheet (title, header, 2 rows above)
+    wb.save(path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
+    assert outcome.status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
+    example = report["problems"][0]["examples"][0]
+    assert (example["sheet"], example["sheet_row"], example["value"]) == ("2023-03", 5, "twelve pounds")
+    # January's 7 lines (title, header, 5 payments) and February's 5 come first in the table read
+    assert example["line"] == 7 + 5 + 3
+    assert "sheet '2023-03' row 5: 'twelve pounds'" in render_text(report)
+    csv_report = render_csv(report).splitlines()
+    assert csv_report[0].split(",")[4:7] == ["line", "sheet", "sheet row"]
+    assert ",15,2023-03,5,twelve pounds" in csv_report[1]
+    # a pre-flight check says the same
+    checked = ingest.check_file(settings, spend_contract, path, "anytown")
+    assert checked["problems"][0]["examples"][0]["sheet"] == "2023-03"
+    assert checked["problems"][0]["examples"][0]["sheet_row"] == 5
+
+
 def test_a_month_sheet_with_other_headers_stops_the_file(settings, spend_contract, tmp_path):
     """A month typed with a header the feed does not know is not skipped: the file is refused, naming
     the sheet and the column the other months have."""
     path = tmp_path / "anytown-2023.xlsx"
     renamed = lambda month, header: [("Paid on" if c == "Date" else c) for c in header] if month == 3 else header  # noqa: E731
     _monthly_workbook(path, range(1, 5), renamed)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "quarantined"
     assert "sheet '2023-03' looks like data but its header (row 2) lacks 'Date'" in outcome.error
 
@@ -264,7 +296,7 @@ def test_dates_and_amounts_as_finance_systems_write_them(settings, spend_contrac
         b"Anytown Council,2023-04-01T01:00:00,T4,500.00 CR,D LTD,Parks,Plants\r"
         b"Anytown Council,03 September 1999,T5,\"\xc2\xa31,000.50\",E LTD,Parks,Plants\r"
         b"Anytown Council,01/01/69,T6,2.5e3,F LTD,Parks,Plants\r")
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         got = conn.execute("select transaction_number, payment_date, amount from raw.council__spend_over_500 "
@@ -280,7 +312,7 @@ def test_dates_and_amounts_as_finance_systems_write_them(settings, spend_contrac
     # a figure with a third decimal place that is not float noise is not rounded away: it is reported
     path.write_text("Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
                     "Anytown Council,17/02/21,T1,123.456,A LTD,Parks,Plants\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     assert report["problems"][0]["column"] == "Amount" and report["problems"][0]["examples"][0]["value"] == "123.456"
 
@@ -290,7 +322,7 @@ def test_a_council_that_does_not_repeat_its_name_is_the_sending_body(settings, s
     path.write_text("Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\n"
                     "17/02/2021,T1,100.00,A LTD,Parks,Plants\n18/02/2021,T2,200.00,B LTD,Parks,Plants\n",
                     encoding="utf-8")
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         bodies = conn.execute("select distinct body_name, _sent_by from raw.council__spend_over_500").fetchall()
@@ -308,7 +340,7 @@ def test_headers_no_alias_lists_are_read_by_name_and_content(settings, spend_con
     path.write_text("Body Name,Date,Transaction Number,Amount Paid,Name,Expense Area,Expense Type,Expense Type\n"
                     "Anytown Council,17/02/2021,T1,100.00,ACME LTD,Parks,4001,Plants\n"
                     "Anytown Council,18/02/2021,T2,\"2,500.10\",SMITH & CO,Roads,4002,Tarmac\n", encoding="utf-8")
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         got = conn.execute("select amount, supplier_name, expense_type, _extra from raw.council__spend_over_500 "
@@ -321,7 +353,7 @@ def test_headers_no_alias_lists_are_read_by_name_and_content(settings, spend_con
 
     path.write_text("Body Name,Date,Transaction Number,Amount Paid,Amount Due,Supplier Name,Expense Area,Expense Type\n"
                     "Anytown Council,17/02/2021,T1,100.00,90.00,ACME LTD,Parks,Plants\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     rule = report["problems"][0]["rule"]
     assert "required column 'Amount' is missing" in rule and "'Amount Paid' (column 4: name 0.75" in rule
@@ -337,7 +369,7 @@ def test_a_total_without_a_label_is_reconciled_and_a_wrong_one_stops_the_file(se
              "Anytown Council,18/02/2021,T2,\"1,200.50\",B LTD,Parks,Plants\n")
     path = tmp_path / "unlabelled-total.csv"
     path.write_text(lines + ',,,"1,300.50",,,\n', encoding="utf-8")
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     assert published(settings, outcome.file_id) == (2, Decimal("1300.50"))
     with connect(settings.warehouse_url) as conn:
@@ -345,7 +377,7 @@ def test_a_total_without_a_label_is_reconciled_and_a_wrong_one_stops_the_file(se
     assert report["file_totals"] == [{"row": 3, "line": 4, "label": "(no label)", "amount": "1300.50"}]
 
     path.write_text(lines + ",,,900.00,,,\n", encoding="utf-8")
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     assert report["outcome"] == "failed"
     assert ("line 4 holds only an amount (Amount 900.00) - a total with no label? - but the lines above it add up "
             "to 1300.50 (difference 400.50)") in report["problems"][0]["rule"]
@@ -354,7 +386,7 @@ def test_a_total_without_a_label_is_reconciled_and_a_wrong_one_stops_the_file(se
 def test_a_broken_workbook_is_rejected_with_a_reason(settings, spend_contract, tmp_path):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(b"PK\x03\x04" + b"not really a zip" * 10)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "quarantined"
     assert "not a readable Excel workbook" in outcome.error
 
@@ -366,7 +398,7 @@ def test_a_feed_declared_mac_roman_is_read_as_such(settings, spend_contract, tmp
     path.write_bytes(
         "Body Name,Date,Transaction Number,Amount,Supplier Name,Expense Area,Expense Type\r\n"
         "Anytown Council,01/04/2014,T1,£10.00,Café Ñandú,Adult Care,Meals\r\n".encode("mac_roman"))
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         assert conn.execute("select supplier_name, amount from raw.council__spend_over_500").fetchone() == (
@@ -390,7 +422,7 @@ PAYMENTS = [
 def test_a_totals_row_is_reconciled_and_never_loaded_as_a_payment(settings, spend_contract, tmp_path):
     path = _spend_file(tmp_path / "anytown-2014-04.csv", PAYMENTS, ["", "", "", "15,396.25", "", "Total", ""],
                        footer=[["Source: Anytown Council finance system"]])
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "published", outcome.error
     assert published(settings, outcome.file_id) == (4, Decimal("15396.25"))
     with connect(settings.warehouse_url) as conn:
@@ -403,7 +435,7 @@ def test_a_totals_row_is_reconciled_and_never_loaded_as_a_payment(settings, spen
 
 def test_a_file_that_does_not_add_up_to_its_own_total_is_rejected(settings, spend_contract, tmp_path):
     path = _spend_file(tmp_path / "anytown-2014-05.csv", PAYMENTS, ["", "", "", "15,400.00", "Grand Total", "", ""])
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert outcome.status == "quarantined"
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -432,15 +464,15 @@ def test_an_excel_header_over_two_rows_with_merged_cells_is_joined(settings, spe
     path = tmp_path / "anytown-2014-05.xlsx"
     wb.save(path)
 
-    report = intake.check_file(settings, spend_contract, path, "anytown")
+    report = ingest.check_file(settings, spend_contract, path, "anytown")
     [problem] = report["problems"]
     # the sender's own words for the column, and the spreadsheet's line: header on lines 2-3, row 2 on line 5
     assert problem["column"] == "Payment Amount"
-    assert problem["examples"] == [{"row": 2, "line": 5, "value": "x"}]
+    assert problem["examples"] == [{"row": 2, "line": 5, "value": "x", "sheet": "Spend", "sheet_row": 5}]
     assert any("header spans lines 2-3" in w for w in report["warnings"])
 
     ws["C5"] = 250.5
     wb.save(path)
-    outcome = intake.ingest_local(settings, spend_contract, path)
+    outcome = ingest.ingest_local(settings, spend_contract, path)
     assert (outcome.status, outcome.rows) == ("published", 2), outcome.error
     assert published(settings, outcome.file_id) == (2, Decimal("1746.50"))

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.pseudonymise import load_key, nhs_number_is_valid, pseudonym
-from totalplace import generate_data as gen
-from totalplace import intake
+from devtools import generate_data as gen
+from totalplace import ingest
 from totalplace.contracts import get_contract
+from totalplace.identifiers import nhs_number_is_valid
+from totalplace.ingest.pseudonymise import load_key, pseudonym
 from totalplace.reference import REFERENCE_DIR
 from totalplace.warehouse import connect
 
@@ -23,14 +24,14 @@ def lsoas():
     return gen.london_lsoas(LOOKUP, limit=300)
 
 
-def ingest(settings, agency, feed, path):
-    return intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+def ingest_file(settings, agency, feed, path):
+    return ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
 
 
 def test_nhs_numbers_are_checked_and_pseudonymised_before_landing(settings, tmp_path, lsoas):
     path, facts = gen.write_ae_attendances_csv(tmp_path / "ae-2021-04.csv", 900, lsoas, people=300)
     assert facts["invalid"] > 0  # the generator's wrong check digits
-    outcome = ingest(settings, "nhs", "ae_attendances", path)
+    outcome = ingest_file(settings, "nhs", "ae_attendances", path)
     assert (outcome.status, outcome.rows) == ("published", 900), outcome.error
     with connect(settings.warehouse_url) as conn:
         people, invalid, years = conn.execute(
@@ -61,7 +62,7 @@ def test_nhs_number_check_digit():
 
 def test_hospital_admissions_publish_with_years_of_birth_only(settings, tmp_path, lsoas):
     path = gen.write_hospital_admissions_csv(tmp_path / "apc-2021-04.csv", 400, lsoas)
-    outcome = ingest(settings, "nhs", "hospital_admissions", path)
+    outcome = ingest_file(settings, "nhs", "hospital_admissions", path)
     assert (outcome.status, outcome.rows) == ("published", 400), outcome.error
     with connect(settings.warehouse_url) as conn:
         lengths = conn.execute("select min(length(nhs_number)), max(length(nhs_number)), bool_and(nhs_number_is_valid) "
@@ -75,7 +76,7 @@ def test_hospital_admissions_publish_with_years_of_birth_only(settings, tmp_path
 
 def test_nhs_spend_reconciles_with_its_total_row(settings, tmp_path):
     path = gen.write_nhs_spend_over_25k_csv(tmp_path / "icb-spend-2021-04.csv", 60)
-    outcome = ingest(settings, "nhs", "spend_over_25k", path)
+    outcome = ingest_file(settings, "nhs", "spend_over_25k", path)
     assert (outcome.status, outcome.rows) == ("published", 60), outcome.error
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]
@@ -86,7 +87,7 @@ def test_nhs_spend_reconciles_with_its_total_row(settings, tmp_path):
 def test_homelessness_suppressed_counts_are_null_and_flagged(settings, tmp_path):
     lads = gen.london_lads(LOOKUP)
     path = gen.write_homelessness_csv(tmp_path / "hclic-2021-q1.csv", lads)
-    outcome = ingest(settings, "housing", "homelessness", path)
+    outcome = ingest_file(settings, "housing", "homelessness", path)
     assert (outcome.status, outcome.rows) == ("published", 33), outcome.error
     markers = sum(1 for line in path.read_text(encoding="utf-8-sig").splitlines() if line.endswith((",..", ",x")))
     with connect(settings.warehouse_url) as conn:
@@ -99,7 +100,7 @@ def test_homelessness_suppressed_counts_are_null_and_flagged(settings, tmp_path)
 def test_social_lettings_workbook_pseudonymises_tenant_references(settings, tmp_path, lsoas):
     lads = gen.london_lads(LOOKUP)
     path = gen.write_social_lettings_xlsx(tmp_path / "lettings-2021-04.xlsx", 250, lsoas, lads)
-    outcome = ingest(settings, "housing", "social_lettings", path)
+    outcome = ingest_file(settings, "housing", "social_lettings", path)
     assert (outcome.status, outcome.rows) == ("published", 250), outcome.error
     with connect(settings.warehouse_url) as conn:
         refs = conn.execute("select count(*) filter (where tenant_ref ~ '^T[0-9]'), min(length(tenant_ref)), "
@@ -111,7 +112,7 @@ def test_social_lettings_workbook_pseudonymises_tenant_references(settings, tmp_
 def test_dwelling_stock_england_row_is_recorded_not_loaded(settings, tmp_path):
     lads = gen.london_lads(LOOKUP)
     path = gen.write_dwelling_stock_csv(tmp_path / "dwelling-stock-2021.csv", lads)
-    outcome = ingest(settings, "housing", "dwelling_stock", path)
+    outcome = ingest_file(settings, "housing", "dwelling_stock", path)
     assert (outcome.status, outcome.rows) == ("published", 33), outcome.error
     with connect(settings.warehouse_url) as conn:
         names = conn.execute("select count(*) filter (where la_name = 'England'), sum(total) "
@@ -122,7 +123,7 @@ def test_dwelling_stock_england_row_is_recorded_not_loaded(settings, tmp_path):
 
 def test_land_assets_in_windows_1252(settings, tmp_path):
     path = gen.write_land_assets_csv(tmp_path / "assets.csv", 120)
-    outcome = ingest(settings, "council", "land_assets", path)
+    outcome = ingest_file(settings, "council", "land_assets", path)
     assert (outcome.status, outcome.rows) == ("published", 120), outcome.error
     with connect(settings.warehouse_url) as conn:
         cafes = conn.execute("select count(*) from raw.council__land_assets where asset_type = 'Café'").fetchone()[0]

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from conftest import FIXTURES
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.reference import REFERENCE_DIR
 from totalplace.warehouse import connect
@@ -19,13 +19,13 @@ from totalplace.warehouse import connect
 NHS = FIXTURES / "nhs"
 
 
-def ingest(settings, agency, feed, path):
-    return intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+def ingest_file(settings, agency, feed, path):
+    return ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
 
 
 def test_ods_practices_without_a_header_row_are_read_by_position(settings):
     path = NHS / "epraccur_first2000.csv"
-    outcome = ingest(settings, "nhs", "gp_practices", path)
+    outcome = ingest_file(settings, "nhs", "gp_practices", path)
     assert (outcome.status, outcome.rows) == ("published", 2000), outcome.error
     with path.open(newline="") as fh:
         first = next(csv.reader(fh))
@@ -43,14 +43,14 @@ def test_a_bad_date_in_a_headerless_file_is_reported_on_its_own_line(settings, t
     lines[4] = lines[4].replace(b'"19740401"', b'"1974-04-01"', 1)
     bad = tmp_path / "epraccur_bad.csv"
     bad.write_bytes(b"\r\n".join(lines))
-    report = intake.check_file(settings, get_contract(settings.feeds_dir, "nhs", "gp_practices"), bad)
+    report = ingest.check_file(settings, get_contract(settings.feeds_dir, "nhs", "gp_practices"), bad)
     [problem] = report["problems"]
     assert problem["column"] == "Open Date"
     assert problem["examples"] == [{"row": 5, "line": 5, "value": "1974-04-01"}]
 
 
 def test_fingertips_export_keeps_practices_and_england_with_unused_columns_aside(settings):
-    outcome = ingest(settings, "nhs", "practice_deprivation", NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
+    outcome = ingest_file(settings, "nhs", "practice_deprivation", NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
     assert (outcome.status, outcome.rows) == ("published", 6547), outcome.error
     with connect(settings.warehouse_url) as conn:
         types = dict(conn.execute("select area_type, count(*) from raw.nhs__practice_deprivation group by 1").fetchall())
@@ -64,13 +64,13 @@ def test_fingertips_export_keeps_practices_and_england_with_unused_columns_aside
 
 @pytest.mark.parametrize(("feed", "rows"), [("ons_msoa_ward", 7201), ("ons_ccg_names", 191), ("ons_lad_names", 382)])
 def test_ons_lookups_publish(settings, feed, rows):
-    outcome = ingest(settings, "reference", feed, REFERENCE_DIR / f"{feed}.csv")
+    outcome = ingest_file(settings, "reference", feed, REFERENCE_DIR / f"{feed}.csv")
     assert (outcome.status, outcome.rows) == ("published", rows), outcome.error
 
 
 def test_a_sample_sent_to_the_wrong_feed_is_answered_with_the_columns_it_lacks(settings):
     contract = get_contract(settings.feeds_dir, "council", "spend_over_500")
-    report = intake.check_file(settings, contract, NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
+    report = ingest.check_file(settings, contract, NHS / "fingertips_imd2019_by_gp_practice_indicator-data.csv")
     assert report["outcome"] == "failed"
     missing = [p["column"] for p in report["problems"] if p["check"] == "required_column"]
     # its "Value" column passes for the amount (an alias), but the rest is missing
@@ -87,7 +87,7 @@ def test_ons_population_workbooks_publish_every_area_and_age(settings):
         rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("MYE2 - Persons").to_python()
         header = next(i for i, r in enumerate(rows) if r[0] == "Code")
         areas = [r for r in rows[header + 1:] if r[0]]
-        outcome = ingest(settings, "reference", "ons_lad_population_by_age", path)
+        outcome = ingest_file(settings, "reference", "ons_lad_population_by_age", path)
         assert (outcome.status, outcome.rows) == ("published", len(areas) * 91), outcome.error
     with connect(settings.warehouse_url) as conn:
         years = conn.execute("select population_year, count(distinct area_code), sum(population) filter "
@@ -98,7 +98,7 @@ def test_ons_population_workbooks_publish_every_area_and_age(settings):
 
 
 def test_district_boundaries_publish_from_geojson_and_a_broken_one_is_refused(settings, tmp_path):
-    outcome = ingest(settings, "reference", "ons_lad_boundaries", REFERENCE_DIR / "ons_lad_boundaries.geojson")
+    outcome = ingest_file(settings, "reference", "ons_lad_boundaries", REFERENCE_DIR / "ons_lad_boundaries.geojson")
     assert (outcome.status, outcome.rows) == ("published", 374), outcome.error
     with connect(settings.warehouse_url) as conn:
         camden = conn.execute("select lad_name, (geometry::jsonb)->>'type' from raw.reference__ons_lad_boundaries "
@@ -107,7 +107,7 @@ def test_district_boundaries_publish_from_geojson_and_a_broken_one_is_refused(se
 
     broken = tmp_path / "boundaries.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}', encoding="utf-8")
-    report = intake.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), broken)
+    report = ingest.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), broken)
     assert report["outcome"] == "failed"
     assert "not readable JSON" in report["problems"][0]["rule"]
 
@@ -115,7 +115,7 @@ def test_district_boundaries_publish_from_geojson_and_a_broken_one_is_refused(se
     shapeless.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
                          '{"LAD21CD": "E09000007", "LAD21NM": "Camden", "LONG": -0.16, "LAT": 51.5}, "geometry": null}]}',
                          encoding="utf-8")
-    report = intake.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), shapeless)
+    report = ingest.check_file(settings, get_contract(settings.feeds_dir, "reference", "ons_lad_boundaries"), shapeless)
     assert report["outcome"] == "failed"
     assert any(p.get("column") == "geometry" for p in report["problems"]), report["problems"]
 
@@ -133,7 +133,7 @@ def test_a_population_file_whose_ages_do_not_add_up_is_refused_at_intake(setting
     with cut.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows([[int(c) if isinstance(c, float) and c.is_integer() else c
                                    for i, c in enumerate(r) if i != lost] for r in rows])
-    outcome = ingest(settings, "reference", "ons_lad_population_by_age", cut)
+    outcome = ingest_file(settings, "reference", "ons_lad_population_by_age", cut)
     assert outcome.status == "quarantined"
     with connect(settings.warehouse_url) as conn:
         report = conn.execute("select report from ops.file_ledger where file_id = %s", (outcome.file_id,)).fetchone()[0]

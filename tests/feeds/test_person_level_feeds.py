@@ -9,10 +9,10 @@ import csv
 import pytest
 from conftest import POLICE_SAMPLE, write_variant
 
-from connectors.pseudonymise import load_key, normal_name, pseudonym
-from totalplace import generate_people as gp
-from totalplace import intake
+from devtools import generate_people as gp
+from totalplace import ingest
 from totalplace.contracts import get_contract
+from totalplace.ingest.pseudonymise import load_key, normal_name, pseudonym
 from totalplace.warehouse import connect
 
 
@@ -25,7 +25,7 @@ def test_offences_and_homelessness_cases_link_by_match_key_without_any_name(sett
     offences = gp.write_offences_csv(tmp_path / "offences.csv", people, offenders=300)
     cases = gp.write_homelessness_cases_csv(tmp_path / "cases.csv", people, offences_csv=offences, cases=300)
     for agency, feed, path in (("police", "offences", offences), ("housing", "homelessness_cases", cases)):
-        outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
         assert outcome.status == "published", outcome.error
     with open(offences, newline="", encoding="utf-8") as fh:
         sent = list(csv.DictReader(fh))
@@ -55,7 +55,7 @@ def test_offences_and_homelessness_cases_link_by_match_key_without_any_name(sett
 
 def test_children_in_care_carry_a_checked_nhs_pseudonym(settings, tmp_path, people):
     path = gp.write_children_in_care_csv(tmp_path / "cic.csv", people)
-    outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, "council", "children_in_care"), path)
+    outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, "council", "children_in_care"), path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         valid, without, total = conn.execute(
@@ -85,7 +85,7 @@ def test_nhs_numbers_where_the_contract_declares_none_are_refused_and_nothing_of
         lines[1:] = [",".join(c if j != duty else spaced[i % 49] for j, c in enumerate(line.split(",")))
                      for i, line in enumerate(lines[1:])]
     path.write_text("\r\n".join(lines) + "\r\n")
-    outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, "housing", "homelessness_cases"), path)
+    outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, "housing", "homelessness_cases"), path)
     assert outcome.status == "quarantined"
     assert says in outcome.error, outcome.error
     with connect(settings.warehouse_url) as conn:
@@ -105,5 +105,5 @@ def test_a_header_naming_an_identifier_is_refused_even_when_the_values_look_harm
             row.append("1990")
 
     path = write_variant(POLICE_SAMPLE, tmp_path / "street.csv", add_column)
-    outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, "police", "street_crime"), path)
+    outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, "police", "street_crime"), path)
     assert outcome.status == "quarantined" and "'Date of Birth' names a person identifier" in outcome.error

@@ -13,10 +13,10 @@ from pathlib import Path
 import psycopg
 from conftest import FIXTURES
 
-from totalplace import generate_data as gen
+from devtools import generate_data as gen
 from totalplace.access import as_role
 from totalplace.contracts import get_contract
-from totalplace.intake import ingest_local
+from totalplace.ingest import ingest_local
 from totalplace.partners import registry
 from totalplace.warehouse import connect
 

@@ -36,9 +36,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import yaml
 
-from totalplace import generate_data as gen
-from totalplace import generate_people as gp
-from totalplace import intake
+from devtools import generate_data as gen
+from devtools import generate_people as gp
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.dbt import run_dbt
 from totalplace.settings import PROJECT_ROOT
@@ -386,7 +386,7 @@ def build_cohort_marts(settings, folder, size: dict) -> None:
          gen.write_hospital_admissions_csv(folder / "adm.csv", size["admissions"], [], population=people)),
     ]
     for agency, feed, path in drops:
-        outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
         assert outcome.status == "published", outcome.error
     result = run_dbt(settings, settings.warehouse_url, "build", "--select", "+path:models/marts/people", "--indirect-selection", "cautious",
                      capture=True)

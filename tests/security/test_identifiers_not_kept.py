@@ -16,8 +16,8 @@ import pytest
 from conftest import write_variant
 
 from connectors.sftp import open_account
-from totalplace import generate_people as gp
-from totalplace import intake
+from devtools import generate_people as gp
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.warehouse import connect
 
@@ -65,10 +65,10 @@ def test_a_rejected_person_level_file_leaves_no_value_in_clear(sftp, secrets_in_
     contract = get_contract(sftp.feeds_dir, "council", "children_in_care")
     with open_account(sftp, "anytown") as council:
         council.upload(path, "children_in_care")
-    [file_id] = intake.fetch(sftp, contract)
-    intake.load(sftp, contract, file_id)
-    intake.validate(sftp, contract, file_id)
-    outcome = intake.publish(sftp, contract, file_id)
+    [file_id] = ingest.fetch(sftp, contract)
+    ingest.load(sftp, contract, file_id)
+    ingest.validate(sftp, contract, file_id)
+    outcome = ingest.publish(sftp, contract, file_id)
     assert outcome.status == "quarantined", outcome
     values = list(secret.values())
 
@@ -101,7 +101,7 @@ def test_a_rejected_person_level_file_leaves_no_value_in_clear(sftp, secrets_in_
 def test_a_file_rejected_for_an_undeclared_identifier_is_not_kept(settings, tmp_path):
     contract = get_contract(settings.feeds_dir, "council", "pooled_budgets")
     rng = random.Random()
-    from totalplace.generate_data import write_pooled_budgets_csv
+    from devtools.generate_data import write_pooled_budgets_csv
 
     source = write_pooled_budgets_csv(tmp_path / "pools.csv", [("E09000001", "City of London"), ("E09000007", "Camden")])
     numbers = [_nhs_number(rng) for _ in range(20)]
@@ -109,7 +109,7 @@ def test_a_file_rejected_for_an_undeclared_identifier_is_not_kept(settings, tmp_
         for i, row in enumerate(rows):
             row.append("Patient NHS" if i == 0 else numbers[i % 20])
     path = write_variant(source, tmp_path / "pools-with-patients.csv", add_patients)
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "quarantined" and "NHS" in (outcome.error or "")
     kept = settings.files_dir / contract.agency / contract.feed / str(outcome.file_id)
     assert not kept.exists() or not any(kept.iterdir()), "kept although the README says nothing is"
@@ -137,8 +137,8 @@ def test_identifiers_in_a_file_name_or_a_header_are_not_repeated(sftp, secrets_i
         council.upload(with_column, "children_in_care")
         council.upload(named, "children_in_care")
     contract = get_contract(sftp.feeds_dir, "council", "children_in_care")
-    for file_id in intake.fetch(sftp, contract):
-        intake.load(sftp, contract, file_id)
+    for file_id in ingest.fetch(sftp, contract):
+        ingest.load(sftp, contract, file_id)
     with connect(sftp.warehouse_url) as conn:
         files = conn.execute("select name, status, error from ops.file_ledger order by file_id").fetchall()
         leaked = _found_in_tables(conn, [secret["name"], secret["nhs_spaced"], secret["postcode"]])

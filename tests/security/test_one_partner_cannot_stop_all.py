@@ -20,7 +20,7 @@ from conftest import POLICE_SAMPLE
 from hostile import drop_and_run, raw_sftp, run_async, sftp_server_with
 
 from connectors.sftp import open_account
-from totalplace.generate_data import write_pooled_budgets_csv
+from devtools.generate_data import write_pooled_budgets_csv
 from totalplace.warehouse import connect
 
 HOSTILE_NAMES = [b"\xff\xfe.csv", b"bad\nname.csv", b"bell\x07.csv", b"esc\x1b[31m.csv", b"nul\x00.csv",

@@ -42,9 +42,9 @@ import yaml
 from conftest import POLICE_SAMPLE
 from psycopg import sql
 
-from totalplace import dbt, intake, transform
-from totalplace import generate_data as gen
-from totalplace import generate_people as gp
+from devtools import generate_data as gen
+from devtools import generate_people as gp
+from totalplace import dbt, ingest, transform
 from totalplace.access import as_role
 from totalplace.contracts import get_contract, load_contracts
 from totalplace.reference import REFERENCE_DIR
@@ -141,7 +141,7 @@ def build_warehouse(settings, folder, size: dict) -> None:
           for month, seed in (("2021-04", 43), ("2021-05", 53))],
     ]
     for agency, feed, path in drops:
-        outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
         assert outcome.status == "published", (feed, path.name, outcome.error)
     # the transform DAG's steps: build, audit (every pound of every file, to the penny), publish
     transform.build_and_publish(settings)

@@ -14,7 +14,7 @@ import pytest
 from conftest import POLICE_SAMPLE, open_in_chromium, run_cli, write_variant
 from hostile import drop_and_run
 
-from totalplace.generate_data import write_pooled_budgets_csv
+from devtools.generate_data import write_pooled_budgets_csv
 
 CITY = "E09000001"
 EVIL = '<a href="https://evil.example/">Click for the budget</a> <b>bold</b> <img src=x onerror=alert(1)>'

@@ -34,11 +34,11 @@ def _loose(state) -> list[str]:
 def test_no_other_local_user_reads_the_state_folder(sftp, tmp_path):
     dropped = run_cli(sftp, "drop", "--as", "city_of_london_police", "--feed", "street_crime", str(POLICE_SAMPLE))
     assert dropped.returncode == 0, dropped.stderr
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
 
     contract = get_contract(sftp.feeds_dir, "police", "street_crime")
-    [file_id] = intake.fetch(sftp, contract)  # the kept copy lands under files/
+    [file_id] = ingest.fetch(sftp, contract)  # the kept copy lands under files/
     state = sftp.state_dir
     mode = stat.S_IMODE(state.stat().st_mode)
     assert mode & 0o066 == 0, f"the state folder is {oct(mode)}"

@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from conftest import POLICE_SAMPLE
 
-from totalplace import intake
+from devtools.generate_data import write_hospital_admissions_csv
+from totalplace import ingest
 from totalplace.access import as_role
 from totalplace.contracts import get_contract
-from totalplace.generate_data import write_hospital_admissions_csv
 from totalplace.warehouse import connect
 
 
@@ -23,7 +23,7 @@ def loaded(settings, tmp_path):
         ("nhs", "hospital_admissions",
          write_hospital_admissions_csv(tmp_path / "adm.csv", 40, [("E01000001", "City of London 001A")])),
     ):
-        outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
+        outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, agency, feed), path)
         assert outcome.status == "published", outcome.error
     return settings
 

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import yaml
 
-from connectors.pseudonymise import load_key, pseudonym
-from totalplace import intake
+from totalplace import ingest
 from totalplace.agreements import Agreements, NoAgreement, load_agreements
 from totalplace.contracts import ContractError, get_contract, load_contracts
+from totalplace.ingest.pseudonymise import load_key, pseudonym
 from totalplace.warehouse import connect
 
 AGREEMENT = {"id": "a", "title": "t", "purpose": "p", "lawful_basis": "b", "partners": ["Body"], "feeds": ["nhs/x"],
@@ -42,7 +42,7 @@ def test_two_agreements_share_a_key_only_when_both_say_so():
 
 
 def test_a_file_without_a_live_agreement_is_quarantined_and_loads_nothing(settings, tmp_path):
-    from totalplace.generate_data import write_hospital_admissions_csv
+    from devtools.generate_data import write_hospital_admissions_csv
 
     doc = yaml.safe_load(settings.agreements_file.read_text())
     doc["agreements"] = [a for a in doc["agreements"] if a["id"] != "test-fixtures"]
@@ -52,7 +52,7 @@ def test_a_file_without_a_live_agreement_is_quarantined_and_loads_nothing(settin
     settings.agreements_file.write_text(yaml.safe_dump(doc))
     contract = get_contract(settings.feeds_dir, "nhs", "hospital_admissions")
     path = write_hospital_admissions_csv(tmp_path / "adm.csv", 20, [("E01000001", "City of London 001A")])
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "quarantined"
     assert "tp-person-cohorts" in outcome.error and "expired on 2021-03-31" in outcome.error
     with connect(settings.warehouse_url) as conn:
@@ -62,11 +62,11 @@ def test_a_file_without_a_live_agreement_is_quarantined_and_loads_nothing(settin
 
 
 def test_rows_trace_to_their_agreement_and_keys_differ_per_agreement(settings, tmp_path):
-    from totalplace.generate_data import write_hospital_admissions_csv
+    from devtools.generate_data import write_hospital_admissions_csv
 
     contract = get_contract(settings.feeds_dir, "nhs", "hospital_admissions")
     path = write_hospital_admissions_csv(tmp_path / "adm.csv", 20, [("E01000001", "City of London 001A")])
-    outcome = intake.ingest_local(settings, contract, path)
+    outcome = ingest.ingest_local(settings, contract, path)
     assert outcome.status == "published", outcome.error
     with connect(settings.warehouse_url) as conn:
         agreements = conn.execute("select array_agg(distinct _agreement) from raw.nhs__hospital_admissions").fetchone()[0]

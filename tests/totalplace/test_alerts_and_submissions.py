@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from conftest import POLICE_SAMPLE, write_variant
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.submissions import due_dates, expected_submissions
 from totalplace.warehouse import connect
 
@@ -41,7 +41,7 @@ def test_a_quarantined_file_alerts_the_engineers(settings, police_contract, tmp_
     url, received = webhook
     alerting = settings.model_copy(update={"alert_webhook_url": url})
     bad = write_variant(POLICE_SAMPLE, tmp_path / "bad.csv", lambda rows: rows[1].__setitem__(1, "2020-13"))
-    assert intake.ingest_local(alerting, police_contract, bad).status == "quarantined"
+    assert ingest.ingest_local(alerting, police_contract, bad).status == "quarantined"
     [payload] = received
     assert payload["kind"] == "file_quarantined" and payload["feed"] == "police/street_crime"
     assert "bad.csv" in payload["message"] and "Month" in payload["message"]
@@ -69,7 +69,7 @@ def test_due_dates_and_late_or_missing_extracts(settings, police_contract):
     with connect(settings.warehouse_url) as conn:
         before = {e.key: e.status for e in expected_submissions(settings, conn, date(2026, 11, 23))}
     assert before["police/street_crime"] == "missing"
-    intake.ingest_local(settings, police_contract, POLICE_SAMPLE)  # received today
+    ingest.ingest_local(settings, police_contract, POLICE_SAMPLE)  # received today
     today = date.today()
     with connect(settings.warehouse_url) as conn:
         # the file arrived after the latest due date: late; by the next due date it counts as on time

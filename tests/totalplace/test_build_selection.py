@@ -7,7 +7,7 @@ import shutil
 
 from conftest import POLICE_SAMPLE
 
-from totalplace import build_selection, dbt, intake
+from totalplace import build_selection, dbt, ingest
 from totalplace.contracts import get_contract
 from totalplace.warehouse import bootstrap, connect
 
@@ -26,7 +26,7 @@ def test_a_new_police_file_selects_the_crime_models_and_nothing_of_spend(setting
         idle = build_selection.select(conn, settings.dbt_project_dir, manifest)
     assert idle.sources == [] and idle.relations == [] and idle.reason == "nothing changed"
 
-    outcome = intake.ingest_local(settings, get_contract(settings.feeds_dir, "police", "street_crime"), POLICE_SAMPLE)
+    outcome = ingest.ingest_local(settings, get_contract(settings.feeds_dir, "police", "street_crime"), POLICE_SAMPLE)
     assert outcome.status == "published"
     with connect(settings.warehouse_url) as conn:
         after = build_selection.select(conn, settings.dbt_project_dir, manifest)

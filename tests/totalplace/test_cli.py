@@ -44,14 +44,14 @@ def test_drop_then_ledger_and_sql(sftp):
     with open_account(sftp, "city_of_london_police") as police:
         assert police.listdir("inbox/street_crime") == [POLICE_SAMPLE.name, POLICE_SAMPLE.name + ".done"]
 
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
 
     contract = get_contract(sftp.feeds_dir, "police", "street_crime")
-    [file_id] = intake.fetch(sftp, contract)
-    intake.load(sftp, contract, file_id)
-    intake.validate(sftp, contract, file_id)
-    intake.publish(sftp, contract, file_id)
+    [file_id] = ingest.fetch(sftp, contract)
+    ingest.load(sftp, contract, file_id)
+    ingest.validate(sftp, contract, file_id)
+    ingest.publish(sftp, contract, file_id)
 
     ledger = cli(sftp, "ledger", "--as", "city_of_london_police", "--format", "json")
     assert ledger.returncode == 0
@@ -60,7 +60,7 @@ def test_drop_then_ledger_and_sql(sftp):
 
     # the partner's view of a rejected file: which column, which rule, which lines - read as its own role
     damaged = damaged_police_sample(sftp.state_dir)
-    assert intake.ingest_local(sftp, contract, damaged).status == "quarantined"
+    assert ingest.ingest_local(sftp, contract, damaged).status == "quarantined"
     view = cli(sftp, "ledger", "--as", "city_of_london_police")
     assert view.returncode == 0, view.stderr
     assert "quarantined #" in view.stdout and "column Month: must be a month" in view.stdout

@@ -8,7 +8,7 @@ from datetime import date
 
 from conftest import POLICE_SAMPLE, write_variant
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.warehouse import connect
 
 
@@ -20,9 +20,9 @@ def fix_theft(rows):
 
 
 def test_a_corrected_month_supersedes_the_first_and_keeps_its_history(settings, police_contract, tmp_path):
-    first = intake.ingest_local(settings, police_contract, POLICE_SAMPLE)
+    first = ingest.ingest_local(settings, police_contract, POLICE_SAMPLE)
     corrected = write_variant(POLICE_SAMPLE, tmp_path / "2020-01-corrected.csv", fix_theft)
-    second = intake.ingest_local(settings, police_contract, corrected)
+    second = ingest.ingest_local(settings, police_contract, corrected)
     assert (first.status, second.status) == ("published", "published")
     with connect(settings.warehouse_url) as conn:
         ledger = conn.execute("select file_id, status, superseded_by, error from ops.file_ledger order by 1").fetchall()
@@ -45,8 +45,8 @@ def test_a_different_month_does_not_supersede(settings, police_contract, tmp_pat
         for row in rows[1:]:
             row[1] = "2020-02"
 
-    jan = intake.ingest_local(settings, police_contract, POLICE_SAMPLE)
-    feb = intake.ingest_local(settings, police_contract, write_variant(POLICE_SAMPLE, tmp_path / "feb.csv", february))
+    jan = ingest.ingest_local(settings, police_contract, POLICE_SAMPLE)
+    feb = ingest.ingest_local(settings, police_contract, write_variant(POLICE_SAMPLE, tmp_path / "feb.csv", february))
     assert (jan.status, feb.status) == ("published", "published")
     with connect(settings.warehouse_url) as conn:
         assert conn.execute("select count(*) from raw.police__street_crime").fetchone()[0] == 2 * 797
@@ -57,16 +57,16 @@ def test_reprocess_and_backfill_run_quarantined_files_again_once_the_contract_al
     def invent_type(rows):
         rows[1][9] = "Theft (other)"
 
-    bad = [intake.ingest_local(settings, police_contract, write_variant(POLICE_SAMPLE, tmp_path / f"{i}.csv",
+    bad = [ingest.ingest_local(settings, police_contract, write_variant(POLICE_SAMPLE, tmp_path / f"{i}.csv",
                                                                          invent_type)) for i in range(1)]
     assert [o.status for o in bad] == ["quarantined"]
     # the same contract: quarantined again, the first outcome kept in the history
-    again = intake.reprocess(settings, police_contract, bad[0].file_id)
+    again = ingest.reprocess(settings, police_contract, bad[0].file_id)
     assert again.status == "quarantined"
     # the contract learns the new crime type: the file publishes, from its kept bytes
     allowed = police_contract.model_copy(deep=True)
     allowed.column_by_name["crime_type"].allowed_values.append("Theft (other)")
-    [done] = intake.backfill(settings, allowed, date.today())
+    [done] = ingest.backfill(settings, allowed, date.today())
     assert done.status == "published" and done.rows == 797
     with connect(settings.warehouse_url) as conn:
         history = conn.execute("select report->'history' from ops.file_ledger where file_id = %s",
@@ -75,4 +75,4 @@ def test_reprocess_and_backfill_run_quarantined_files_again_once_the_contract_al
     assert [h["status"] for h in history] == ["quarantined", "quarantined"]
     assert left == 0
     # a published file is left alone
-    assert intake.reprocess(settings, allowed, done.file_id).status == "published"
+    assert ingest.reprocess(settings, allowed, done.file_id).status == "published"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import run_cli
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import ContractError, get_contract
 from totalplace.mappings import load_mapping, mapping_path
 from totalplace.warehouse import connect
@@ -33,19 +33,19 @@ def test_map_turns_a_quarantined_header_into_a_partner_mapping_and_the_file_publ
     path = tmp_path / "two-amounts.csv"
     path.write_text(HEADER + "Anytown Council,17/02/2021,T1,100.00,90.00,ACME LTD,Parks,Plants\n"
                     "Anytown Council,18/02/2021,T2,250.50,0.00,SMITH LTD,Roads,Tarmac\n", encoding="utf-8")
-    outcome = intake.ingest_local(s, contract, path)
+    outcome = ingest.ingest_local(s, contract, path)
     assert outcome.status == "quarantined" and "'Amount Paid' (column 4" in outcome.error
 
     result = run_cli(s, "map", "--feed", "council/spend_over_500", "--as", "anytown", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
-    body = intake.sender(s, contract, "anytown")
+    body = ingest.sender(s, contract, "anytown")
     assert body == "Anytown Council"  # the body ingest_local read the file as (the feed's first)
     written = mapping_path(s.feeds_dir, contract, body)
     doc = yaml.safe_load(written.read_text())
     assert doc == {"body": body, "feed": "council/spend_over_500", "columns": {"Amount Paid": "amount"}}
     assert "# CHECK 'Amount Paid' -> amount" in written.read_text()  # a guess, marked for the reviewer
 
-    again = intake.reprocess(s, contract, outcome.file_id)
+    again = ingest.reprocess(s, contract, outcome.file_id)
     assert again.status == "published", again.error
     with connect(s.warehouse_url) as conn:
         amounts = [a for (a,) in conn.execute("select amount from raw.council__spend_over_500 where _file_id = %s "

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import run_cli
 
-from totalplace import intake
+from totalplace import ingest
 from totalplace.contracts import get_contract
 from totalplace.mappings import mapping_path, write_mapping
 from totalplace.warehouse import connect
@@ -52,10 +52,10 @@ def test_validate_and_the_run_read_a_file_as_its_sending_bodys(leeds_mapped, tmp
     dropped = run_cli(s, "drop", "--as", "leeds", "--feed", "spend_over_500", str(path))
     assert dropped.returncode == 0, dropped.stderr
     contract = get_contract(s.feeds_dir, "council", "spend_over_500")
-    [file_id] = intake.fetch(s, contract)
-    intake.load(s, contract, file_id)
-    intake.validate(s, contract, file_id)
-    assert intake.publish(s, contract, file_id).status == "published"
+    [file_id] = ingest.fetch(s, contract)
+    ingest.load(s, contract, file_id)
+    ingest.validate(s, contract, file_id)
+    assert ingest.publish(s, contract, file_id).status == "published"
     with connect(s.warehouse_url) as conn:
         ledger = conn.execute("select sent_by, account from ops.file_ledger where file_id = %s", (file_id,)).fetchone()
         rows = conn.execute("select body_name, _sent_by, amount::text from raw.council__spend_over_500 "
@@ -84,28 +84,28 @@ def test_a_file_refused_for_the_platforms_configuration_may_be_sent_again(settin
     contract = get_contract(settings.feeds_dir, "council", "spend_over_500")
     path = tmp_path / "oxford.csv"
     path.write_text(HEADER.replace("Amount Paid,Amount Due", "Amount") + "17/02/2021,T1,100.00,ACME LTD,Parks,Plants\n")
-    refused = intake.ingest_local(lapsed, contract, path, account="oxford")
+    refused = ingest.ingest_local(lapsed, contract, path, account="oxford")
     assert refused.status == "quarantined" and "agreement" in refused.error
-    again = intake.ingest_local(settings, contract, path, account="oxford")  # the agreement now covers Oxford
+    again = ingest.ingest_local(settings, contract, path, account="oxford")  # the agreement now covers Oxford
     assert again.status == "published", again.error
     # a refusal for the file's own content is final: the same bytes again are a duplicate
     bad = tmp_path / "bad.csv"
     bad.write_text(HEADER.replace("Amount Paid,Amount Due", "Amount") + "31/02/2021,T1,100.00,ACME LTD,Parks,Plants\n")
-    assert intake.ingest_local(settings, contract, bad, account="oxford").status == "quarantined"
-    assert intake.ingest_local(settings, contract, bad, account="oxford").status == "duplicate"
+    assert ingest.ingest_local(settings, contract, bad, account="oxford").status == "quarantined"
+    assert ingest.ingest_local(settings, contract, bad, account="oxford").status == "duplicate"
 
 
 def test_a_duplicate_of_another_bodys_file_does_not_name_it(settings, tmp_path):
     contract = get_contract(settings.feeds_dir, "council", "spend_over_500")
     path = tmp_path / "devon-secret-name.csv"
     path.write_text(HEADER.replace("Amount Paid,Amount Due", "Amount") + "17/02/2021,T1,100.00,ACME LTD,Parks,Plants\n")
-    assert intake.ingest_local(settings, contract, path, account="devon").status == "published"
+    assert ingest.ingest_local(settings, contract, path, account="devon").status == "published"
     copy = tmp_path / "leeds.csv"
     shutil.copyfile(path, copy)
-    dup = intake.ingest_local(settings, contract, copy, account="leeds")
+    dup = ingest.ingest_local(settings, contract, copy, account="leeds")
     assert dup.status == "duplicate"
     assert "devon-secret-name" not in dup.error and "another body" in dup.error
-    own = intake.ingest_local(settings, contract, path, account="devon")
+    own = ingest.ingest_local(settings, contract, path, account="devon")
     assert "devon-secret-name.csv" in own.error  # its own earlier file is named to the same body
 
 
@@ -119,15 +119,15 @@ def test_reprocess_takes_the_sender_from_the_account_as_the_registry_says_now(sf
     with open_account(sftp, "leeds") as leeds:
         leeds.upload(path, "spend_over_500")
     contract = get_contract(sftp.feeds_dir, "council", "spend_over_500")
-    [file_id] = intake.fetch(sftp, contract)
+    [file_id] = ingest.fetch(sftp, contract)
     with connect(sftp.warehouse_url) as conn:
         conn.execute("update ops.file_ledger set sent_by = null where file_id = %s", (file_id,))
-    intake.load(sftp, contract, file_id)
+    ingest.load(sftp, contract, file_id)
     with connect(sftp.warehouse_url) as conn:
         status, error = conn.execute("select status, error from ops.file_ledger where file_id = %s",
                                      (file_id,)).fetchone()
     assert status == "quarantined" and "sending body is not known" in error
-    again = intake.reprocess(sftp, contract, file_id)
+    again = ingest.reprocess(sftp, contract, file_id)
     assert again.status == "published", again.error
     with connect(sftp.warehouse_url) as conn:
         assert conn.execute("select sent_by from ops.file_ledger where file_id = %s",

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from conftest import FIXTURES
 
-from totalplace import generate_data as gen
-from totalplace import intake, transform
+from devtools import generate_data as gen
+from totalplace import ingest, transform
 from totalplace.contracts import get_contract
 from totalplace.publish_warehouse import audit, drop_build, swap
 from totalplace.reference import REFERENCE_DIR
@@ -37,7 +37,7 @@ def test_spend_reconciles_per_file_and_only_an_audited_build_is_published(refere
         ("nhs", "ae_attendances", gen.write_ae_attendances_csv(tmp_path / "ae.csv", 400, lsoas)[0]),
     ]
     for agency, feed, path in files:
-        outcome = intake.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path)
+        outcome = ingest.ingest_local(s, get_contract(s.feeds_dir, agency, feed), path)
         assert outcome.status == "published", outcome.error
 
     assert build(s) == []

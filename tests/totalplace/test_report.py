@@ -66,7 +66,7 @@ def test_a_place_page_says_what_its_figures_cover_and_which_rest_on_generated_da
     built on it says so; the place's page labels it, and notes which agencies its figures cover - seen
     in a real browser, not only in the HTML written."""
     from connectors.sftp import open_account
-    from totalplace import generate_data as gen
+    from devtools import generate_data as gen
     from totalplace.warehouse import connect
 
     city = [("E01000001", "City of London 001A"), ("E01000002", "City of London 001B")]

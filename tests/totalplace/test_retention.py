@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import POLICE_SAMPLE, write_variant
 
-from totalplace import intake
+from devtools.generate_data import write_hospital_admissions_csv
+from totalplace import ingest
 from totalplace.contracts import get_contract
-from totalplace.generate_data import write_hospital_admissions_csv
 from totalplace.retention import past_retention, purge_expired
 from totalplace.warehouse import connect
 
@@ -28,7 +28,7 @@ def leftovers(settings) -> dict[str, int]:
 def test_nothing_is_kept_past_its_retention(settings, tmp_path):
     adm = write_hospital_admissions_csv(tmp_path / "adm.csv", 30, [("E01000001", "City of London 001A")])
     damaged = write_variant(POLICE_SAMPLE, tmp_path / "damaged.csv", lambda rows: rows[1].__setitem__(1, "2020-13"))
-    outcomes = [intake.ingest_local(settings, get_contract(settings.feeds_dir, a, f), p) for a, f, p in (
+    outcomes = [ingest.ingest_local(settings, get_contract(settings.feeds_dir, a, f), p) for a, f, p in (
         ("nhs", "hospital_admissions", adm), ("police", "street_crime", POLICE_SAMPLE),
         ("police", "street_crime", damaged))]
     assert [o.status for o in outcomes] == ["published", "published", "quarantined"]
@@ -63,7 +63,7 @@ def test_the_retention_dag_purges_as_of_a_date(settings, airflow_home, tmp_path)
     from totalplace import airflow_runner
 
     adm = write_hospital_admissions_csv(tmp_path / "adm.csv", 10, [("E01000001", "City of London 001A")])
-    intake.ingest_local(settings, get_contract(settings.feeds_dir, "nhs", "hospital_admissions"), adm)
+    ingest.ingest_local(settings, get_contract(settings.feeds_dir, "nhs", "hospital_admissions"), adm)
     airflow_runner.prepare_process(settings, settings.warehouse_url)
     dag = airflow_runner.load_dags(settings)["ops__retention"]
     later = (datetime.now(UTC) + timedelta(days=800)).date().isoformat()

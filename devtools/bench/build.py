@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from totalplace.bench.loads import child_env, settle
+from devtools.bench.loads import child_env, settle
 from totalplace.settings import Settings
 
 

@@ -12,7 +12,7 @@ import csv
 import random
 from pathlib import Path
 
-from totalplace.generate_data import (
+from devtools.generate_data import (
     london_lads,
     london_lsoas,
     write_police_csv,

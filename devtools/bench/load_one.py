@@ -1,4 +1,4 @@
-"""``python -m totalplace.bench.load_one AGENCY/FEED FILE``: one timed load, its result as a JSON line.
+"""``python -m devtools.bench.load_one AGENCY/FEED FILE``: one timed load, its result as a JSON line.
 
 Run by the benchmark in a child process so that the peak resident memory it reports belongs to
 the loader alone (Great Expectations is imported before the clock starts: importing it is a
@@ -33,7 +33,7 @@ def peak_rss_mb() -> float:
 def main(feed: str, path: str) -> None:
     import great_expectations  # noqa: F401
 
-    from totalplace import intake
+    from totalplace import ingest
     from totalplace.contracts import get_contract
     from totalplace.settings import Settings
 
@@ -42,7 +42,7 @@ def main(feed: str, path: str) -> None:
     contract = get_contract(settings.feeds_dir, agency, name)
     steps: dict[str, float] = {}
     start = time.perf_counter()
-    outcome = intake.ingest_local(settings, contract, Path(path), timings=steps)
+    outcome = ingest.ingest_local(settings, contract, Path(path), timings=steps)
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
     # a workbook is parsed in a child process of the loader (connectors.xlsx): its peak, an upper bound

@@ -6,8 +6,8 @@ import json
 
 
 def test_bench_runs_on_small_files_and_writes_its_results(settings):
+    from devtools.bench import results_path, run_bench
     from totalplace import sftp_server
-    from totalplace.bench import results_path, run_bench
 
     try:
         results = run_bench(settings, rows=2_000, light=True)

@@ -1,22 +1,69 @@
-"""Moving a gated file's rows out of ``landing``: into ``raw`` (publish) or ``quarantine``.
+"""The tables one file passes through, and the feed's published table.
 
-Both are set-based statements run in the caller's transaction, together with the ledger update
-that describes them - so a file is published whole or not at all, and the ledger never says
-``published`` for rows that are not there.
+``landing.<agency>__<feed>__f<id>`` holds the file's cells as text (COPY), ``<that>__typed`` the same
+rows cast to the contract's types (the gate reads it); published, the typed table becomes the
+file's partition of ``raw.<agency>__<feed>``; rejected, the landing table moves to ``quarantine``.
+The raw table is made (and given a newer contract's columns) when the platform is prepared.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import psycopg
 from psycopg import sql
 
-from connectors.landing import LandingTable, invalid_column
+from connectors.header import HeaderMatch
 from totalplace.access import protect
 from totalplace.contracts import Contract
+from totalplace.settings import Settings
+from totalplace.warehouse import bootstrap, connect, pipeline_url, warehouse_url
+
+
+@dataclass(frozen=True)
+class LandingTable:
+    schema: str
+    name: str
+
+    @property
+    def ident(self) -> sql.Composed:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def typed(self) -> sql.Composed:
+        return sql.Identifier(self.schema, self.typed_name)
+
+    @property
+    def typed_name(self) -> str:
+        return f"{self.name}__typed"
+
+
+def landing_table(contract: Contract, file_id: int) -> LandingTable:
+    return LandingTable("landing", f"{contract.key}__f{file_id}")
+
+
+def landed_columns(contract: Contract, match: HeaderMatch) -> list[str]:
+    """Every text column of the landing table: the contract's header columns (absent optional
+    ones stay NULL), then the file's measure and unknown columns."""
+    return [c.name for c in contract.header_columns] + list(match.measures) + list(match.unknown) + match.derived
+
+
+def drop_landing(conn: psycopg.Connection, table: LandingTable) -> None:
+    conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
+    conn.execute(sql.SQL("drop table if exists {}").format(table.ident))
 
 
 def raw_table(contract: Contract) -> sql.Composed:
     return sql.Identifier("raw", contract.key)
+
+
+def prepare(settings: Settings, contract: Contract) -> str:
+    """The loader's warehouse URL, with the platform schemas and this feed's raw table in place (idempotent)."""
+    bootstrap(warehouse_url(settings), settings)
+    url = pipeline_url(settings, "loader")
+    with connect(url) as conn:
+        ensure_raw_table(conn, contract)
+    return url
 
 
 def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
@@ -92,57 +139,3 @@ def _same_type(current: str, base: str, declared: str) -> bool:
     """True when the column's type is the contract's (``numeric(21,5)`` and ``numeric(21, 5)`` alike)."""
     return current.replace(" ", "") in (declared.replace(" ", ""), base.replace(" ", "")) and (
         "(" not in declared or current.replace(" ", "") == declared.replace(" ", ""))
-
-
-def publish_rows(conn: psycopg.Connection, contract: Contract, table: LandingTable, file_id: int) -> int:
-    """Make a gated file's typed table its partition of raw; returns the number of rows."""
-    helpers = [invalid_column(c) for c in contract.columns if c.type != "text"]
-    partition = f"{contract.key}__f{file_id}"
-    if helpers:
-        conn.execute(sql.SQL("alter table {} {}").format(
-            table.typed, sql.SQL(", ").join(sql.SQL("drop column {}").format(sql.Identifier(h)) for h in helpers)))
-    conn.execute(sql.SQL("alter table {} reset (autovacuum_enabled)").format(table.typed))
-    if contract.person_identifiers:  # unlogged while it was checked (landing.create_typed_table)
-        conn.execute(sql.SQL("alter table {} set logged").format(table.typed))
-    conn.execute(sql.SQL("alter table {} set schema raw").format(table.typed))
-    conn.execute(sql.SQL("alter table {} rename to {}").format(
-        sql.Identifier("raw", table.typed_name), sql.Identifier(partition)))
-    # made in landing, so raw's default privileges did not apply: the same rights as raw's own tables
-    conn.execute(sql.SQL("grant select on {} to transformer").format(sql.Identifier("raw", partition)))
-    # the partition constraint is proven by this CHECK instead of a scan at ATTACH time
-    conn.execute(sql.SQL("alter table {} add constraint {} check (_file_id = {})").format(
-        sql.Identifier("raw", partition), sql.Identifier(f"{partition}_file"), sql.Literal(file_id)))
-    conn.execute(sql.SQL("alter table {} attach partition {} for values in ({})").format(
-        raw_table(contract), sql.Identifier("raw", partition), sql.Literal(file_id)))
-    rows = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier("raw", partition))).fetchone()[0]
-    conn.execute(sql.SQL("analyze {}").format(sql.Identifier("raw", partition)))
-    return rows
-
-
-REDACTED = "[redacted]"
-
-
-def quarantine_rows(conn: psycopg.Connection, table: LandingTable, contract: Contract,
-                    sent_by: str | None = None) -> None:
-    """Keep a rejected file's rows in ``quarantine`` for audit: as received - or, for a person-level
-    feed, redacted: its pseudonyms (made before PostgreSQL saw a byte) stay, every other filled cell
-    becomes ``[redacted]``, so nothing of what the sender typed (an NHS number in a cost column, a
-    name in a note) is kept in clear. Its report names row and column, which is what a sender fixes."""
-    conn.execute(sql.SQL("drop table if exists {}").format(table.typed))
-    target = sql.Identifier("quarantine", table.name)
-    conn.execute(sql.SQL("drop table if exists {}").format(target))
-    if not contract.person_identifiers:
-        conn.execute(sql.SQL("alter table {} set schema quarantine").format(table.ident))
-        conn.execute(sql.SQL("alter table {} set logged").format(target))
-        conn.execute(sql.SQL("alter table {} reset (autovacuum_enabled)").format(target))
-        return
-    pseudonyms = {c.name for c in contract.columns if c.identifier in ("nhs_number", "person_key")} | {"match_key"}
-    columns = [r[0] for r in conn.execute(
-        "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped "
-        "order by attnum", (f"landing.{table.name}",)).fetchall()]
-    kept = [sql.Identifier(c) if c in ("_row_number", "_file_id") or c in pseudonyms or c.endswith("__valid")
-            else sql.SQL("case when nullif({c}, '') is not null then {r} end as {c}").format(
-                c=sql.Identifier(c), r=sql.Literal(REDACTED)) for c in columns]
-    conn.execute(sql.SQL("create table {} as select {} from {}").format(target, sql.SQL(", ").join(kept), table.ident))
-    conn.execute(sql.SQL("drop table {}").format(table.ident))
-    protect(conn, target, contract.agency, sent_by)

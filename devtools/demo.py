@@ -40,8 +40,8 @@ COUNCIL_SAMPLES = sorted((FIXTURES / "council").glob("*.csv"))
 def demo_drops(settings: Settings) -> list[tuple[str, str, Path]]:
     """(account, feed, file) for every partner feed, each sent from its body's own account (partners.yml):
     real samples where they exist - each council's file from that council - else generated."""
-    from totalplace import generate_data as gen
-    from totalplace import generate_people as gp
+    from devtools import generate_data as gen
+    from devtools import generate_people as gp
     from totalplace.reference import REFERENCE_DIR
     from totalplace.state import private_dir
 

@@ -3,8 +3,8 @@ LSOAs, dates of birth become years, and a row that cannot be read leaks nothing.
 
 from __future__ import annotations
 
-from connectors.pseudonymise import load_postcode_lookup, normal_name, pseudonym, row_transform
 from totalplace.contracts import get_contract
+from totalplace.ingest.pseudonymise import load_postcode_lookup, normal_name, pseudonym, row_transform
 
 KEY = b"k" * 64
 TARGETS = ["crime_reference", "offender_key", "forename", "surname", "year_of_birth", "home_lsoa_code",

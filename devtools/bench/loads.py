@@ -2,7 +2,7 @@
 
 The benchmark runs in its own database (``totalplace_bench``, made afresh each run) on the same
 PostgreSQL, with its own state folder, so it never touches the warehouse a user has built. The
-platform's load of each file runs in a child process (``python -m totalplace.bench.load_one``) so
+platform's load of each file runs in a child process (``python -m devtools.bench.load_one``) so
 its peak memory (``VmHWM``) is the loader's alone.
 """
 
@@ -120,7 +120,7 @@ class PlatformLoad:
 def platform_load(settings: Settings, feed: str, path: Path) -> PlatformLoad:
     """Load + gate + publish of one file by the platform's own code, in a child process."""
     settle(settings.warehouse_url)
-    result = subprocess.run([sys.executable, "-m", "totalplace.bench.load_one", feed, str(path)],
+    result = subprocess.run([sys.executable, "-m", "devtools.bench.load_one", feed, str(path)],
                             env=child_env(settings), capture_output=True, text=True, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from totalplace.generate_data import _write_csv, nhs_number
+from devtools.generate_data import _write_csv, nhs_number
 
 FORENAMES = ["Oliver", "Amelia", "George", "Isla", "Harry", "Ava", "Mohammed", "Mia", "Noah", "Olivia", "Jack",
              "Emily", "Leo", "Sophia", "Arthur", "Grace", "Muhammad", "Lily", "Oscar", "Freya", "Chloé", "Zoë",

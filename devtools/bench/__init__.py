@@ -92,8 +92,8 @@ def new_month_selection(settings: Settings, url: str, load: Callable[[], object]
 def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[str], None] = lambda _: None,
               light: bool = False) -> list[dict]:
     """Every figure (``light``: without the 2 GB file, the Airflow runs and the SFTP drop - for the smoke test)."""
+    from devtools.bench import build, data, loads
     from totalplace import services
-    from totalplace.bench import build, data, loads
     from totalplace.reference import load_reference
     from totalplace.warehouse import connect
 

@@ -36,10 +36,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from totalplace.contracts import Contract
+from totalplace.identifiers import IDENTIFIER_HEADER, nhs_number_is_valid, normal_postcode
 
 YEAR = re.compile(r"(?<![0-9])(1[89][0-9]{2}|20[0-9]{2})(?![0-9])")
 UNREADABLE_DATE = "(unreadable date of birth)"
-FULL_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 # strptime formats of the contract's date format names (see totalplace.contracts.DATE_FORMATS)
 STRPTIME = {"YYYY-MM-DD": "%Y-%m-%d", "DD/MM/YYYY": "%d/%m/%Y", "DD/MM/YY": "%d/%m/%y", "DD-Mon-YY": "%d-%b-%y",
             "DD-Mon-YYYY": "%d-%b-%Y", "DDMONYYYY": "%d%b%Y", "YYYYMMDD": "%Y%m%d"}
@@ -60,31 +60,6 @@ def load_key(path: Path) -> bytes:
     if len(key) < 32:
         raise ValueError(f"the pseudonymisation key in {path} is too short (at least 32 characters)")
     return key.encode()
-
-
-def nhs_number_is_valid(digits: str) -> bool:
-    """Modulus 11: weights 10..2 on the first nine digits; 11 - (sum mod 11) is the tenth (11 -> 0, 10 invalid)."""
-    if len(digits) != 10 or not digits.isdigit():
-        return False
-    check = 11 - sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True)) % 11
-    check = 0 if check == 11 else check
-    return check != 10 and check == int(digits[9])
-
-
-def identifier_kind(text: str) -> str | None:
-    """What person identifier a single value looks like ("an NHS number", "a full postcode"), or None -
-    so a report can say where one was without repeating it."""
-    value = text.strip()
-    digits = re.sub(r"[\s-]", "", value)
-    if re.fullmatch(r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}", value) and nhs_number_is_valid(digits):
-        return "an NHS number"
-    if len(value) <= 9 and FULL_POSTCODE.match(normal_postcode(value)):
-        return "a full postcode"
-    return None
-
-
-def normal_postcode(text: str) -> str:
-    return re.sub(r"\s", "", text).upper()
 
 
 @lru_cache(maxsize=4)
@@ -218,9 +193,6 @@ def row_transform(contract: Contract, targets: list[str], key: bytes,
     return transform, appended
 
 
-# Headers that name a person identifier whatever the values look like.
-IDENTIFIER_HEADER = re.compile(r"\b(date of birth|d\.?o\.?b|birth ?date|nhs ?(number|no)|forename|surname|"
-                               r"first ?name|last ?name|full ?name|home ?post ?code)\b", re.IGNORECASE)
 SAMPLE_ROWS = 10_000
 
 

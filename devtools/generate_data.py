@@ -9,6 +9,8 @@ import csv
 import random
 from pathlib import Path
 
+from totalplace.state import mark_generated  # noqa: F401 - generators record what they wrote through it
+
 POLICE_HEADER = [
     "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
     "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
@@ -23,33 +25,6 @@ OUTCOMES = [
     "Status update unavailable", "Awaiting court outcome", "Offender given a caution", "Local resolution",
 ]
 STREETS = ["High Street", "Station Road", "Church Lane", "Park Road", "London Road", "Victoria Street", "Mill Lane"]
-
-
-GENERATED_LIST = "generated.sha256"
-"""In the state folder: the SHA-256 of every file the platform generated for the demo, one per line.
-A file received with one of these digests is entered in the ledger as synthetic, and every fact and
-mart row built on it says so: generated extracts are never taken for received data."""
-
-
-def mark_generated(settings, path: Path) -> Path:
-    """Record ``path`` as generated (see GENERATED_LIST); returns it."""
-    import hashlib
-
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    listed = settings.state_dir / GENERATED_LIST
-    if digest not in generated_files(settings):
-        with listed.open("a", encoding="ascii") as fh:
-            fh.write(digest + "\n")
-        listed.chmod(0o600)
-    return path
-
-
-def generated_files(settings) -> set[str]:
-    """The digests of the files the platform generated (empty when it generated none)."""
-    try:
-        return set((settings.state_dir / GENERATED_LIST).read_text(encoding="ascii").split())
-    except FileNotFoundError:
-        return set()
 
 
 def london_lsoas(lookup_csv: Path, limit: int = 2000) -> list[tuple[str, str]]:
@@ -236,7 +211,7 @@ def write_ae_attendances_csv(path: Path, rows: int, lsoas: list[tuple[str, str]]
                    *names]
 
     _write_csv(path, AE_HEADER + (NAME_COLUMNS if population else []), generate(), lineterminator="\r\n")
-    from connectors.pseudonymise import nhs_number_is_valid
+    from totalplace.identifiers import nhs_number_is_valid
 
     facts["invalid"] = sum(1 for n in facts["nhs_numbers"] if not nhs_number_is_valid(n))
     return path, facts

@@ -7,18 +7,18 @@ import json
 import pytest
 from conftest import POLICE_SAMPLE, data_rows, write_variant
 
-from connectors import ledger
 from connectors.sftp import open_account
-from totalplace import intake
+from totalplace import ingest
+from totalplace.ingest import ledger
 from totalplace.warehouse import connect
 
 
-def process_inbox(settings, contract) -> list[intake.Outcome]:
+def process_inbox(settings, contract) -> list[ingest.Outcome]:
     outcomes = []
-    for file_id in intake.fetch(settings, contract):
-        if intake.load(settings, contract, file_id) == "validating":
-            intake.validate(settings, contract, file_id)
-        outcomes.append(intake.publish(settings, contract, file_id))
+    for file_id in ingest.fetch(settings, contract):
+        if ingest.load(settings, contract, file_id) == "validating":
+            ingest.validate(settings, contract, file_id)
+        outcomes.append(ingest.publish(settings, contract, file_id))
     return outcomes
 
 
@@ -138,7 +138,7 @@ def test_renamed_reordered_headers_and_unknown_columns_are_handled(settings, pol
         return [list(reversed(r)) for r in rows]
 
     variant = write_variant(POLICE_SAMPLE, tmp_path / "reshaped.csv", reshape)
-    outcome = intake.ingest_local(settings, police_contract, variant)
+    outcome = ingest.ingest_local(settings, police_contract, variant)
     assert (outcome.status, outcome.rows) == ("published", 797)
     with connect(settings.warehouse_url) as conn:
         extra, crime_type = conn.execute(
@@ -151,7 +151,7 @@ def test_renamed_reordered_headers_and_unknown_columns_are_handled(settings, pol
 def test_empty_and_header_only_files_are_quarantined(settings, police_contract, tmp_path, content):
     f = tmp_path / "empty.csv"
     f.write_bytes(content)
-    outcome = intake.ingest_local(settings, police_contract, f)
+    outcome = ingest.ingest_local(settings, police_contract, f)
     assert outcome.status == "quarantined"
     assert outcome.error
 
@@ -159,7 +159,7 @@ def test_empty_and_header_only_files_are_quarantined(settings, police_contract, 
 def test_header_only_file_with_all_columns_fails_the_row_count(settings, police_contract, tmp_path):
     f = tmp_path / "zero-rows.csv"
     f.write_bytes(POLICE_SAMPLE.read_bytes().split(b"\r\n")[0] + b"\r\n")
-    outcome = intake.ingest_local(settings, police_contract, f)
+    outcome = ingest.ingest_local(settings, police_contract, f)
     assert outcome.status == "quarantined"
     assert "at least 1 data row" in outcome.error
 
@@ -170,12 +170,12 @@ def test_check_file_reports_every_problem_without_recording_anything(settings, p
         rows[2][1] = "2020/01"
 
     bad = write_variant(POLICE_SAMPLE, tmp_path / "two-bad.csv", damage)
-    report = intake.check_file(settings, police_contract, bad, "city_of_london_police")
+    report = ingest.check_file(settings, police_contract, bad, "city_of_london_police")
     assert report["outcome"] == "failed"
     [problem] = report["problems"]
     assert problem["rows_failing"] == 2
     assert [e["line"] for e in problem["examples"]] == [2, 3]
-    assert intake.check_file(settings, police_contract, POLICE_SAMPLE, "city_of_london_police")["outcome"] == "passed"
+    assert ingest.check_file(settings, police_contract, POLICE_SAMPLE, "city_of_london_police")["outcome"] == "passed"
     with connect(settings.warehouse_url) as conn:
         assert conn.execute("select count(*) from ops.file_ledger").fetchone()[0] == 0
         assert conn.execute("select count(*) from information_schema.tables where table_schema = 'landing'"
@@ -188,7 +188,7 @@ def test_title_rows_above_the_header_are_skipped_and_lines_still_match_the_file(
         return [["City of London Police - street crime, January 2020"], ["Extracted 2020-02-03", "", "v2"], [], *rows]
 
     f = write_variant(POLICE_SAMPLE, tmp_path / "titled.csv", with_preamble)
-    report = intake.check_file(settings, police_contract, f, "city_of_london_police")
+    report = ingest.check_file(settings, police_contract, f, "city_of_london_police")
     assert report["outcome"] == "failed" and report["rows"] == 797
     [problem] = report["problems"]
     # title, extract line, blank line, header = lines 1-4; data row 2 is line 6
@@ -203,7 +203,7 @@ def test_every_ragged_row_is_listed_not_just_the_first(settings, police_contract
     lines[20] = lines[20].rsplit(b",", 2)[0]  # line 21: 10 cells
     f = tmp_path / "ragged.csv"
     f.write_bytes(b"\r\n".join(lines))
-    report = intake.check_file(settings, police_contract, f, "city_of_london_police")
+    report = ingest.check_file(settings, police_contract, f, "city_of_london_police")
     [problem] = report["problems"]
     assert problem["check"] == "row_length" and problem["rows_failing"] == 2
     assert [(e["line"], e["value"]) for e in problem["examples"]] == [(4, "13 cells"), (21, "10 cells")]
@@ -215,7 +215,7 @@ def test_blank_lines_mid_file_are_skipped_and_rows_keep_their_line_numbers(setti
     lines[10:10] = [b"", b""]                # two blank lines after line 10 (COPY alone refuses them)
     f = tmp_path / "blank-lines.csv"
     f.write_bytes(b"\r\n".join(lines))
-    outcome = intake.ingest_local(settings, police_contract, f)
+    outcome = ingest.ingest_local(settings, police_contract, f)
     assert (outcome.status, outcome.rows) == ("published", len(data))
     with connect(settings.warehouse_url) as conn:
         numbers = [r for (r,) in conn.execute("select _row_number from raw.police__street_crime order by 1")]
@@ -242,10 +242,10 @@ def test_reports_back_to_partners_never_carry_a_live_spreadsheet_formula(sftp, p
     bad = write_variant(POLICE_SAMPLE, tmp_path / "poisoned.csv", poison)
     with open_account(sftp, "city_of_london_police") as police:
         police.upload(bad, "street_crime")
-    [file_id] = intake.fetch(sftp, police_contract)
-    intake.load(sftp, police_contract, file_id)
-    intake.validate(sftp, police_contract, file_id)
-    assert intake.publish(sftp, police_contract, file_id).status == "quarantined"
+    [file_id] = ingest.fetch(sftp, police_contract)
+    ingest.load(sftp, police_contract, file_id)
+    ingest.validate(sftp, police_contract, file_id)
+    assert ingest.publish(sftp, police_contract, file_id).status == "quarantined"
     with open_account(sftp, "city_of_london_police") as police:
         text = police.read_bytes("outbox/street_crime/poisoned.csv.quarantined.csv").decode("utf-8-sig")
     values = [row[5] for row in csv_module.reader(io.StringIO(text))][1:]
@@ -260,7 +260,7 @@ def test_a_fault_is_the_files_only_when_the_error_says_so(settings):
     import psycopg
 
     from totalplace.access import as_role
-    from totalplace.intake import fault_of
+    from totalplace.ingest import fault_of
 
     def error_of(statement: str) -> psycopg.Error:
         with connect(as_role(settings.warehouse_url, settings, "loader")) as conn:

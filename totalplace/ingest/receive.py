@@ -1,0 +1,223 @@
+"""Receive: take complete files from the partners' SFTP inboxes into the ledger and the platform's copy.
+
+Stage 1 of ingest. A file is taken once its upload is complete (its ``.done`` marker, or a size that
+has settled), entered in ``ops.file_ledger`` as sent by the body whose account it came from
+(partners.yml decides, never a guess), kept under its file id, and only then removed from the inbox.
+A file whose content was already decided is answered at once as a duplicate; one whose name or
+manifest is wrong is quarantined by itself. The agreement a file is shared under is decided here too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifiers
+from connectors.sftp import RemoteFile, SftpAccount, open_service
+from totalplace.contracts import Contract
+from totalplace.ingest import ledger
+from totalplace.ingest.kept import discard_kept, local_path
+from totalplace.ingest.outbox import send_report
+from totalplace.ingest.pseudonymise import load_key, load_postcode_lookup
+from totalplace.ingest.quarantine import quarantine
+from totalplace.ingest.tables import landing_table, prepare
+from totalplace.mappings import load_mapping
+from totalplace.reports import Problem, Rejected, build_report
+from totalplace.settings import Settings
+from totalplace.state import generated_files, private_dir
+from totalplace.warehouse import connect, pipeline_url
+
+log = logging.getLogger(__name__)
+
+
+def fetch(settings: Settings, contract: Contract) -> list[int]:
+    """Download every complete file in ``inbox/<feed>/``, enter it in the ledger, clear the inbox.
+
+    Returns the files to load: the new ones plus any a previous run left unfinished. A file whose
+    content was already decided is entered as ``duplicate`` and answered at once.
+    """
+    from totalplace.partners import registry
+
+    url = prepare(settings, contract)
+    new_ids: list[int] = []
+    for partner in registry(settings).sending(contract.agency, contract.feed):
+        if partner.account is None:
+            continue
+        with open_service(settings, partner.account) as account:
+            for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
+                try:
+                    new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+                except PermissionError as exc:
+                    # a file the server may not read (put there by hand, not uploaded): the others go on
+                    from totalplace.alerts import alert
+
+                    alert(settings, "file_unreadable", f"{remote.name} in {partner.account}:inbox/{contract.feed}/ "
+                          f"cannot be read by the SFTP server ({exc}); it was left in place - give it to the "
+                          "server's user, or run `totalplace up`, which does", feed=contract.key, name=remote.name)
+    with connect(url) as conn:
+        pending = ledger.pending_for_feed(conn, contract.agency, contract.feed)
+    return sorted(set(pending) | set(new_ids))
+
+
+def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
+    # the name as it will be recorded, shown and reported: without what looks like a person identifier
+    name = withhold_identifiers(remote.name, person_level=bool(contract.person_identifiers))
+    incoming = settings.files_dir / contract.agency / contract.feed / ".incoming" / f"{os.getpid()}-{os.urandom(8).hex()}"
+    sha256, size = account.download(remote, incoming)
+    manifest = account.read_manifest(remote)
+    with connect(url) as conn:
+        entry = record_and_keep(conn, settings, contract, incoming, name, sha256, size, move=True,
+                                account=account.account)
+        if manifest and entry.status == "received":
+            conn.execute("update ops.file_ledger set report = %s where file_id = %s",
+                         (json.dumps({"manifest": manifest}), entry.file_id))
+    # the ledger row is committed and the bytes are ours: the inbox copy can go
+    account.remove_from_inbox(remote)
+    wrong = manifest_problems(manifest, sha256=sha256, size=size) if entry.status == "received" else []
+    if not remote.clean and entry.status == "received":
+        # quarantined by itself: a name that is not text stops nothing else (finding of the attack suite)
+        wrong = [Problem(check="file_name", rule=NAME_PROBLEM), *wrong]
+    if name != remote.name and entry.status == "received":
+        wrong = [Problem(check="file_name", rule=IDENTIFIER_IN_NAME), *wrong]
+    if wrong:
+        quarantine(settings, contract, url, entry, landing_table(contract, entry.file_id), wrong, rows=None)
+        return []
+    log.info("received %s/%s as file %s (%s, %d bytes)", contract.key, name, entry.file_id, entry.status, size)
+    if entry.status == "duplicate":
+        report = build_report(outcome="duplicate", agency=contract.agency, feed=contract.feed, name=name,
+                              file_id=entry.file_id, sha256=sha256, rows=0, note=entry.error)
+        send_report(settings, account.account, contract.feed, name, report, account)
+        if contract.person_identifiers:
+            discard_kept(settings, contract, entry.file_id, name)
+        return []
+    return [entry.file_id]
+
+
+def has_work(settings: Settings, contract: Contract) -> bool:
+    """A file waits in the inbox of a body sending this feed, or an earlier run left one unfinished."""
+    from totalplace.partners import registry
+
+    with connect(pipeline_url(settings, "loader")) as conn:
+        exists = conn.execute("select to_regclass('ops.file_ledger') is not null").fetchone()[0]
+        if exists and ledger.pending_for_feed(conn, contract.agency, contract.feed):
+            return True
+    for partner in registry(settings).sending(contract.agency, contract.feed):
+        if partner.account:
+            with open_service(settings, partner.account) as account:
+                if contract.feed in account.waiting_feeds():
+                    return True
+    return False
+
+
+def manifest_problems(manifest: dict | None, *, sha256: str | None = None, size: int | None = None,
+                      rows: int | None = None) -> list[Problem]:
+    """Where a file differs from the manifest its sender put in the ``.done`` marker."""
+    problems = []
+    for key, actual, what in (("sha256", sha256, "SHA-256"), ("bytes", size, "size in bytes"),
+                              ("rows", rows, "number of data rows")):
+        expected = (manifest or {}).get(key)
+        if expected is not None and actual is not None and expected != actual:
+            problems.append(Problem(check="manifest", rule=f"the manifest (.done) gives the {what} as {expected}, but "
+                                    f"the file received has {actual}: it was damaged or cut short on the way - "
+                                    "send it again"))
+    return problems
+
+
+def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, name: str, sha256: str, size: int,
+                    *, move: bool, account: str | None = None, sent_by: str | None = None) -> ledger.LedgerEntry:
+    """Enter a file in the ledger and keep its bytes under ``files/<agency>/<feed>/<file_id>/``.
+
+    ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
+    """
+    entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
+                                   size=size, sent_by=sent_by or sender(settings, contract, account), account=account,
+                                   publisher=contract.publisher or None, synthetic=sha256 in generated_files(settings))
+    final = local_path(settings, contract, entry.file_id, name)
+    private_dir(final.parent, settings)
+    # the folder is 0700 (a hard link to the caller's own file keeps that file's mode; nobody else gets in)
+    if move:
+        source.replace(final)
+        final.chmod(0o600)
+    else:
+        try:
+            os.link(source, final)  # no second copy of a big file when it is on the same disk
+        except OSError:
+            shutil.copyfile(source, final)
+            final.chmod(0o600)
+    return entry
+
+
+def sender(settings: Settings, contract: Contract, account: str | None) -> str:
+    """The partner body sending this feed from ``account`` (partners.yml) - the one rule the run, a
+    local load and ``validate`` all use. A feed several bodies send needs the account; a sender the
+    registry does not know is an error, never a guess (ContractError)."""
+    from totalplace.partners import registry
+
+    return registry(settings).body_for(contract.agency, contract.feed, account)
+
+
+def local_sender(settings: Settings, contract: Contract, account: str | None) -> str:
+    """The body a local file (``ingest_local``, ``check_file``: the platform's own loads and tests) is
+    read as: ``account``'s; without one, the feed's first body in partners.yml; for a feed no body sends
+    (made up on the spot), its publisher. Partners' files never come this way: the SFTP account decides
+    theirs, and ``totalplace validate`` asks for ``--as`` where several bodies send the feed."""
+    from totalplace.partners import registry
+
+    if account is not None:
+        return sender(settings, contract, account)
+    senders = registry(settings).sending(contract.agency, contract.feed)
+    return senders[0].body if senders else contract.publisher or contract.agency
+
+
+def resolve_sender(settings: Settings, contract: Contract, entry: ledger.LedgerEntry) -> str | None:
+    """The body of a file's account as partners.yml says now; the recorded one when it says nothing."""
+    from totalplace.contracts import ContractError
+
+    try:
+        return sender(settings, contract, entry.account) if entry.account else entry.sent_by
+    except ContractError:
+        return entry.sent_by
+
+
+@dataclass
+class Sharing:
+    """Under what a file is shared: the body that sent it, the data-sharing agreement it is accepted
+    under, that agreement's pseudonymisation key and the postcode lookup (when the feed needs them)."""
+
+    sent_by: str | None = None
+    agreement: str | None = None
+    key: bytes | None = None
+    postcodes: dict[str, str] | None = None
+    mapping: dict[str, str] | None = None
+    """The sending partner's own column names (totalplace.mappings), normalised header -> column."""
+
+
+def sharing_for(settings: Settings, contract: Contract, sent_by: str | None, day: date | None = None) -> Sharing:
+    """The live agreement covering ``sent_by`` sending this feed, with its key, the postcode lookup and
+    the body's own header mapping. Raises Rejected when no body is known (``sender``) or no live
+    agreement covers it - both the platform's configuration, so the same bytes may be sent again."""
+    from totalplace.agreements import NoAgreement, load_agreements
+
+    if not sent_by:
+        raise Rejected([Problem(check="sender", rule="the file's sending body is not known: its account is not in "
+                                "partners.yml (or the file was recorded before accounts were bodies)")])
+    agreements = load_agreements(settings.agreements_file)
+    day = day or date.today()
+    try:
+        agreement = agreements.for_file(sent_by, contract.agency, contract.feed, day)
+    except NoAgreement as exc:
+        raise Rejected([Problem(check="data_sharing_agreement", rule=str(exc))]) from exc
+    needs_postcodes = any(c.identifier == "postcode" for c in contract.columns)
+    mapping, _ = load_mapping(settings.feeds_dir, contract, sent_by)
+    return Sharing(
+        sent_by=sent_by,
+        agreement=agreement.id,
+        key=load_key(settings.key_file(agreement.key_name)) if contract.person_identifiers else None,
+        postcodes=load_postcode_lookup(settings.postcode_lookup_file) if needs_postcodes else None,
+        mapping=mapping,
+    )
