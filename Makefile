@@ -16,7 +16,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export DO_NOT_TRACK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser demo test attack chaos bench lint airflow report up down status clean
+.PHONY: help setup browser redis cluster demo test attack chaos bench lint airflow report up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery]'
 	$(BIN)/python -m pip check
 	@touch $(STAMP)
 
@@ -41,10 +41,21 @@ browser: ## Install headless Chromium for the site's browser test (Debian/Ubuntu
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
 
+# `totalplace airflow --workers N` and its test take their Celery tasks from Redis (Debian package `redis-server`).
+redis: ## Install redis-server, the Celery workers' broker (Debian/Ubuntu, needs root or sudo)
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; }; }
+	@command -v redis-server >/dev/null 2>&1
+
+cluster: setup redis ## Airflow as deployed: API server, scheduler, DAG processor, triggerer, Redis, 2 Celery workers
+	$(BIN)/totalplace airflow --workers $${WORKERS:-2}
+
 demo: setup ## Set up and run the whole platform end to end on the sample extracts
 	$(BIN)/python -m devtools demo
 
-test: setup browser ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX, Airflow and Chromium)
+test: setup browser redis ## Set up and run every test (real PostgreSQL, SFTP, dbt, GX, Airflow and Chromium)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2
 

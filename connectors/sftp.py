@@ -143,6 +143,14 @@ class SftpAccount:
                                            name in marked, raw=name))
         return sorted(complete, key=lambda f: (f.mtime, f.name))
 
+    def waiting(self, feed: str) -> dict[str, tuple[int, float, bool]]:
+        """Files waiting in ``inbox/<feed>/`` (uploads in progress and dot files left out): name ->
+        (size, modification time, whether its ``.done`` marker is there). One listing, no waiting: a
+        watcher that polls decides completeness over its polls, by the rule of ``list_complete``."""
+        listing = self._listing(feed)
+        return {display_name(n): (listing[n].st_size or 0, listing[n].st_mtime or 0, n + b".done" in listing)
+                for n in self._candidates(listing)}
+
     def waiting_feeds(self) -> list[str]:
         """Feed folders of this account's inbox that hold at least one candidate file."""
         feeds = []

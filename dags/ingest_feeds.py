@@ -7,7 +7,7 @@ DAG. Adding a feed is adding a contract. The work itself lives in ``totalplace.i
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, PokeReturnValue, dag, task
+from airflow.sdk import Asset, AssetWatcher, dag, task
 
 from totalplace.contracts import Contract, load_contracts
 from totalplace.dag_defaults import START_DATE, Tag, default_args
@@ -24,10 +24,24 @@ the Great Expectations suite `{suite}` on it in PostgreSQL, then publishes the r
 `outbox/{feed}/`. A quarantined file is an outcome, not a task failure.
 
 * **Contract:** `feeds/{agency}/{feed}.yml` - **publisher:** {publisher}
-* **Expected:** `{schedule}`; the sensor waits up to 6 hours for a file, then skips.
+* **Runs:** within seconds of a file being complete in a sender's inbox (the triggerer's watcher on
+  every inbox fires the asset `{inbox}`), whatever the date; `ops__inbox_sweep` starts it every hour
+  too when a file waits that no watcher announced. When files are *due* is the contract's `due` rule
+  (the submissions calendar), not when they are taken.
 * **Re-run:** clear any task; each step reads the ledger and skips what is already done.
 * **Who to call:** {owner} &lt;{email}&gt;
 """
+
+
+def inbox_asset(contract: Contract) -> Asset:
+    """The asset a file completing in an inbox of this feed updates, watched by the triggerer."""
+    from totalplace.airflow_triggers import InboxTrigger
+
+    return Asset(
+        name=f"inbox__{contract.key}", uri=f"totalplace://inbox/{contract.key}",
+        watchers=[AssetWatcher(name=f"inbox_watch__{contract.key}",
+                               trigger=InboxTrigger(agency=contract.agency, feed=contract.feed,
+                                                    poll_seconds=Settings().inbox_poll_seconds))])
 
 
 def build_ingest_dag(contract: Contract):
@@ -36,7 +50,7 @@ def build_ingest_dag(contract: Contract):
 
     @dag(
         dag_id=contract.dag_id,
-        schedule=contract.schedule,
+        schedule=inbox_asset(contract),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -44,17 +58,10 @@ def build_ingest_dag(contract: Contract):
         default_args=default_args(contract.owner.name),
         doc_md=DOC.format(title=contract.title, agency=contract.agency, feed=contract.feed, suite=contract.suite_name,
                           key=contract.key, senders=", ".join(f"`{p.account}` ({p.body})" for p in senders),
-                          publisher=contract.publisher or "-", schedule=contract.schedule,
+                          publisher=contract.publisher or "-", inbox=f"totalplace://inbox/{contract.key}",
                           owner=contract.owner.name, email=contract.owner.email),
     )
     def ingest():
-        @task.sensor(poke_interval=60, timeout=6 * 3600, mode="reschedule", soft_fail=True)
-        def wait_for_file() -> PokeReturnValue:
-            """Done when a file waits in a sender's inbox or an earlier run left one unfinished."""
-            from totalplace.ingest import receive
-
-            return PokeReturnValue(is_done=receive.has_work(Settings(), _contract(*key)))
-
         @task
         def fetch() -> list[int]:
             from totalplace.ingest import receive
@@ -88,9 +95,7 @@ def build_ingest_dag(contract: Contract):
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
             return counts
 
-        file_ids = fetch()
-        wait_for_file() >> file_ids
-        publish(validate(load(file_ids)))
+        publish(validate(load(fetch())))
 
     return ingest()
 

@@ -15,20 +15,12 @@ from datetime import UTC
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from totalplace.dag_defaults import START_DATE, Tag, default_args
+from totalplace.dag_defaults import Tag, platform_dag
 from totalplace.settings import Settings
 
 
-@dag(
-    schedule="30 2 * * *",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=[Tag.LAYER_OPS],
-    default_args=default_args("Total Place data team"),
-    params={"as_of": Param(None, type=["null", "string"], description="ISO date to purge as of (default: now)")},
-    doc_md=__doc__,
-)
+@dag(**platform_dag("30 2 * * *", Tag.LAYER_OPS, __doc__,
+                    params={"as_of": Param(None, type=["null", "string"], description="ISO date to purge as of (default: now)")}))
 def ops__retention():
     @task
     def purge_expired() -> dict:

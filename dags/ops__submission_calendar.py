@@ -12,19 +12,11 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from totalplace.dag_defaults import START_DATE, Tag, default_args
+from totalplace.dag_defaults import Tag, platform_dag
 from totalplace.settings import Settings
 
 
-@dag(
-    schedule="0 7 * * *",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=[Tag.LAYER_OPS],
-    default_args=default_args("Total Place data team"),
-    doc_md=__doc__,
-)
+@dag(**platform_dag("0 7 * * *", Tag.LAYER_OPS, __doc__))
 def ops__submission_calendar():
     @task
     def find_missing() -> list[dict]:

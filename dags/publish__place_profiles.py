@@ -13,19 +13,11 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, dag, task
 
-from totalplace.dag_defaults import MARTS_ASSET_URI, START_DATE, Tag, default_args
+from totalplace.dag_defaults import MARTS_ASSET_URI, Tag, platform_dag
 from totalplace.settings import Settings
 
 
-@dag(
-    schedule=Asset(MARTS_ASSET_URI),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=[Tag.LAYER_PUBLISH],
-    default_args=default_args("Total Place data team"),
-    doc_md=__doc__,
-)
+@dag(**platform_dag(Asset(MARTS_ASSET_URI), Tag.LAYER_PUBLISH, __doc__))
 def publish__place_profiles():
     @task
     def build_site() -> dict:

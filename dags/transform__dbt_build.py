@@ -25,7 +25,7 @@ from functools import reduce
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from totalplace.contracts import load_contracts
-from totalplace.dag_defaults import MARTS_ASSET_URI, START_DATE, Tag, default_args
+from totalplace.dag_defaults import MARTS_ASSET_URI, Tag, platform_dag
 from totalplace.partners import registry
 from totalplace.settings import Settings
 
@@ -34,15 +34,7 @@ _assets = [Asset(c.asset_uri) for c in load_contracts(_settings.feeds_dir).value
            if c.agency in registry(_settings).agency_types]
 
 
-@dag(
-    schedule=reduce(lambda a, b: a | b, _assets) if _assets else None,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=[Tag.LAYER_TRANSFORM],
-    default_args=default_args("Total Place data team"),
-    doc_md=__doc__,
-)
+@dag(**platform_dag(reduce(lambda a, b: a | b, _assets) if _assets else None, Tag.LAYER_TRANSFORM, __doc__))
 def transform__dbt_build():
     @task
     def prepare_warehouse() -> int:

@@ -123,3 +123,38 @@ def test_every_sftp_account_knows_the_platforms_key_and_the_workers_hold_it():
         assert service["environment"]["TOTALPLACE_SFTP_SERVICE_KEY_FILE"] == "/run/secrets/sftp_service_key"
         assert "sftp_service_key" in service["secrets"]
     assert "sftp_service_key" in compose["secrets"]
+
+
+def test_health_checks_use_what_their_images_have_and_the_airflow_services_share_keys_and_logs():
+    """The platform image is python:3.11-slim (no curl): its checks run Python or Airflow's own CLI; one
+    Fernet key and one JWT secret for every Airflow service; task logs on one volume the API server reads."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile and "curl" not in dockerfile
+    services = load()["services"]
+    for name, service in services.items():
+        if name.startswith("airflow-") and name != "airflow-db":
+            test = " ".join(service.get("healthcheck", {}).get("test", []))
+            assert "curl" not in test and "wget" not in test, name
+            env = service["environment"]
+            assert env["AIRFLOW__CORE__FERNET_KEY"] == "${AIRFLOW_FERNET_KEY}"
+            assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "${AIRFLOW_JWT_SECRET}"
+            assert "airflow-logs:/opt/airflow/logs" in service["volumes"], name
+    assert "airflow-logs" in load()["volumes"]
+    # schema changes once, before the scheduler: never in a task
+    assert "totalplace migrate" in " ".join(services["airflow-init"]["command"])
+
+
+def test_the_image_installs_the_celery_extra_with_the_pinned_versions():
+    """The Dockerfile installs `.[celery]` under constraints.txt - the same pins `make` installs - and the
+    pins hold celery below 5.7 (whose backend broke the provider's workers)."""
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert 'pip install -c constraints.txt ".[celery]"' in dockerfile
+    assert "pip install" not in dockerfile.replace('pip install -c constraints.txt ".[celery]"', "")
+    pins = dict(line.split("==", 1) for line in (PROJECT_ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert pins["apache-airflow-providers-celery"].startswith("3.")
+    major, minor, *_ = (int(p) for p in pins["celery"].split("."))
+    assert (major, minor) < (5, 7)
+    assert "redis" in pins and "kombu" in pins
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "-c constraints.txt -e '.[dev,celery]'" in makefile

@@ -1,7 +1,7 @@
 """``totalplace``: the command line of the platform.
 
 Command names and options are a public interface (scripts and partners' runbooks call them):
-up, down, status, drop, run, validate, sql, ledger, report, feeds, generate, airflow. (The demo and the
+up, migrate, down, status, drop, run, validate, sql, ledger, report, feeds, generate, airflow. (The demo and the
 benchmark are development tools: ``python -m devtools demo|bench``, run by ``make demo`` and ``make bench``.)
 Every command ends with a one-line summary; errors are one readable line with a hint
 (``--debug`` shows the trace).
@@ -142,6 +142,24 @@ def up() -> None:
 
 @app.command()
 @guarded
+def migrate() -> None:
+    """Bring the warehouse's schemas, roles, grants and raw tables to this version of the platform - once,
+    before the scheduler starts (compose's airflow-init runs it; `up` does the same): tasks run no DDL."""
+    from totalplace import services, warehouse
+    from totalplace.partners import check_registry
+
+    s = settings()
+    check_registry(s)
+    url = warehouse.ensure_warehouse(s) if s.embedded else s.warehouse_url
+    changes = services.prepare_warehouse(s, url)
+    for change in changes:
+        console.print(f"  {change}")
+    console.print(f"[green]migrate:[/] the warehouse is at schema version {warehouse.schema_version(s)[:12]} "
+                  f"({len(changes)} change(s) made).")
+
+
+@app.command()
+@guarded
 def down() -> None:
     """Stop the embedded warehouse and the local SFTP server."""
     from totalplace import services
@@ -207,8 +225,9 @@ def drop(
         for path in files:
             remote = session.upload(path, contract.feed, marker=marker)
             console.print(f"sent {path} -> {account}:{remote} ({path.stat().st_size:,} bytes)")
-    console.print(f"[green]drop:[/] {len(files)} file(s) in {account}:inbox/{contract.feed}/; process them with "
-                  "`totalplace run` (under a scheduler, the feed's ingest DAG takes them).")
+    console.print(f"[green]drop:[/] {len(files)} file(s) in {account}:inbox/{contract.feed}/; the platform's Airflow "
+                  f"(`totalplace airflow`, {contract.dag_id} unpaused) takes them within seconds - without it, "
+                  "`totalplace run` processes every inbox now.")
 
 
 @app.command()
@@ -602,25 +621,34 @@ def generate(check: Annotated[bool, typer.Option(help="Only report whether gener
 
 @app.command()
 @guarded
-def airflow(port: Annotated[int, typer.Option(help="Port of the Airflow UI/API on 127.0.0.1.")] = 8080) -> None:
-    """Run the Airflow UI (airflow standalone) with the project's DAGs; Ctrl-C stops it."""
-    from totalplace import airflow_env, services
-    from totalplace.warehouse import dbt_env
+def airflow(
+    port: Annotated[int, typer.Option(help="Port of the Airflow UI/API on 127.0.0.1.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Celery workers: run as deployed (Redis, PostgreSQL metadata, "
+                                              "scheduler, DAG processor, triggerer); 0: `airflow standalone`.")] = 0,
+    unpaused: Annotated[bool, typer.Option(help="Start the project's DAGs unpaused: files are then taken as they "
+                                                "arrive, with no command.")] = False,
+) -> None:
+    """Run Airflow with the project's DAGs (the scheduler takes every file dropped); Ctrl-C stops it all."""
+    from totalplace import airflow_cluster, airflow_env, services
 
     s = settings()
     url = services.up(s)
-    env = {**os.environ, **airflow_env.airflow_environment(s), **dbt_env(url, s)}
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__SCHEDULER__MAX_TIS_PER_QUERY": "4",
-    })
-    airflow_env.ensure_metadata_db(s)
     user, password = airflow_env.ui_login(s)
     console.print(f"Airflow UI: http://127.0.0.1:{port}  login: {user} / {password}")
-    console.print("The DAGs appear within a minute, paused: unpause one to let the scheduler run it.")
+    if unpaused:
+        os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+        console.print("The DAGs start unpaused: a file dropped is taken within seconds (the triggerer watches every "
+                      "inbox), published, the marts rebuilt and the site rewritten - no command needed.")
+    else:
+        console.print("The DAGs appear within a minute, paused: unpause ingest_<agency>__<feed> for the feeds to "
+                      "take, transform__dbt_build and publish__place_profiles (or start with --unpaused).")
+    sys.stdout.flush()
+    if workers > 0:
+        console.print(f"[green]airflow:[/] starting the API server, scheduler, DAG processor, triggerer, Redis and "
+                      f"{workers} Celery worker(s); Ctrl-C stops them all.")
+        raise typer.Exit(airflow_cluster.run_cluster(s, url, port, workers, lambda msg: console.print(f"[dim]{msg}[/]")))
+    env = airflow_cluster.server_environment(s, url, port)
+    airflow_env.ensure_metadata_db(s)
     console.print("[green]airflow:[/] starting `airflow standalone`; Ctrl-C stops it and its workers.")
     sys.stdout.flush()
     os.execvpe("airflow", ["airflow", "standalone"], env)

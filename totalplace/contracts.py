@@ -450,7 +450,7 @@ class Contract(BaseModel):
     description: str = ""
     publisher: str = ""
     owner: Owner
-    schedule: str = Field(default="@monthly", description="when files are expected (cron or preset)")
+    schedule: str = Field(default="@monthly", description="how often files are expected (cron or preset), shown by `totalplace feeds`; files are taken as they arrive, and `due` drives the submissions calendar")
     format: FileFormat = Field(default_factory=FileFormat)
     place_key: PlaceKey | None = None
     period_key: PeriodKey | None = None

@@ -62,3 +62,13 @@ def default_args(owner: str) -> dict:
         "retry_delay": timedelta(minutes=2),
         "on_failure_callback": notify_failure,
     }
+
+
+DATA_TEAM = "Total Place data team"
+
+
+def platform_dag(schedule, tag: str, doc_md: str, **extra) -> dict:
+    """The arguments every platform DAG (transform, publish, ops) shares: one run at a time, no catch-up,
+    the data team as owner, the module docstring as its doc - ``@dag(**platform_dag(...))``."""
+    return {"schedule": schedule, "start_date": START_DATE, "catchup": False, "max_active_runs": 1, "tags": [tag],
+            "default_args": default_args(DATA_TEAM), "doc_md": doc_md, **extra}

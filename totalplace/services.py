@@ -49,20 +49,26 @@ def up(settings: Settings) -> str:
     return url
 
 
-def prepare_warehouse(settings: Settings, url: str) -> None:
-    """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first file."""
+def prepare_warehouse(settings: Settings, url: str) -> list[str]:
+    """Platform schemas plus an (empty) raw table for every feed, so dbt can build before a feed's first
+    file; returns what it changed (nothing, and no DDL, when the warehouse is already at this version)."""
     from totalplace.ingest.tables import ensure_raw_table, migrate_raw_types
 
-    warehouse.bootstrap(url, settings)
+    changes = []
+    if warehouse.stored_version(url) != warehouse.schema_version(settings):
+        warehouse.bootstrap(url, settings)
+        changes.append("schemas, roles, grants and guards brought to this version")
     # a contract that changed a column's type: the published rows converted once, as the owner
     with warehouse.connect(url) as conn:
         for contract in load_contracts(settings.feeds_dir).values():
             for change in migrate_raw_types(conn, contract):
                 log.warning("warehouse: %s", change)
+                changes.append(change)
     # as the loader, which owns raw (and so may attach each file's partition later)
     with warehouse.connect(access.as_role(url, settings, "loader")) as conn:
         for contract in load_contracts(settings.feeds_dir).values():
-            ensure_raw_table(conn, contract)
+            changes += ensure_raw_table(conn, contract)
+    return changes
 
 
 def down(settings: Settings) -> list[str]:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=20 * 2**30, ge=1, description="Bytes a partner's inbox may hold at once (no new upload beyond it).")
     sftp_max_account_files: int = Field(
         default=1000, ge=1, description="Files a partner's inbox may hold at once (no new upload beyond it).")
+    inbox_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the triggerer's watcher lists the partners' inboxes (seconds): "
+        "a complete file starts its feed's ingest within about this long.")
     sftp_service_key_file: Path | None = Field(
         default=None, description="Private key the platform's connector logs in with (an external SFTP server "
         "lists its public half for every account). Default: generated in the state folder for the local server.")
@@ -101,6 +104,10 @@ class Settings(BaseSettings):
     airflow_home_dir: Path | None = Field(
         default=None, description="AIRFLOW_HOME for in-process runs and `make airflow`. Default: <state>/airflow."
     )
+    airflow_database_url: str | None = Field(
+        default=None, description="Airflow's metadata database for `totalplace airflow --workers N` (a SQLAlchemy "
+        "URL). Default: a database `airflow` made on the warehouse's server.")
+    airflow_parallelism: int = Field(default=4, ge=1, description="Task instances Airflow runs at once.")
     site_folder: Path | None = Field(
         default=None, description="Folder the place profiles site is written to, for a web server to serve "
         "(in docker-compose a volume of its own: the state folder is private). Default: <state>/site.")

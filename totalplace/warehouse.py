@@ -222,7 +222,8 @@ def schema_version(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def _stored_version(url: str) -> str | None:
+def stored_version(url: str) -> str | None:
+    """The schema version the warehouse was last brought to (None: never)."""
     with connect(url, autocommit=True) as conn:
         if conn.execute("select to_regclass('ops.platform_schema') is null").fetchone()[0]:
             return None
@@ -243,7 +244,7 @@ def bootstrap(url: str, settings: Settings) -> None:
     from totalplace import access
 
     version = schema_version(settings)
-    if _stored_version(url) == version:
+    if stored_version(url) == version:
         return
 
     def prepare(conn: psycopg.Connection) -> None:

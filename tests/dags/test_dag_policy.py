@@ -74,10 +74,33 @@ def test_transform_dag_is_scheduled_on_every_partner_feeds_asset(dagbag):
 
 def test_ingest_dag_shape(dagbag):
     dag = dagbag.dags["ingest_police__street_crime"]
-    assert sorted(dag.task_ids) == ["fetch", "load", "publish", "validate", "wait_for_file"]
-    assert dag.get_task("fetch").upstream_task_ids == {"wait_for_file"}
+    assert sorted(dag.task_ids) == ["fetch", "load", "publish", "validate"]
+    assert dag.get_task("load").upstream_task_ids == {"fetch"}
     assert dag.get_task("publish").upstream_task_ids == {"validate"}
     assert [o.uri for o in dag.get_task("publish").outlets] == ["totalplace://raw/police__street_crime"]
+
+
+def test_an_ingest_dag_starts_when_a_file_arrives_and_an_hourly_sweep_catches_the_rest(dagbag):
+    """Event-driven: the feed's inbox asset, watched by an InboxTrigger in the triggerer - never a
+    monthly cron tick that a late file would wait a month for; ops__inbox_sweep starts the ingest of a
+    feed with work every hour (the triggerer down, a file left unfinished)."""
+    from totalplace.airflow_triggers import InboxTrigger
+
+    for key, dag in dagbag.dags.items():
+        if not key.startswith("ingest_"):
+            continue
+        timetable = dag.timetable
+        assert type(timetable).__name__ == "AssetTriggeredTimetable", key
+        asset = timetable.asset_condition
+        feed_key = key.removeprefix("ingest_")
+        assert asset.uri == f"totalplace://inbox/{feed_key}"
+        [watcher] = asset.watchers
+        assert isinstance(watcher.trigger, InboxTrigger)
+        agency, feed = feed_key.split("__", 1)
+        assert (watcher.trigger.agency, watcher.trigger.feed) == (agency, feed)
+    sweep = dagbag.dags["ops__inbox_sweep"]
+    assert "17 * * * *" in repr(sweep.timetable)
+    assert sweep.get_task("start_ingest").upstream_task_ids == {"feeds_with_work"}
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in (PROJECT_ROOT / "dags").glob("*.py")))

@@ -1,101 +1,77 @@
-"""`make airflow` (`totalplace airflow`): a real `airflow standalone` serves the project's DAGs, with
-their docs, tags and owners, to the printed login - asked through the API server, then stopped."""
+"""`make airflow` (`totalplace airflow`): a real `airflow standalone` on a port that is not 8080 serves the
+project's DAGs, with their docs, tags and owners, to the printed login - and, started `--unpaused`, its
+scheduler takes a dropped file with no command: published, the marts rebuilt, the site rewritten.
+(tests/totalplace/test_airflow_cluster.py runs the same under Celery with two workers.)"""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from airflow_running import RunningAirflow, drop, until
 
 from totalplace.airflow_env import settings_environment
+from totalplace.settings import PROJECT_ROOT
+from totalplace.warehouse import connect
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, token: str | None = None, body: dict | None = None) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def _until(what, seconds: float, step: float = 2.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            result = what()
-            if result:
-                return result
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(step)
-
-
-def test_airflow_ui_lists_the_dags_with_docs_and_tags(settings, tmp_path):
-    port = _free_port()
-    log = tmp_path / "airflow.log"
-    env = {**os.environ, **settings_environment(settings)}
-    totalplace = str(Path(sys.executable).with_name("totalplace"))
-    with log.open("w") as out:
-        # its own session: stopping it means signalling the whole group (scheduler, API server, workers)
-        proc = subprocess.Popen([totalplace, "airflow", "--port", str(port)], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+def test_airflow_ui_lists_the_dags_and_its_scheduler_takes_a_dropped_file(settings, tmp_path):
+    env = {**os.environ, **settings_environment(settings), "TOTALPLACE_AIRFLOW_HOME_DIR": str(tmp_path / "airflow"),
+           "TOTALPLACE_INBOX_POLL_SECONDS": "1"}
+    airflow = RunningAirflow(env, tmp_path / "airflow.log")
     try:
-        base = f"http://127.0.0.1:{port}"
-        version = _until(lambda: _call(f"{base}/api/v2/version"), 180)
-        assert version, log.read_text()[-3000:]
-        login = re.search(r"login: (\S+) / (\S+)", log.read_text())
-        assert login, log.read_text()[:2000]
-        token = _call(f"{base}/auth/token", body={"username": login[1], "password": login[2]})["access_token"]
-
+        airflow.login()
         from totalplace.contracts import load_contracts
         from totalplace.partners import registry
 
         # an ingest DAG per partner feed (reference data is loaded by the transform DAG), and the rest
         expected = {c.dag_id for c in load_contracts(settings.feeds_dir).values() if c.agency in registry(settings).agency_types}
-        expected |= {"transform__dbt_build", "publish__place_profiles", "ops__retention", "ops__submission_calendar"}
+        expected |= {"transform__dbt_build", "publish__place_profiles", "ops__retention", "ops__submission_calendar",
+                     "ops__inbox_sweep"}
 
         def listed():
-            dags = _call(f"{base}/api/v2/dags?limit=100", token)["dags"]
+            dags = airflow.get("/api/v2/dags?limit=200")["dags"]
             return dags if expected <= {d["dag_id"] for d in dags} else None
 
-        dags = _until(listed, 180, step=3)  # the DAG processor parses the files after start
-        assert dags, sorted(expected - {d["dag_id"] for d in _call(f"{base}/api/v2/dags?limit=100", token)["dags"]})
+        dags = until(listed, 240, step=3)  # the DAG processor parses the files after start
+        assert dags, sorted(expected - airflow.dag_ids())
         for dag in dags:
             # each feed's DAG is owned by its contract's owner, the rest by the data team
             assert dag["tags"] and dag["owners"] and "airflow" not in dag["owners"], dag
-        details = _call(f"{base}/api/v2/dags/publish__place_profiles/details", token)
+            assert not dag["is_paused"], dag["dag_id"]  # --unpaused
+        details = airflow.get("/api/v2/dags/publish__place_profiles/details")
         assert "place profiles" in details["doc_md"]
         assert {t["name"] for t in details["tags"]} == {"layer/publish"}
+
+        # a partner drops a file; nothing else is run
+        time.sleep(5)  # the triggerer takes up the watchers of the DAGs it was just given
+        started = drop(env, "city_of_london_police", "street_crime",
+                       PROJECT_ROOT / "tests" / "fixtures" / "police" / "2020-01-city-of-london-street.csv")
+
+        def published():
+            with connect(settings.warehouse_url) as conn:
+                return conn.execute("select finished_at from ops.file_ledger where feed = 'street_crime' "
+                                    "and status = 'published'").fetchone()
+
+        assert until(published, 240, step=1), (airflow.runs(), (tmp_path / "airflow.log").read_text()[-2000:])
+        published_after = time.time() - started
+        index = settings.site_dir / "index.html"
+        assert until(lambda: index.exists() and index.stat().st_mtime > started and any(
+            r["state"] == "success" for r in airflow.runs("transform__dbt_build")), 300, step=2), airflow.runs()
+        with connect(settings.warehouse_url) as conn:
+            crimes = conn.execute("select count(*) from raw.police__street_crime").fetchone()[0]
+        assert crimes > 0
+        print(f"\nstandalone: drop -> published {published_after:.0f} s, -> site {time.time() - started:.0f} s")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        airflow.stop()
         from totalplace import sftp_server
 
         sftp_server.stop_background(settings)  # `totalplace airflow` brought the platform up: take it down
     # every process of the group is gone: nothing keeps the port
     time.sleep(1)
     with socket.socket() as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
+        assert sock.connect_ex(("127.0.0.1", airflow.port)) != 0

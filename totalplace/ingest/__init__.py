@@ -26,9 +26,9 @@ from totalplace.ingest.local import check_file, ingest_local
 from totalplace.ingest.outcome import Outcome, fault_of
 from totalplace.ingest.publish import publish
 from totalplace.ingest.read import propose_mapping
-from totalplace.ingest.receive import fetch, has_work, sender
+from totalplace.ingest.receive import fetch, sender
 from totalplace.ingest.rerun import backfill, reprocess
 from totalplace.ingest.tables import prepare
 
-__all__ = ["Outcome", "backfill", "check_file", "fault_of", "fetch", "has_work", "ingest_local", "load", "prepare",
+__all__ = ["Outcome", "backfill", "check_file", "fault_of", "fetch", "ingest_local", "load", "prepare",
            "propose_mapping", "publish", "reprocess", "sender", "sha256_of", "validate"]

@@ -30,7 +30,7 @@ from totalplace.mappings import load_mapping
 from totalplace.reports import Problem, Rejected, build_report
 from totalplace.settings import Settings
 from totalplace.state import generated_files, private_dir
-from totalplace.warehouse import connect, pipeline_url
+from totalplace.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -98,20 +98,23 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     return [entry.file_id]
 
 
-def has_work(settings: Settings, contract: Contract) -> bool:
-    """A file waits in the inbox of a body sending this feed, or an earlier run left one unfinished."""
+def inbox_listing(settings: Settings) -> dict[str, dict[str, tuple[int, float, bool]]]:
+    """Every file waiting in the inboxes of the bodies of partners.yml, by feed key: {"<agency>__<feed>":
+    {"<account>/<name>": (size, mtime, marked done)}} - one SFTP session per account, for the
+    triggerer's watcher (``totalplace.airflow_triggers``), which decides when each is complete."""
     from totalplace.partners import registry
 
-    with connect(pipeline_url(settings, "loader")) as conn:
-        exists = conn.execute("select to_regclass('ops.file_ledger') is not null").fetchone()[0]
-        if exists and ledger.pending_for_feed(conn, contract.agency, contract.feed):
-            return True
-    for partner in registry(settings).sending(contract.agency, contract.feed):
-        if partner.account:
-            with open_service(settings, partner.account) as account:
-                if contract.feed in account.waiting_feeds():
-                    return True
-    return False
+    found: dict[str, dict[str, tuple[int, float, bool]]] = {}
+    partners = registry(settings)
+    for partner in partners.senders:
+        with open_service(settings, partner.account) as account:
+            for feed in account.waiting_feeds():
+                if feed not in partner.feeds:
+                    continue
+                files = account.waiting(feed)
+                key = f"{partner.agency_type}__{feed}"
+                found.setdefault(key, {}).update({f"{partner.account}/{name}": state for name, state in files.items()})
+    return found
 
 
 def manifest_problems(manifest: dict | None, *, sha256: str | None = None, size: int | None = None,

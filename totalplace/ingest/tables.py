@@ -58,7 +58,12 @@ def raw_table(contract: Contract) -> sql.Composed:
 
 
 def prepare(settings: Settings, contract: Contract) -> str:
-    """The loader's warehouse URL, with the platform schemas and this feed's raw table in place (idempotent)."""
+    """The loader's warehouse URL, with the platform schemas and this feed's raw table in place.
+
+    What a task runs before its work - and when the warehouse is as ``totalplace up`` (or ``totalplace
+    migrate``) left it, that is two catalogue reads and no DDL: no lock that concurrent tasks could
+    deadlock on. Only a warehouse behind its version (the platform upgraded under a running scheduler)
+    or a feed's first file (a contract added since) makes it change anything."""
     bootstrap(warehouse_url(settings), settings)
     url = pipeline_url(settings, "loader")
     with connect(url) as conn:
@@ -66,40 +71,48 @@ def prepare(settings: Settings, contract: Contract) -> str:
     return url
 
 
-def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> None:
+RAW_HOUSEKEEPING = [("_sent_by", "text"), ("_agreement", "text")]
+
+
+def ensure_raw_table(conn: psycopg.Connection, contract: Contract) -> list[str]:
     """Create ``raw.<agency>__<feed>`` from the contract; add columns a newer contract introduced.
+    Returns what it changed - nothing (and no DDL run) when the table is already as the contract says.
 
     The table is partitioned by ``_file_id``: each published file is one partition, attached in
     a single statement, so publishing a million rows moves none of them and a file can later be
     superseded or removed as a whole.
     """
-    columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(sql_type)) for name, sql_type, _ in contract.raw_columns
-    )
-    wide = sql.SQL("_column_number integer not null, ") if contract.unpivot else sql.SQL("")
-    conn.execute(
-        sql.SQL(
-            "create table if not exists {} ({}, _extra jsonb, _sent_by text, _agreement text, _file_id bigint not null, "
-            "_row_number bigint not null, {}primary key ({})) partition by list (_file_id)"
-        ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key))
-    )
+    wanted = [(name, sql_type) for name, sql_type, _ in contract.raw_columns] + RAW_HOUSEKEEPING
+    present = {name for (name,) in conn.execute(
+        "select a.attname from pg_attribute a where a.attrelid = to_regclass(%s) and a.attnum > 0 "
+        "and not a.attisdropped", (f"raw.{contract.key}",)).fetchall()}
     protected = conn.execute("select 1 from pg_policies where schemaname = 'raw' and tablename = %s "
                              "and policyname = 'agency_rows' and qual ilike '%%readable_bodies%%'", (contract.key,)).fetchone()
+    missing = [(name, sql_type) for name, sql_type in wanted if name not in present]
+    if present and not missing and protected:
+        return []
+    changes = []
+    if not present:
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(sql_type)) for name, sql_type, _ in contract.raw_columns)
+        wide = sql.SQL("_column_number integer not null, ") if contract.unpivot else sql.SQL("")
+        conn.execute(sql.SQL(
+            "create table if not exists {} ({}, _extra jsonb, _sent_by text, _agreement text, _file_id bigint not null, "
+            "_row_number bigint not null, {}primary key ({})) partition by list (_file_id)"
+        ).format(raw_table(contract), columns, wide, sql.SQL(", ").join(sql.Identifier(k) for k in contract.row_key)))
+        conn.execute(sql.SQL("comment on table {} is {}").format(raw_table(contract), sql.Literal(
+            f"{contract.title}: published rows, one partition per file (feed contract "
+            f"feeds/{contract.agency}/{contract.feed}.yml)")))
+        changes.append(f"created raw.{contract.key}")
+    else:
+        for name, sql_type in missing:
+            conn.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                raw_table(contract), sql.Identifier(name), sql.SQL(sql_type)))
+            changes.append(f"raw.{contract.key}: added column {name} {sql_type}")
     if not protected:
         protect(conn, raw_table(contract), contract.agency)
-    for name, sql_type, _ in [*contract.raw_columns, ("_sent_by", "text", ""), ("_agreement", "text", "")]:
-        conn.execute(
-            sql.SQL("alter table {} add column if not exists {} {}").format(
-                raw_table(contract), sql.Identifier(name), sql.SQL(sql_type)
-            )
-        )
-    conn.execute(
-        sql.SQL("comment on table {} is {}").format(
-            raw_table(contract),
-            sql.Literal(f"{contract.title}: published rows, one partition per file "
-                        f"(feed contract feeds/{contract.agency}/{contract.feed}.yml)"),
-        )
-    )
+        changes.append(f"raw.{contract.key}: row-level security")
+    return changes
 
 
 def migrate_raw_types(conn: psycopg.Connection, contract: Contract) -> list[str]:

@@ -1,0 +1,92 @@
+"""Event-driven intake: the triggerer watches every partner inbox and starts a feed's ingest within
+seconds of a file being complete - whatever the date, not at the next tick of a schedule.
+
+One poll of all inboxes is shared by the watchers of every feed (``shared_stream_key``): every
+``poll_seconds`` the triggerer lists each sending account's inbox once, through the same SFTP
+connector the ingest uses, and each feed's watcher fires when a file of its feed becomes complete
+by the same rule ``fetch`` applies (its ``.done`` marker, or a size and time that did not change for
+``sftp_settle_seconds``). A watcher fires once per file it has not announced: the asset event
+starts ``ingest_<agency>__<feed>``, whose ``fetch`` takes every complete file waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Hashable
+from typing import Any
+
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+
+log = logging.getLogger(__name__)
+
+CLASSPATH = "totalplace.airflow_triggers.InboxTrigger"
+
+
+class InboxTrigger(BaseEventTrigger):
+    """Fires when a file of ``agency/feed`` is complete in a sending body's inbox."""
+
+    def __init__(self, agency: str, feed: str, poll_seconds: float = 2.0):
+        super().__init__()
+        self.agency, self.feed, self.poll_seconds = agency, feed, float(poll_seconds)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return CLASSPATH, {"agency": self.agency, "feed": self.feed, "poll_seconds": self.poll_seconds}
+
+    def shared_stream_key(self) -> Hashable | None:
+        return ("totalplace-inboxes", self.poll_seconds)
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        async for snapshot in _snapshots(float(kwargs.get("poll_seconds", 2.0))):
+            yield snapshot
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        announced: set[str] = set()
+        async for complete in shared_stream:
+            mine = set(complete.get(f"{self.agency}__{self.feed}", ()))
+            new = mine - announced
+            announced = mine  # a file taken leaves the inbox, and is forgotten here too
+            if new:
+                yield TriggerEvent({"feed": f"{self.agency}/{self.feed}", "files": sorted(new)})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The same, with a poll of its own (a triggerer that does not share streams)."""
+        async for event in self.filter_shared_stream(_snapshots(self.poll_seconds)):
+            yield event
+
+
+async def _snapshots(poll_seconds: float) -> AsyncIterator[dict[str, list[str]]]:
+    """Every ``poll_seconds``: {feed key: ["account/name", ...]} of the files complete in the inboxes.
+
+    A file without a ``.done`` marker is complete once its size and time were the same
+    ``sftp_settle_seconds`` ago (seen over polls, never by sleeping). A poll that fails (the SFTP server
+    restarting) is logged and tried again: the watcher never ends."""
+    from totalplace.ingest.receive import inbox_listing
+    from totalplace.settings import Settings
+
+    logging.getLogger("paramiko").setLevel(logging.WARNING)  # a login per account per poll: not news
+    first_seen: dict[tuple[str, str], tuple[tuple[int, float], float]] = {}
+    while True:
+        settings = Settings()
+        try:
+            listing = await asyncio.to_thread(inbox_listing, settings)
+        except Exception:  # noqa: BLE001 - a watcher that stops is a platform that stops taking files
+            log.warning("could not list the partners' inboxes; trying again", exc_info=True)
+            await asyncio.sleep(poll_seconds)
+            continue
+        now = time.monotonic()
+        complete: dict[str, list[str]] = {}
+        seen = {}
+        for key, files in listing.items():
+            for name, (size, mtime, marked) in files.items():
+                state = (size, mtime)
+                before = first_seen.get((key, name))
+                since = before[1] if before and before[0] == state else now
+                seen[(key, name)] = (state, since)
+                if marked or now - since >= settings.sftp_settle_seconds:
+                    complete.setdefault(key, []).append(name)
+        first_seen = seen
+        yield complete
+        await asyncio.sleep(poll_seconds)
