@@ -63,10 +63,13 @@ def build_ingest_dag(contract: Contract):
     )
     def ingest():
         @task
-        def fetch() -> list[int]:
+        def fetch() -> list[list[int]]:
+            """The files to take, in shares the workers take up side by side (up to ``ingest_shares``; a
+            body's files in one share, in order): a month of 300 councils' files is not one worker's queue."""
             from totalplace.ingest import receive
 
-            return receive.fetch(Settings(), _contract(*key))
+            settings = Settings()
+            return receive.shares(settings, receive.fetch(settings, _contract(*key)), settings.ingest_shares)
 
         @task
         def load(file_ids: list[int]) -> list[int]:
@@ -95,7 +98,8 @@ def build_ingest_dag(contract: Contract):
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
             return counts
 
-        publish(validate(load(fetch())))
+        # each share goes through land, gate and publish as its own mapped task instances
+        publish.expand(file_ids=validate.expand(file_ids=load.expand(file_ids=fetch())))
 
     return ingest()
 

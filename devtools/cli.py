@@ -23,10 +23,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split
 @guarded
 def bench(
     rows: Annotated[int, typer.Option(help="Base size: police files of rows/4, rows, 5 x rows and ~2 GB.")] = 1_000_000,
+    national_scale: Annotated[float, typer.Option(help="Size of the national month (1: 43 police forces, 300 "
+                                                       "councils, 40 NHS bodies; 0.1: a tenth).")] = 1.0,
+    only_scheduled: Annotated[bool, typer.Option(help="Only the figures under the scheduler (latency, national "
+                                                       "month).")] = False,
 ) -> None:
     """Measure loads, the gate, dbt builds, Airflow and memory against their baselines (see README)."""
     s = settings()
-    results = benchmod.run_bench(s, rows=rows, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    say = lambda msg: console.print(f"[dim]{msg}[/]")  # noqa: E731
+    results = (benchmod.run_scheduled_bench(s, national_scale=national_scale, progress=say) if only_scheduled
+               else benchmod.run_bench(s, rows=rows, progress=say, national_scale=national_scale))
     table = Table(title=f"Benchmark (base {rows:,} rows)")
     for col in ("figure", "value", "baseline", "ratio", "target", "pass"):
         table.add_column(col)

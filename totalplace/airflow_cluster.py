@@ -113,6 +113,7 @@ def celery_environment(settings: Settings, metadata: str, redis_port: int) -> di
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "totalplace.celery_config.CELERY_CONFIG",
         # the triggerer lists the inboxes every few seconds: tell the scheduler about new DAG runs soon
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",

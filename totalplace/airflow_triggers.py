@@ -63,30 +63,40 @@ async def _snapshots(poll_seconds: float) -> AsyncIterator[dict[str, list[str]]]
     A file without a ``.done`` marker is complete once its size and time were the same
     ``sftp_settle_seconds`` ago (seen over polls, never by sleeping). A poll that fails (the SFTP server
     restarting) is logged and tried again: the watcher never ends."""
-    from totalplace.ingest.receive import inbox_listing
+    from totalplace.ingest.receive import InboxLister
     from totalplace.settings import Settings
 
-    logging.getLogger("paramiko").setLevel(logging.WARNING)  # a login per account per poll: not news
+    settings = Settings()
+    lister = InboxLister(settings)
+    logging.getLogger("paramiko").setLevel(logging.WARNING)  # a login per account: not news
     first_seen: dict[tuple[str, str], tuple[tuple[int, float], float]] = {}
-    while True:
-        settings = Settings()
-        try:
-            listing = await asyncio.to_thread(inbox_listing, settings)
-        except Exception:  # noqa: BLE001 - a watcher that stops is a platform that stops taking files
-            log.warning("could not list the partners' inboxes; trying again", exc_info=True)
+    try:
+        while True:
+            try:
+                listing = await asyncio.to_thread(lister)
+            except Exception:  # noqa: BLE001 - a watcher that stops is a platform that stops taking files
+                log.warning("could not list the partners' inboxes; trying again", exc_info=True)
+                await asyncio.sleep(poll_seconds)
+                continue
+            first_seen, complete = _complete(listing, first_seen, settings.sftp_settle_seconds)
+            yield complete
             await asyncio.sleep(poll_seconds)
-            continue
-        now = time.monotonic()
-        complete: dict[str, list[str]] = {}
-        seen = {}
-        for key, files in listing.items():
-            for name, (size, mtime, marked) in files.items():
-                state = (size, mtime)
-                before = first_seen.get((key, name))
-                since = before[1] if before and before[0] == state else now
-                seen[(key, name)] = (state, since)
-                if marked or now - since >= settings.sftp_settle_seconds:
-                    complete.setdefault(key, []).append(name)
-        first_seen = seen
-        yield complete
-        await asyncio.sleep(poll_seconds)
+    finally:
+        await asyncio.to_thread(lister.close)
+
+
+def _complete(listing: dict[str, dict[str, tuple[int, float, bool]]],
+              first_seen: dict[tuple[str, str], tuple[tuple[int, float], float]], settle_seconds: float):
+    """(what was seen when, {feed key: [complete files]}): marked done, or unchanged for ``settle_seconds``."""
+    now = time.monotonic()
+    complete: dict[str, list[str]] = {}
+    seen = {}
+    for key, files in listing.items():
+        for name, (size, mtime, marked) in files.items():
+            state = (size, mtime)
+            before = first_seen.get((key, name))
+            since = before[1] if before and before[0] == state else now
+            seen[(key, name)] = (state, since)
+            if marked or now - since >= settle_seconds:
+                complete.setdefault(key, []).append(name)
+    return seen, complete

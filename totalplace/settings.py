@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=20 * 2**30, ge=1, description="Bytes a partner's inbox may hold at once (no new upload beyond it).")
     sftp_max_account_files: int = Field(
         default=1000, ge=1, description="Files a partner's inbox may hold at once (no new upload beyond it).")
+    ingest_shares: int = Field(
+        default=4, ge=1, description="Shares the files of one ingest run are dealt into, each landed, gated and "
+        "published by its own task instances - so several workers take one feed's files side by side.")
     inbox_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often the triggerer's watcher lists the partners' inboxes (seconds): "
         "a complete file starts its feed's ingest within about this long.")

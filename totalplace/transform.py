@@ -71,7 +71,10 @@ def audit(settings: Settings, built: dict) -> None:
 
     if not built["results"]:
         return
-    problems = audit_problems(pipeline_url(settings, "transformer"), feeds_dir=settings.feeds_dir)
+    from totalplace.build_selection import Selection
+
+    problems = audit_problems(pipeline_url(settings, "transformer"), feeds_dir=settings.feeds_dir,
+                              files=Selection.from_dict(built["selection"]).files)
     if problems:
         raise AuditFailed(f"{len(problems)} audit problem(s); the published warehouse is unchanged: "
                           + "; ".join(problems[:10]))

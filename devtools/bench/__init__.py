@@ -7,8 +7,9 @@ series) and about 2 GB (loader memory), council spend in cp1252 at rows, a socia
 workbook at rows/5, a pandas peer on rows/10 extrapolated to rows. Then dbt: a full build of the
 warehouse holding every police row loaded, an incremental one after a new month (of what the
 transform selects: everything downstream of the changed feed); the same full build through
-Airflow, then a partial one after another month; the parse time of every DAG file; and a small file's time from SFTP upload to
-published. Results go to ``<state>/bench.json`` as ``{figure, value, unit, baseline, ratio, target, pass}``.
+Airflow, then a partial one after another month; the parse time of every DAG file; then, under a real
+scheduler with two Celery workers (``scheduled.py``), a small file's drop -> published and -> site, and a
+national month of files dropped at once (``national.py``). Results go to ``<state>/bench.json`` as ``{figure, value, unit, baseline, ratio, target, pass}``.
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def new_month_selection(settings: Settings, url: str, load: Callable[[], object]
 
 
 def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[str], None] = lambda _: None,
-              light: bool = False) -> list[dict]:
-    """Every figure (``light``: without the 2 GB file, the Airflow runs and the SFTP drop - for the smoke test)."""
+              light: bool = False, national_scale: float = 1.0) -> list[dict]:
+    """Every figure (``light``: without the 2 GB file and the Airflow runs - for the smoke test).
+    ``national_scale`` sizes the national month (1: 43 forces, 300 councils, 40 NHS bodies)."""
     from devtools.bench import build, data, loads
     from totalplace import services
     from totalplace.reference import load_reference
@@ -213,13 +215,37 @@ def run_bench(settings: Settings, *, rows: int = 1_000_000, progress: Callable[[
             "warehouse build through Airflow after a new month (partial, write-audit-publish) / the full one",
             build.airflow_build(bench).seconds, baseline=whole[0].seconds)])
 
-    progress("a small monthly file from SFTP upload to published ...")
     small = data.police_month(folder, base, min(1000, rows), "2020-07")
 
-    def latency() -> list[dict]:
-        total, dag_run = build.drop_to_published(bench, small, "city_of_london_police", "street_crime")
-        return [figure("drop to published, one 1,000-row police file (upload + ingest DAG run)", total),
-                figure("  of which the ingest DAG run (the scheduler adds up to one 60 s sensor poke)", dag_run)]
+    def scheduled() -> list[dict]:
+        from devtools.bench.scheduled import under_the_scheduler
 
-    _attempt(results, "drop to published", latency)
+        return under_the_scheduler(bench, admin_url, folder, base, small, national_scale, figure, progress)
+
+    _attempt(results, "under the scheduler", scheduled)
+    return list(results)
+
+
+def run_scheduled_bench(settings: Settings, *, national_scale: float = 1.0,
+                        progress: Callable[[str], None] = lambda _: None) -> list[dict]:
+    """Only the figures under the scheduler (``python -m devtools bench --only-scheduled``): the small
+    file's latency and the national month, on a fresh benchmark database."""
+    from devtools.bench import data, loads
+    from devtools.bench.scheduled import under_the_scheduler
+    from totalplace import services
+    from totalplace.reference import load_reference
+
+    admin_url = services.up(settings)
+    bench = loads.bench_settings(settings, admin_url)
+    progress(f"benchmark database {loads.BENCH_DATABASE}: schemas, roles and reference data ...")
+    services.prepare_warehouse(bench, bench.warehouse_url)
+    services.ensure_manifest(bench, bench.warehouse_url)
+    load_reference(bench)
+    folder = settings.state_dir / "bench" / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    base = data.police_base(folder, 100_000)
+    small = data.police_month(folder, base, 1000, "2020-07")
+    results = _Results(results_path(settings))
+    _attempt(results, "under the scheduler", lambda: under_the_scheduler(
+        bench, admin_url, folder, base, small, national_scale, figure, progress))
     return list(results)

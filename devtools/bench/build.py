@@ -132,32 +132,3 @@ def dag_parse_seconds(settings: Settings) -> dict[str, tuple[float, int]]:
             raise RuntimeError(f"{path.name} has import errors")
         times[path.name] = (float(seconds), int(dags))
     return times
-
-
-def drop_to_published(settings: Settings, path, account: str, feed: str) -> tuple[float, float]:
-    """(seconds of the SFTP upload and the ingest DAG run that publishes the file, of which the DAG
-    run) for one file: uploaded as a partner would, then the feed's ingest DAG run as the scheduler
-    would start it (``dag.test()`` in a started Airflow, see ``run_dag``; the sensor's poke interval
-    comes on top under the scheduler)."""
-    from connectors.sftp import open_account
-    from totalplace import sftp_server
-    from totalplace.partners import registry
-    from totalplace.warehouse import connect
-
-    agency = registry(settings).by_account(account).agency_type
-    sftp_server.ensure_accounts(settings)
-    sftp_server.start_background(settings)
-    try:
-        start = time.perf_counter()
-        with open_account(settings, account) as session:
-            session.upload(path, feed)
-        upload = time.perf_counter() - start
-        dag_run = run_dag(settings, f"ingest_{agency}__{feed}").seconds
-        with connect(settings.warehouse_url) as conn:
-            published = conn.execute("select 1 from ops.file_ledger where name = %s and status = 'published'",
-                                     (path.name,)).fetchone()
-        if published is None:
-            raise RuntimeError(f"{path.name} was not published")
-        return upload + dag_run, dag_run
-    finally:
-        sftp_server.stop_background(settings)

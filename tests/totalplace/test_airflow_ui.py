@@ -10,8 +10,8 @@ import socket
 import time
 
 import pytest
-from airflow_running import RunningAirflow, drop, until
 
+from devtools.airflow_running import RunningAirflow, drop, until
 from totalplace.airflow_env import settings_environment
 from totalplace.settings import PROJECT_ROOT
 from totalplace.warehouse import connect

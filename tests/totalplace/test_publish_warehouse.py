@@ -82,3 +82,31 @@ def test_only_incremental_tables_are_carried_into_the_build(settings):
                              "where n.nspname = 'intermediate__build' order by 1").fetchall()
         assert built == [("counted_before", "r")]
         assert conn.execute("select crimes from intermediate__build.counted_before").fetchone()[0] == 10
+
+
+def test_a_file_published_while_a_build_runs_is_the_next_builds_not_a_failed_audit(reference_loaded, tmp_path):
+    """Under a scheduler files keep being published while the warehouse builds: the audit holds a build
+    to the files it started with (a build once failed - and was retried - for every council file that
+    arrived during it); the next build takes the newcomer, and is held to it."""
+    s = reference_loaded
+    spend = get_contract(s.feeds_dir, "council", "spend_over_500")
+    first = ingest.ingest_local(s, spend, FIXTURES / "council" / "devon_DCCSpendingOver500_202504.csv")
+    assert first.status == "published", first.error
+    built = transform.build(s, "first")
+    late = ingest.ingest_local(s, spend, FIXTURES / "council" / "oxford_expenditure-over-500-jul-sep-2014.csv",
+                               account="oxford")
+    assert late.status == "published", late.error
+    assert late.file_id not in built["selection"]["files"]
+    # without the build's own list, the file that came after it would be a disagreement
+    assert any(f"file {late.file_id} " in p for p in audit(s.warehouse_url, feeds_dir=s.feeds_dir))
+    transform.audit(s, built)  # held to what it started with: passes
+    assert transform.publish(s, built, "first")
+    again = transform.build(s, "second")
+    assert late.file_id in again["selection"]["files"] and again["results"]
+    transform.audit(s, again)
+    with connect(s.warehouse_url) as conn:
+        transform.publish(s, again, "second")
+        held = conn.execute("select sum(amount) from marts.fct_spend where file_id = %s", (late.file_id,)).fetchone()[0]
+        raw = conn.execute("select sum(amount) from raw.council__spend_over_500 where _file_id = %s",
+                           (late.file_id,)).fetchone()[0]
+    assert held == raw

@@ -30,7 +30,7 @@ from totalplace.mappings import load_mapping
 from totalplace.reports import Problem, Rejected, build_report
 from totalplace.settings import Settings
 from totalplace.state import generated_files, private_dir
-from totalplace.warehouse import connect
+from totalplace.warehouse import connect, pipeline_url
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +98,68 @@ def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAc
     return [entry.file_id]
 
 
-def inbox_listing(settings: Settings) -> dict[str, dict[str, tuple[int, float, bool]]]:
-    """Every file waiting in the inboxes of the bodies of partners.yml, by feed key: {"<agency>__<feed>":
-    {"<account>/<name>": (size, mtime, marked done)}} - one SFTP session per account, for the
-    triggerer's watcher (``totalplace.airflow_triggers``), which decides when each is complete."""
-    from totalplace.partners import registry
+def shares(settings: Settings, file_ids: list[int], count: int) -> list[list[int]]:
+    """``file_ids`` dealt into at most ``count`` shares that workers take side by side - every file of one
+    sending body in the same share, oldest first, so a correction is always published after what it
+    corrects (two shares would race); no empty share."""
+    if not file_ids:
+        return []
+    with connect(pipeline_url(settings, "loader")) as conn:
+        senders = dict(conn.execute("select file_id, coalesce(sent_by, '') from ops.file_ledger "
+                                    "where file_id = any(%s)", (file_ids,)).fetchall())
+    by_sender: dict[str, list[int]] = {}
+    for file_id in sorted(file_ids):
+        by_sender.setdefault(senders.get(file_id, ""), []).append(file_id)
+    dealt: list[list[int]] = [[] for _ in range(max(1, min(count, len(by_sender))))]
+    for group in sorted(by_sender.values(), key=len, reverse=True):
+        min(dealt, key=len).extend(group)  # the biggest senders first, each to the lightest share
+    return [sorted(share) for share in dealt]
 
-    found: dict[str, dict[str, tuple[int, float, bool]]] = {}
-    partners = registry(settings)
-    for partner in partners.senders:
-        with open_service(settings, partner.account) as account:
-            for feed in account.waiting_feeds():
-                if feed not in partner.feeds:
-                    continue
-                files = account.waiting(feed)
-                key = f"{partner.agency_type}__{feed}"
-                found.setdefault(key, {}).update({f"{partner.account}/{name}": state for name, state in files.items()})
-    return found
+
+class InboxLister:
+    """Every file waiting in the inboxes of the bodies of partners.yml, by feed key - ``{"<agency>__<feed>":
+    {"<account>/<name>": (size, mtime, marked done)}}`` - for the triggerer's watcher
+    (``totalplace.airflow_triggers``), which decides when each is complete. Called every few seconds: it
+    keeps one SFTP session per account open between calls (hundreds of partners would otherwise be
+    hundreds of logins a poll); a session that fails is closed and opened again at the next call."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.sessions: dict[str, tuple[object, SftpAccount]] = {}
+
+    def __call__(self) -> dict[str, dict[str, tuple[int, float, bool]]]:
+        from totalplace.partners import registry
+
+        found: dict[str, dict[str, tuple[int, float, bool]]] = {}
+        for partner in registry(self.settings).senders:
+            try:
+                account = self._session(partner.account)
+                for feed in account.waiting_feeds():
+                    if feed in partner.feeds:
+                        found.setdefault(f"{partner.agency_type}__{feed}", {}).update(
+                            {f"{partner.account}/{name}": state for name, state in account.waiting(feed).items()})
+            except Exception:  # noqa: BLE001 - one account's trouble must not blind the watcher to the others
+                log.warning("could not list %s's inbox; trying again at the next poll", partner.account, exc_info=True)
+                self._close(partner.account)
+        return found
+
+    def _session(self, account: str) -> SftpAccount:
+        if account not in self.sessions:
+            opened = open_service(self.settings, account)
+            self.sessions[account] = (opened, opened.__enter__())
+        return self.sessions[account][1]
+
+    def _close(self, account: str) -> None:
+        opened, _ = self.sessions.pop(account, (None, None))
+        if opened is not None:
+            try:
+                opened.__exit__(None, None, None)
+            except Exception:  # noqa: BLE001 - closing a session that already broke
+                log.debug("closing %s's session failed", account, exc_info=True)
+
+    def close(self) -> None:
+        for account in list(self.sessions):
+            self._close(account)
 
 
 def manifest_problems(manifest: dict | None, *, sha256: str | None = None, size: int | None = None,

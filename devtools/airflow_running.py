@@ -1,5 +1,5 @@
-"""Helpers for the tests that run the platform under a real Airflow (``totalplace airflow``): start it as
-an operator would, talk to its API, drop files as partners do, and wait for what the scheduler does."""
+"""Running the platform under a real Airflow (``totalplace airflow``) as an operator would - for the tests and
+the benchmark: start it, talk to its API, drop files as partners do, and wait for what the scheduler does."""
 
 from __future__ import annotations
 

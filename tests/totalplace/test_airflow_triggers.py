@@ -1,0 +1,48 @@
+"""The inbox watcher's rules, without a triggerer: when a file counts as complete, and that each file is
+announced once (the end-to-end path - a drop starting the ingest under a real triggerer - is run by
+test_airflow_ui.py and test_airflow_cluster.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from totalplace.airflow_triggers import InboxTrigger, _complete
+
+
+def test_a_file_is_complete_when_marked_done_or_unchanged_for_the_settle_time():
+    listing = {"police__street_crime": {"met_police/a.csv": (100, 1.0, True), "met_police/b.csv": (100, 1.0, False)}}
+    seen, complete = _complete(listing, {}, settle_seconds=0.2)
+    assert complete == {"police__street_crime": ["met_police/a.csv"]}  # b: first seen now, still being written?
+    time.sleep(0.25)
+    seen, complete = _complete(listing, seen, settle_seconds=0.2)
+    assert sorted(complete["police__street_crime"]) == ["met_police/a.csv", "met_police/b.csv"]
+    grown = {"police__street_crime": {"met_police/b.csv": (200, 2.0, False)}}
+    seen, complete = _complete(grown, seen, settle_seconds=0.2)
+    assert complete == {}  # it grew: the settle time starts again
+
+
+def test_each_complete_file_of_its_feed_is_announced_once():
+    trigger = InboxTrigger(agency="council", feed="spend_over_500", poll_seconds=1)
+    polls = [
+        {"council__spend_over_500": ["leeds/a.csv"], "police__street_crime": ["met_police/x.csv"]},
+        {"council__spend_over_500": ["leeds/a.csv", "devon/b.csv"]},  # a still waits: not announced again
+        {},  # both taken by the ingest
+        {"council__spend_over_500": ["leeds/a.csv"]},  # sent again: a new file to announce
+    ]
+
+    async def stream():
+        for poll in polls:
+            yield poll
+
+    async def collect():
+        return [event.payload async for event in trigger.filter_shared_stream(stream())]
+
+    events = asyncio.run(collect())
+    assert [e["files"] for e in events] == [["leeds/a.csv"], ["devon/b.csv"], ["leeds/a.csv"]]
+    assert {e["feed"] for e in events} == {"council/spend_over_500"}
+    # every feed's watcher shares one poll of the inboxes; the trigger survives serialisation as is
+    other = InboxTrigger(agency="police", feed="street_crime", poll_seconds=1)
+    assert trigger.shared_stream_key() == other.shared_stream_key()
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "totalplace.airflow_triggers.InboxTrigger" and InboxTrigger(**kwargs).feed == "spend_over_500"
