@@ -132,3 +132,21 @@ def test_the_checker_sees_an_upward_import(tmp_path, graph):
     fake.write_text("from totalplace.ingest.land import load\n", encoding="utf-8")
     assert "totalplace.ingest.land" in imports_of(fake)
     assert path.exists()
+
+
+AIRFLOW_AT_IMPORT = ("airflow", "totalplace.airflow_triggers", "totalplace.airflow_cluster", "totalplace.celery_config",
+                     "dags")
+
+
+def test_no_test_module_imports_airflow_when_collected():
+    """Airflow reads AIRFLOW_HOME when first imported: a test module importing it at collection bound
+    every later dag.test() of that pytest worker to a database that did not exist (nine tests failed so).
+    Imports of Airflow, or of modules that import it at their top, belong inside the tests."""
+    found = []
+    for path in (PROJECT_ROOT / "tests").rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{path.relative_to(PROJECT_ROOT)}: {n}" for n in names
+                      if any(n == m or n.startswith(m + ".") for m in AIRFLOW_AT_IMPORT)]
+    assert not found, found

@@ -12,7 +12,6 @@ next warehouse build.
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +19,7 @@ from psycopg import sql
 
 from totalplace.access import audit
 from totalplace.agreements import NoAgreement, load_agreements
+from totalplace.ingest.kept import discard_file
 from totalplace.settings import Settings
 from totalplace.warehouse import connect, pipeline_url, with_lock_retries
 
@@ -90,7 +90,7 @@ def purge_expired(settings: Settings, now: datetime | None = None) -> Purged:
         # detaching a partition of raw takes an ACCESS EXCLUSIVE lock: never queue readers behind it
         rows = with_lock_retries(url, purge, what=f"purging file {entry['file_id']}", settings=settings)
         # the bytes go after the commit: a crash in between leaves bytes to delete next time, never rows
-        shutil.rmtree(settings.files_dir / entry["agency"] / entry["feed"] / str(entry["file_id"]), ignore_errors=True)
+        discard_file(settings, entry["agency"], entry["feed"], entry["file_id"])
         result.files.append(entry["file_id"])
         result.rows += rows
         log.info("purged file %s (%s/%s %s, %s): %d rows, kept %d days", entry["file_id"], entry["agency"],

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         default=20 * 2**30, ge=1, description="Bytes a partner's inbox may hold at once (no new upload beyond it).")
     sftp_max_account_files: int = Field(
         default=1000, ge=1, description="Files a partner's inbox may hold at once (no new upload beyond it).")
+    files_store_url: str | None = Field(
+        default=None, description="Where each received file is kept for the tasks after `fetch`, which may run on "
+        "other workers: a folder every worker mounts, or an fsspec URL such as s3://bucket/files (with s3fs). "
+        "Default: <state>/files (one machine).")
     ingest_shares: int = Field(
         default=4, ge=1, description="Shares the files of one ingest run are dealt into, each landed, gated and "
         "published by its own task instances - so several workers take one feed's files side by side.")

@@ -1,7 +1,8 @@
 """The deployed path: `totalplace airflow --workers 2` - API server, scheduler, DAG processor, triggerer,
 Redis and two Celery workers on a PostgreSQL metadata database - takes files that partners of every
-agency drop at once, with no command: the triggerer's watchers start each feed's ingest, the scheduler
-hands the tasks to both workers, the marts are rebuilt and the site rewritten.
+agency type (police, council, NHS, housing) drop at once, with no command: the triggerer's watchers
+start each feed's ingest, the scheduler hands the tasks to both workers, the marts are rebuilt and the
+site rewritten.
 
 The books are checked after: every file dropped ends published or quarantined with a report, each
 published file's rows are in raw once, no task failed or was retried, no deadlock in any log, and both
@@ -19,7 +20,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from devtools.airflow_running import RunningAirflow, drop, until
+from devtools.generate_data import london_lads, write_homelessness_csv
 from totalplace.airflow_env import settings_environment
+from totalplace.reference import REFERENCE_DIR
 from totalplace.settings import PROJECT_ROOT
 from totalplace.warehouse import connect, sqlalchemy_url
 
@@ -48,7 +51,9 @@ def test_files_of_every_agency_dropped_at_once_are_taken_by_the_scheduler_on_two
            "TOTALPLACE_AIRFLOW_DATABASE_URL": sqlalchemy_url(make_conninfo(warehouse_url, dbname=metadata)),
            "TOTALPLACE_INBOX_POLL_SECONDS": "1"}
     airflow = RunningAirflow(env, tmp_path / "airflow.log", workers=2)
-    drops = [  # (account, feed, file): four agency types, three councils on one feed, one damaged file
+    homelessness = write_homelessness_csv(tmp_path / "homelessness-2021-Q1.csv",
+                                          london_lads(REFERENCE_DIR / "ons_lsoa_lookup.csv"))
+    drops = [  # (account, feed, file): every agency type, three councils on one feed, one damaged file
         ("city_of_london_police", "street_crime", FIXTURES / "police" / "2020-01-city-of-london-street.csv"),
         ("city_of_london_police", "street_crime", _damaged(tmp_path)),
         ("devon", "spend_over_500", FIXTURES / "council" / "devon_DCCSpendingOver500_202504.csv"),
@@ -56,11 +61,13 @@ def test_files_of_every_agency_dropped_at_once_are_taken_by_the_scheduler_on_two
         ("oxford", "spend_over_500", FIXTURES / "council" / "oxford_expenditure-over-500-jul-sep-2014.csv"),
         ("anytown_icb", "gp_registered_patients", FIXTURES / "nhs" / "nhsd_gp-reg-pat-prac-all_2021-01.csv"),
         ("mhclg", "revenue_outturn", FIXTURES / "finance" / "mhclg_RA_2021-22_data_by_LA.csv"),
+        ("anytown_homes", "homelessness", homelessness),
     ]
     try:
         airflow.login()
         needed = {"ingest_police__street_crime", "ingest_council__spend_over_500", "ingest_nhs__gp_registered_patients",
-                  "ingest_council__revenue_outturn", "transform__dbt_build", "publish__place_profiles"}
+                  "ingest_council__revenue_outturn", "ingest_housing__homelessness", "transform__dbt_build",
+                  "publish__place_profiles"}
         assert until(lambda: needed <= airflow.dag_ids(), 240, step=3), airflow.dag_ids()
         time.sleep(5)  # the triggerer picks up the watchers of DAGs it has just been given
         started = time.time()
@@ -127,7 +134,7 @@ def test_files_of_every_agency_dropped_at_once_are_taken_by_the_scheduler_on_two
         assert {"worker1", "worker2"} <= hosts, hosts
         logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "airflow").rglob("*.log"))
         assert "deadlock detected" not in logs.lower()
-        print(f"\n{len(drops)} files of 4 agency types: all outcomes {published_at - started:.0f} s after the "
+        print(f"\n{len(drops)} files of every agency type: all outcomes {published_at - started:.0f} s after the "
               f"last drop began, marts and site {done - started:.0f} s; tasks per worker: "
               + ", ".join(f"{h} {sum(1 for t in ran if t['hostname'].startswith(h + '@'))}" for h in sorted(hosts)))
     finally:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from totalplace.airflow_triggers import InboxTrigger, _complete
 
+def test_a_file_is_complete_when_marked_done_or_unchanged_for_the_settle_time(airflow_home):
+    # Airflow is imported only once this worker's AIRFLOW_HOME is set (airflow_home): imported at
+    # collection, it would bind every later dag.test() of the worker to a database that does not exist
+    from totalplace.airflow_triggers import _complete
 
-def test_a_file_is_complete_when_marked_done_or_unchanged_for_the_settle_time():
     listing = {"police__street_crime": {"met_police/a.csv": (100, 1.0, True), "met_police/b.csv": (100, 1.0, False)}}
     seen, complete = _complete(listing, {}, settle_seconds=0.2)
     assert complete == {"police__street_crime": ["met_police/a.csv"]}  # b: first seen now, still being written?
@@ -22,7 +24,9 @@ def test_a_file_is_complete_when_marked_done_or_unchanged_for_the_settle_time():
     assert complete == {}  # it grew: the settle time starts again
 
 
-def test_each_complete_file_of_its_feed_is_announced_once():
+def test_each_complete_file_of_its_feed_is_announced_once(airflow_home):
+    from totalplace.airflow_triggers import InboxTrigger
+
     trigger = InboxTrigger(agency="council", feed="spend_over_500", poll_seconds=1)
     polls = [
         {"council__spend_over_500": ["leeds/a.csv"], "police__street_crime": ["met_police/x.csv"]},

@@ -13,7 +13,7 @@ import logging
 from expectations.gate import GateResult, run_gate
 from totalplace.contracts import Contract
 from totalplace.ingest import ledger
-from totalplace.ingest.kept import local_path
+from totalplace.ingest.kept import local_copy
 from totalplace.ingest.outcome import could_not, fault_of
 from totalplace.ingest.read import match_file, tabular_source
 from totalplace.ingest.tables import landing_table
@@ -33,7 +33,7 @@ def validate(settings: Settings, contract: Contract, file_id: int) -> bool | Non
     if entry is None or entry.status != "validating":
         return None
     try:
-        source = tabular_source(local_path(settings, contract, file_id, entry.name), contract)
+        source = tabular_source(local_copy(settings, contract, file_id, entry.name), contract)
         mapping, _ = load_mapping(settings.feeds_dir, contract, entry.sent_by)
         match = match_file(source, contract, (entry.report or {}).get("encoding"), mapping)
         table = landing_table(contract, file_id)

@@ -29,7 +29,7 @@ from expectations.rows import repeated_rows, rows_not_adding_up
 from expectations.spend import spend_problems
 from totalplace.contracts import Contract
 from totalplace.ingest import checkpoints, ledger
-from totalplace.ingest.kept import local_path
+from totalplace.ingest.kept import local_copy
 from totalplace.ingest.outcome import could_not, fault_of
 from totalplace.ingest.pseudonymise import row_transform, undeclared_identifiers
 from totalplace.ingest.quarantine import quarantine
@@ -52,7 +52,7 @@ def load(settings: Settings, contract: Contract, file_id: int, *, notify: bool =
         if entry is None or entry.status in ledger.FINAL:
             return entry.status if entry else "missing"
         ledger.transition(conn, file_id, "loading")
-    path = local_path(settings, contract, file_id, entry.name)
+    path = local_copy(settings, contract, file_id, entry.name)  # from the store, on whichever worker
     table = landing_table(contract, file_id)
     try:
         sharing = sharing_for(settings, contract, entry.sent_by, entry.received_at.date())

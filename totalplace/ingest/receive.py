@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,7 @@ from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifi
 from connectors.sftp import RemoteFile, SftpAccount, open_service
 from totalplace.contracts import Contract
 from totalplace.ingest import ledger
-from totalplace.ingest.kept import discard_kept, local_path
+from totalplace.ingest.kept import discard_kept, keep
 from totalplace.ingest.outbox import send_report
 from totalplace.ingest.pseudonymise import load_key, load_postcode_lookup
 from totalplace.ingest.quarantine import quarantine
@@ -29,7 +28,7 @@ from totalplace.ingest.tables import landing_table, prepare
 from totalplace.mappings import load_mapping
 from totalplace.reports import Problem, Rejected, build_report
 from totalplace.settings import Settings
-from totalplace.state import generated_files, private_dir
+from totalplace.state import generated_files
 from totalplace.warehouse import connect, pipeline_url
 
 log = logging.getLogger(__name__)
@@ -178,25 +177,14 @@ def manifest_problems(manifest: dict | None, *, sha256: str | None = None, size:
 
 def record_and_keep(conn, settings: Settings, contract: Contract, source: Path, name: str, sha256: str, size: int,
                     *, move: bool, account: str | None = None, sent_by: str | None = None) -> ledger.LedgerEntry:
-    """Enter a file in the ledger and keep its bytes under ``files/<agency>/<feed>/<file_id>/``.
+    """Enter a file in the ledger and put its bytes in the platform's store (``kept``) under its id.
 
     ``move`` takes the source (a download); otherwise it is hard-linked, or copied across disks.
     """
     entry = ledger.record_received(conn, agency=contract.agency, feed=contract.feed, name=name, sha256=sha256,
                                    size=size, sent_by=sent_by or sender(settings, contract, account), account=account,
                                    publisher=contract.publisher or None, synthetic=sha256 in generated_files(settings))
-    final = local_path(settings, contract, entry.file_id, name)
-    private_dir(final.parent, settings)
-    # the folder is 0700 (a hard link to the caller's own file keeps that file's mode; nobody else gets in)
-    if move:
-        source.replace(final)
-        final.chmod(0o600)
-    else:
-        try:
-            os.link(source, final)  # no second copy of a big file when it is on the same disk
-        except OSError:
-            shutil.copyfile(source, final)
-            final.chmod(0o600)
+    keep(settings, contract, entry.file_id, name, source, move=move)
     return entry
 
 

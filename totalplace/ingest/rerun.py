@@ -14,7 +14,7 @@ from psycopg import sql
 from totalplace.contracts import Contract
 from totalplace.ingest import ledger
 from totalplace.ingest.gate import validate
-from totalplace.ingest.kept import local_path
+from totalplace.ingest.kept import is_kept
 from totalplace.ingest.land import load
 from totalplace.ingest.outcome import Outcome
 from totalplace.ingest.publish import publish
@@ -37,7 +37,7 @@ def reprocess(settings: Settings, contract: Contract, file_id: int, *, notify: b
             raise ValueError(f"file {file_id} cannot be run again: retention deleted it on {entry.purged_at:%Y-%m-%d}")
         if entry.status in ("published", "duplicate", "superseded"):
             return Outcome(file_id, entry.name, entry.status, entry.rows, entry.error)
-        if not local_path(settings, contract, file_id, entry.name).exists():
+        if not is_kept(settings, contract, file_id, entry.name):
             raise ValueError(f"file {file_id} cannot be run again: it was not kept (a rejected file that holds person "
                              "identifiers is deleted) - ask the sender to send it again")
         if entry.status in ("quarantined", "failed"):
