@@ -10,7 +10,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY totalplace ./totalplace
 COPY connectors ./connectors
 COPY expectations ./expectations
-RUN pip install -c constraints.txt ".[celery]" && pip check \
+RUN pip install -c constraints.txt ".[celery,s3]" && pip check \
     && useradd --create-home --uid 50000 airflow
 COPY dags ./dags
 COPY feeds ./feeds

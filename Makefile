@@ -24,7 +24,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,celery,s3]'
 	$(BIN)/python -m pip check
 	@touch $(STAMP)
 

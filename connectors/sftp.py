@@ -81,6 +81,10 @@ class SftpAccount:
         self._client = client
         self.account = account
         self.sftp = client.open_sftp()
+        # a server that stops answering fails a request after a minute instead of hanging its caller (the
+        # watcher keeps sessions open for hours); keepalives find a dead connection between polls
+        self.sftp.get_channel().settimeout(60)
+        client.get_transport().set_keepalive(30)
 
     # ---- listing and the completeness rule ----
     def list_bytes(self, path: str | bytes) -> dict[bytes, SFTPAttributes]:
@@ -151,19 +155,10 @@ class SftpAccount:
         return {display_name(n): (listing[n].st_size or 0, listing[n].st_mtime or 0, n + b".done" in listing)
                 for n in self._candidates(listing)}
 
-    def waiting_feeds(self) -> list[str]:
-        """Feed folders of this account's inbox that hold at least one candidate file."""
-        feeds = []
-        try:
-            entries = self.list_bytes("inbox")
-        except FileNotFoundError:
-            return []
-        for raw, e in entries.items():
-            feed = clean_name(raw)
-            if feed is not None and e.st_mode is not None and stat.S_ISDIR(e.st_mode):
-                if self._candidates(self._listing(feed)):
-                    feeds.append(feed)
-        return sorted(feeds)
+    def folder_mtime(self, path: str) -> int | None:
+        """A folder's modification time as the server gives it (whole seconds): it moves when a file in
+        it is added, renamed or removed - one request, where a listing is several."""
+        return self.sftp.stat(path).st_mtime
 
     # ---- transfer ----
     def download(self, remote: RemoteFile, local: Path) -> tuple[str, int]:
@@ -286,16 +281,20 @@ def _session(settings: Settings, account: str, **auth) -> Iterator[SftpAccount]:
         if settings.sftp_known_hosts:
             client.load_host_keys(str(settings.sftp_known_hosts))
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(
-        settings.sftp_host,
-        port=settings.resolved_sftp_port(),
-        username=account,
-        look_for_keys=False,
-        allow_agent=False,
-        timeout=15,
-        **auth,
-    )
-    session = SftpAccount(client, account)
+    try:
+        client.connect(
+            settings.sftp_host,
+            port=settings.resolved_sftp_port(),
+            username=account,
+            look_for_keys=False,
+            allow_agent=False,
+            timeout=15,
+            **auth,
+        )
+        session = SftpAccount(client, account)
+    except BaseException:
+        client.close()  # a refused login leaves no transport thread behind
+        raise
     try:
         yield session
     finally:

@@ -63,13 +63,16 @@ def build_ingest_dag(contract: Contract):
     )
     def ingest():
         @task
-        def fetch() -> list[list[int]]:
-            """The files to take, in shares the workers take up side by side (up to ``ingest_shares``; a
-            body's files in one share, in order): a month of 300 councils' files is not one worker's queue."""
+        def fetch(triggering_asset_events=None) -> list[list[int]]:
+            """The files to take - from the inboxes the watcher announced files in, or every sender's when
+            the run has another start - in shares the workers take up side by side (up to ``ingest_shares``;
+            a body's files in one share, in order): a month of 300 councils' files is not one worker's queue."""
             from totalplace.ingest import receive
 
             settings = Settings()
-            return receive.shares(settings, receive.fetch(settings, _contract(*key)), settings.ingest_shares)
+            events = triggering_asset_events or {}
+            accounts = receive.announced_accounts([e.extra for asset in events for e in events[asset]])
+            return receive.shares(settings, receive.fetch(settings, _contract(*key), accounts), settings.ingest_shares)
 
         @task
         def load(file_ids: list[int]) -> list[int]:

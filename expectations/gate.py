@@ -21,6 +21,7 @@ from totalplace.warehouse import sqlalchemy_url
 log = logging.getLogger(__name__)
 
 EXAMPLES_PER_PROBLEM = 10
+GATE_APPLICATION = "totalplace-gate"
 
 
 @dataclass
@@ -72,13 +73,82 @@ def _problem_from(result: Any, match: HeaderMatch) -> Problem:
     )
 
 
+class GateError(RuntimeError):
+    """The gate could not judge the file: a check's query raised instead of answering. Never a verdict on
+    the file's rows - that quarantined good files with problems that were not in them. Whose fault it is
+    follows the database error the query raised (``totalplace.ingest.outcome.fault_of`` reads its
+    ``sqlstate``): the
+    platform's (the warehouse out of connections, restarting: the task is retried), the file's (a value
+    the query cannot compute), or unknown (quarantined with its copy kept, to run again)."""
+
+    def __init__(self, message: str, sqlstate: str | None = None, fault: str | None = None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        """The SQLSTATE of the error the query raised, when GX names one."""
+        self.fault = fault
+        """Whose fault, when the gate knows better than the SQLSTATE."""
+
+
+def _sqlstate(message: str) -> str | None:
+    """The SQLSTATE of the psycopg error GX names at the start of its message, ``(psycopg.errors.X) ...``;
+    a connection that failed, which has none, counts as the platform's (08)."""
+    import re
+
+    import psycopg
+
+    found = re.search(r"\(psycopg\.(?:errors\.)?(\w+)\)", message)
+    if not found:
+        return None
+    error = getattr(psycopg.errors, found[1], None) or getattr(psycopg, found[1], None)
+    if error is not None and getattr(error, "sqlstate", None):
+        return error.sqlstate
+    if error is not None and issubclass(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return "08000"
+    return None
+
+
+def _raised(result: Any) -> str | None:
+    """The error an expectation's query raised, if it raised one. GX keeps it in ``exception_info``,
+    either flat or by metric, and reports the expectation as failed."""
+    info = getattr(result, "exception_info", None) or {}
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an error")
+    return None
+
+
+def _judged(results: list[Any], table: str) -> list[Any]:
+    """The results, once none of them is an error instead of a verdict (GateError otherwise)."""
+    for result in results:
+        if (error := _raised(result)) is not None:
+            raise GateError(f"the gate could not check {result.expectation_config.type} on {table}: {error[:500]}",
+                            _sqlstate(error))
+    return results
+
+
 def run_gate(url: str, contract: Contract, schema: str, table: str, match: HeaderMatch) -> GateResult:
     """Validate the table ``schema.table`` (a landed file's typed table) with the contract's suite."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
+    from sqlalchemy.pool import NullPool
 
     context = gx.get_context(mode="ephemeral")
-    source = context.data_sources.add_postgres(name="warehouse", connection_string=sqlalchemy_url(url))
+    # No pool: each engine GX makes would keep its connections until the garbage collector found it, and a
+    # task gating a share of 75 files held 75 idle sessions - with two such tasks and Airflow's own, the
+    # server ran out of connections at national scale. Named, so what is open can be seen.
+    source = context.data_sources.add_postgres(
+        name="warehouse", connection_string=sqlalchemy_url(url),
+        kwargs={"poolclass": NullPool, "connect_args": {"application_name": GATE_APPLICATION}})
+    try:
+        return _validate(gx, context, source, contract, schema, table, match)
+    finally:
+        # the queries ran on the execution engine's own SQLAlchemy engine, built from the same arguments
+        for engine in (source.get_engine(), source.get_execution_engine().engine):
+            engine.dispose()
+
+
+def _validate(gx, context, source, contract: Contract, schema: str, table: str, match: HeaderMatch) -> GateResult:
     with warnings.catch_warnings():
         # GX 1.24 prefers the schema in the connection's search_path; one data source serves every schema here
         warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
@@ -93,7 +163,7 @@ def run_gate(url: str, contract: Contract, schema: str, table: str, match: Heade
     outcome = definition.run(result_format="BOOLEAN_ONLY")
     problems: list[Problem] = []
     if not outcome.success:
-        failed = {id(r.expectation_config): r for r in outcome.results if not r.success}
+        failed = {id(r.expectation_config): r for r in _judged(outcome.results, table) if not r.success}
         failing = gx.ExpectationSuite(name=f"{contract.suite_name}.failed")
         for result in failed.values():
             config = result.expectation_config
@@ -108,7 +178,10 @@ def run_gate(url: str, contract: Contract, schema: str, table: str, match: Heade
                 "partial_unexpected_count": EXAMPLES_PER_PROBLEM,
             }
         )
-        problems = [_problem_from(r, match) for r in detail.results if not r.success]
+        problems = [_problem_from(r, match) for r in _judged(detail.results, table) if not r.success]
+        if not problems:  # the two passes disagree: the data did not change, so something else did
+            raise GateError(f"the gate's second pass on {table} found none of the {len(failed)} failures of the "
+                            "first", fault="unknown")
     log.info("gate %s on %s: %d expectations, %d failed", contract.suite_name, table, len(outcome.results), len(problems))
     return GateResult(
         suite=contract.suite_name, passed=bool(outcome.success), expectations=len(outcome.results), problems=problems,

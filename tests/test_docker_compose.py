@@ -11,7 +11,7 @@ from totalplace.settings import PROJECT_ROOT
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 REQUIRED_SERVICES = {
     "warehouse", "airflow-db", "redis", "sftp", "airflow-init", "airflow-apiserver", "airflow-scheduler",
-    "airflow-dag-processor", "airflow-triggerer", "airflow-worker", "site",
+    "airflow-dag-processor", "airflow-triggerer", "airflow-worker", "site", "minio", "minio-init",
 }
 
 
@@ -144,17 +144,38 @@ def test_health_checks_use_what_their_images_have_and_the_airflow_services_share
     assert "totalplace migrate" in " ".join(services["airflow-init"]["command"])
 
 
-def test_the_image_installs_the_celery_extra_with_the_pinned_versions():
-    """The Dockerfile installs `.[celery]` under constraints.txt - the same pins `make` installs - and the
-    pins hold celery below 5.7 (whose backend broke the provider's workers)."""
+def test_the_image_installs_the_celery_and_s3_extras_with_the_pinned_versions():
+    """The Dockerfile installs `.[celery,s3]` under constraints.txt - the same pins `make` installs - and the
+    pins hold celery below 5.7 (whose backend broke the provider's workers) and s3fs at fsspec's version."""
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    assert 'pip install -c constraints.txt ".[celery]"' in dockerfile
-    assert "pip install" not in dockerfile.replace('pip install -c constraints.txt ".[celery]"', "")
+    assert 'pip install -c constraints.txt ".[celery,s3]"' in dockerfile
+    assert "pip install" not in dockerfile.replace('pip install -c constraints.txt ".[celery,s3]"', "")
     pins = dict(line.split("==", 1) for line in (PROJECT_ROOT / "constraints.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     assert pins["apache-airflow-providers-celery"].startswith("3.")
     major, minor, *_ = (int(p) for p in pins["celery"].split("."))
     assert (major, minor) < (5, 7)
     assert "redis" in pins and "kombu" in pins
+    assert pins["s3fs"] == pins["fsspec"]  # s3fs releases with fsspec and requires that very version
     makefile = (PROJECT_ROOT / "Makefile").read_text()
-    assert "-c constraints.txt -e '.[dev,celery]'" in makefile
+    assert "-c constraints.txt -e '.[dev,celery,s3]'" in makefile
+
+
+def test_every_worker_reaches_one_files_store_minio_with_a_private_bucket():
+    """Files between tasks go through an S3 store every Airflow service reaches (fetch on one worker, load
+    on another), made before any of them starts; its keys come from .env, never from the file."""
+    compose = load()
+    services = compose["services"]
+    common = compose["x-airflow-common"]["environment"]
+    assert common["TOTALPLACE_FILES_STORE_URL"].startswith("s3://${FILES_BUCKET}")
+    assert common["AWS_ENDPOINT_URL"] == "http://minio:9000"
+    assert common["AWS_SECRET_ACCESS_KEY"] == "${MINIO_ROOT_PASSWORD}"
+    for name, service in services.items():
+        if name.startswith("airflow-") and name not in ("airflow-db", "airflow-init"):
+            assert service["environment"]["TOTALPLACE_FILES_STORE_URL"] == common["TOTALPLACE_FILES_STORE_URL"]
+            assert service["depends_on"]["minio-init"] == {"condition": "service_completed_successfully"}, name
+    assert "files-store:/data" in services["minio"]["volumes"] and "ports" not in services["minio"]
+    assert services["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+    init = " ".join(services["minio-init"]["entrypoint"])
+    assert "mc mb --ignore-existing" in init and "mc anonymous set none" in init
+    assert services["minio-init"]["depends_on"]["minio"] == {"condition": "service_healthy"}

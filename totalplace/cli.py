@@ -183,6 +183,7 @@ def status(
     where = "local server" if st.sftp_local else "external server"
     console.print(f"sftp       {st.sftp_address or '-'}  ({where}, {'running' if st.sftp_up else 'not running'})")
     console.print(f"dbt        manifest {'present' if st.manifest_present else 'missing'} at {st.manifest}")
+    console.print(f"watcher    {services.watcher_summary(s)}", markup=False)
     if show_credentials and s.credentials_file.exists():
         for account, password in json.loads(s.credentials_file.read_text()).items():
             console.print(f"account    {account}: {password}")

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.sftp import open_service
 from totalplace import airflow_runner, build_selection, services
 from totalplace.contracts import load_contracts
-from totalplace.ingest import ledger
+from totalplace.ingest import ledger, receive
 from totalplace.partners import registry
 from totalplace.settings import Settings
 from totalplace.warehouse import connect
@@ -55,11 +54,7 @@ def feeds_with_work(settings: Settings, url: str) -> list[str]:
         for key, c in contracts.items():
             if ledger.pending_for_feed(conn, c.agency, c.feed):
                 keys.add(key)
-    for partner in partners.senders:
-        with open_service(settings, partner.account) as account:
-            for feed in account.waiting_feeds():
-                if f"{partner.agency_type}__{feed}" in contracts:
-                    keys.add(f"{partner.agency_type}__{feed}")
+    keys |= {key for key in receive.waiting_files(settings) if key in contracts}
     return sorted(keys)
 
 

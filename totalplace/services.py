@@ -71,6 +71,26 @@ def prepare_warehouse(settings: Settings, url: str) -> list[str]:
     return changes
 
 
+def watcher_summary(settings: Settings, now: float | None = None) -> str:
+    """One line on the triggerer's inbox watcher, from the status it writes each look
+    (``airflow_triggers.write_watch_status``): whether it looks, how often, and what it cannot reach."""
+    import json
+    import time
+
+    try:
+        seen = json.loads(settings.watch_status_file.read_text())
+        ago = (now or time.time()) - seen["looked_at"]
+        line = (f"the inbox watcher looked at {seen['accounts']} inboxes {ago:.0f} s ago, in "
+                f"{seen['look_seconds']:.1f} s (every {seen['poll_seconds']:g} s)")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "the inbox watcher has not looked yet (it runs in Airflow's triggerer: `totalplace airflow`)"
+    if ago > max(60, 10 * seen["poll_seconds"]):
+        line += " - it has stopped looking: is Airflow's triggerer running?"
+    if seen.get("unreachable"):
+        line += f"; could not list {len(seen['unreachable'])}: {', '.join(seen['unreachable'][:10])}"
+    return line
+
+
 def down(settings: Settings) -> list[str]:
     stopped = []
     if sftp_server.stop_background(settings):

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     inbox_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often the triggerer's watcher lists the partners' inboxes (seconds): "
         "a complete file starts its feed's ingest within about this long.")
+    sftp_parallel_sessions: int = Field(
+        default=8, ge=1, le=32, description="SFTP sessions the platform's connector opens at once, one per partner "
+        "account (watching the inboxes, taking files): hundreds of partners' inboxes are listed in about a second, "
+        "not one after another.")
     sftp_service_key_file: Path | None = Field(
         default=None, description="Private key the platform's connector logs in with (an external SFTP server "
         "lists its public half for every account). Default: generated in the state folder for the local server.")
@@ -183,6 +187,11 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         """Downloaded source files, kept by file_id for re-processing and audit."""
         return self.state_dir / "files"
+
+    @cached_property
+    def watch_status_file(self) -> Path:
+        """What the triggerer's inbox watcher last saw (``totalplace status`` shows it)."""
+        return self.state_dir / "inbox_watch.json"
 
     @cached_property
     def airflow_home(self) -> Path:

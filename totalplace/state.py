@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 from pathlib import Path
 
 from totalplace.settings import Settings
@@ -67,7 +68,7 @@ def write_private(path: Path, data: bytes | str) -> Path:
     SFTP server's port file was once read between its creation and its write)."""
     private_dir(path.parent)
     payload = data.encode() if isinstance(data, str) else data
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(payload)

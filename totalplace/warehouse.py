@@ -90,6 +90,10 @@ EMBEDDED_CONFIG = {
     "max_wal_senders": "0",
     # fewer checkpoints during bulk loads
     "max_wal_size": "4GB",
+    # Airflow's metadata database shares the server under `totalplace airflow --workers N`: its processes'
+    # pools, the Celery result backend and every running task's sessions went past the default 100 at
+    # national scale ("remaining connection slots are reserved"), and two gates failed with it
+    "max_connections": "300",
 }
 
 

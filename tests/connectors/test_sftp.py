@@ -56,15 +56,6 @@ def test_unmarked_file_is_taken_only_when_it_stops_growing(sftp):
         assert taken[0].size == reader.sftp.stat(path).st_size
 
 
-def test_waiting_feeds_lists_only_feeds_with_candidates(sftp, tmp_path):
-    f = tmp_path / "x.csv"
-    f.write_text("a\n")
-    with open_account(sftp, "city_of_london_police") as police:
-        assert police.waiting_feeds() == []
-        police.upload(f, "street_crime")
-        assert police.waiting_feeds() == ["street_crime"]
-
-
 def test_a_file_that_does_not_match_its_manifest_is_quarantined_not_loaded(sftp, tmp_path):
     from conftest import POLICE_SAMPLE
 

@@ -41,11 +41,18 @@ def fault_of(exc: BaseException) -> str:
 
     import psycopg
 
+    if getattr(exc, "fault", None) in ("file", "platform", "unknown"):  # an error that says whose it is
+        return exc.fault
     if isinstance(exc, psycopg.Error):
         state = exc.sqlstate or ""
         if isinstance(exc, psycopg.InterfaceError) or not state or state.startswith(PLATFORM_SQLSTATES):
             return "platform"
         return "file" if state.startswith(FILE_SQLSTATES) else "unknown"
+    if hasattr(exc, "sqlstate"):  # a database error passed on by a library (the gate's GateError)
+        state = exc.sqlstate or ""
+        if state.startswith(PLATFORM_SQLSTATES):
+            return "platform"
+        return "file" if state and state.startswith(FILE_SQLSTATES) else "unknown"
     if isinstance(exc, OSError):  # a full disk, a lost connection, a missing or unreadable kept copy
         return "platform"
     if isinstance(exc, MemoryError | csv.Error | UnicodeError | ValueError | OverflowError | RecursionError

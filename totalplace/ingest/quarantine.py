@@ -6,6 +6,8 @@ A file is quarantined whole, with a report naming row, column and problem; nothi
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 from psycopg import sql
 
@@ -13,21 +15,22 @@ from connectors.xlsx import locate_in_sheets
 from totalplace.access import protect
 from totalplace.contracts import Contract
 from totalplace.ingest import ledger
-from totalplace.ingest.kept import discard_kept, local_path
+from totalplace.ingest.kept import discard_kept, local_copy, local_path
 from totalplace.ingest.outbox import send_report
 from totalplace.ingest.outcome import Outcome
-from totalplace.ingest.read import workbook_csv
+from totalplace.ingest.read import tabular_source
 from totalplace.ingest.tables import LandingTable
 from totalplace.reports import Problem, build_report, summarise, withhold_values
 from totalplace.settings import Settings
 from totalplace.warehouse import connect
 
+log = logging.getLogger(__name__)
+
 
 def quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.LedgerEntry, table: LandingTable,
                 problems: list[Problem], *, rows: int | None, suite: str | None = None,
                 notify: bool = True, keep: bool = False) -> Outcome:
-    # a workbook's rows are named by sheet and row, as the sender sees them
-    problems = locate_in_sheets(problems, workbook_csv(local_path(settings, contract, entry.file_id, entry.name)))
+    problems = _in_sheets(settings, contract, entry, problems)
     problems = withhold_values(problems, person_level=bool(contract.person_identifiers))
     # a rejected file of people, or one holding identifiers its contract does not declare, is not kept:
     # the sender has it, and a kept copy would be person-level data in clear on the platform's disk -
@@ -59,6 +62,26 @@ def quarantine(settings: Settings, contract: Contract, url: str, entry: ledger.L
           sent_by=entry.sent_by)
     return Outcome(entry.file_id, entry.name, "quarantined", rows, error)
 
+
+def _in_sheets(settings: Settings, contract: Contract, entry: ledger.LedgerEntry,
+               problems: list[Problem]) -> list[Problem]:
+    """A workbook's rows named by sheet and row, as the sender sees them in Excel. Where the rows lie
+    is written when the workbook is read as CSV - on the worker that landed it, which need not be this
+    one: the file is taken from the store and read again here when it was not read on this machine."""
+    if not any(e.get("line") is not None for p in problems for e in p.examples):
+        return problems
+    here = local_path(settings, contract, entry.file_id, entry.name)
+    if not here.exists() and not entry.name.lower().endswith(WORKBOOK_SUFFIXES):
+        return problems  # not worth fetching a big CSV from the store to find it has no sheets
+    try:
+        source = tabular_source(local_copy(settings, contract, entry.file_id, entry.name), contract)
+    except Exception:  # noqa: BLE001 - the report goes out with lines instead of sheet rows, never not at all
+        log.warning("could not name the sheet rows of file %s", entry.file_id, exc_info=True)
+        return problems
+    return locate_in_sheets(problems, source)
+
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 
 REDACTED = "[redacted]"
 

@@ -12,9 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from connectors.names import IDENTIFIER_IN_NAME, NAME_PROBLEM, withhold_identifiers
 from connectors.sftp import RemoteFile, SftpAccount, open_service
@@ -32,35 +37,97 @@ from totalplace.state import generated_files
 from totalplace.warehouse import connect, pipeline_url
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-def fetch(settings: Settings, contract: Contract) -> list[int]:
+def fetch(settings: Settings, contract: Contract, accounts: set[str] | None = None) -> list[int]:
     """Download every complete file in ``inbox/<feed>/``, enter it in the ledger, clear the inbox.
 
     Returns the files to load: the new ones plus any a previous run left unfinished. A file whose
-    content was already decided is entered as ``duplicate`` and answered at once.
+    content was already decided is entered as ``duplicate`` and answered at once. The sending bodies'
+    inboxes are taken side by side (``sftp_parallel_sessions`` at once; each body's files in order);
+    ``accounts`` narrows them to those the inbox watcher announced files in - one login, not three
+    hundred, for one council's file. An inbox that cannot be reached does not keep the others' files
+    back: they are taken and go on, and an alert names it (its files wait for the watcher's next
+    announcement or the hourly sweep).
     """
     from totalplace.partners import registry
 
     url = prepare(settings, contract)
-    new_ids: list[int] = []
-    for partner in registry(settings).sending(contract.agency, contract.feed):
-        if partner.account is None:
-            continue
-        with open_service(settings, partner.account) as account:
+    senders = [p.account for p in registry(settings).sending(contract.agency, contract.feed)
+               if p.account is not None and (accounts is None or p.account in accounts)]
+
+    def take(account_name: str) -> list[int]:
+        taken: list[int] = []
+        with open_service(settings, account_name) as account:
             for remote in account.list_complete(contract.feed, settings.sftp_settle_seconds):
                 try:
-                    new_ids.extend(_fetch_one(settings, contract, url, account, remote))
+                    taken.extend(_fetch_one(settings, contract, url, account, remote))
                 except PermissionError as exc:
                     # a file the server may not read (put there by hand, not uploaded): the others go on
                     from totalplace.alerts import alert
 
-                    alert(settings, "file_unreadable", f"{remote.name} in {partner.account}:inbox/{contract.feed}/ "
+                    alert(settings, "file_unreadable", f"{remote.name} in {account_name}:inbox/{contract.feed}/ "
                           f"cannot be read by the SFTP server ({exc}); it was left in place - give it to the "
                           "server's user, or run `totalplace up`, which does", feed=contract.key, name=remote.name)
+        return taken
+
+    results = each_account(settings, senders, take)
     with connect(url) as conn:
         pending = ledger.pending_for_feed(conn, contract.agency, contract.feed)
-    return sorted(set(pending) | set(new_ids))
+    failed = {a: r for a, r in results.items() if isinstance(r, BaseException)}
+    if failed:
+        # the others' files go on through this run; the watcher announces what waits again (and the sweep)
+        from totalplace.alerts import alert
+
+        alert(settings, "inbox_unreachable", f"could not take the files of {contract.key} from "
+              f"{', '.join(sorted(failed))}: " + "; ".join(f"{a}: {failed[a]}" for a in sorted(failed))[:500]
+              + f" - the files of the other {len(results) - len(failed)} inboxes were taken", feed=contract.key,
+              accounts=sorted(failed))
+    return sorted(set(pending).union(*(r for r in results.values() if not isinstance(r, BaseException))))
+
+
+def each_account(settings: Settings, accounts: list[str], work: Callable[[str], T]) -> dict[str, T | Exception]:
+    """``work(account)`` for every account, ``sftp_parallel_sessions`` at a time: {account: its result,
+    or the exception it raised} - one account's trouble neither stops nor delays the others. (Each
+    call is a login and a few requests that mostly wait on the network: threads overlap the waits.)"""
+    def guarded(account: str) -> T | Exception:
+        try:
+            return work(account)
+        except Exception as exc:  # noqa: BLE001 - returned to the caller, which decides
+            log.warning("inbox of %s: %s", account, exc, exc_info=True)
+            return exc
+
+    if len(accounts) <= 1:
+        return {a: guarded(a) for a in accounts}
+    with ThreadPoolExecutor(min(settings.sftp_parallel_sessions, len(accounts)),
+                            thread_name_prefix="sftp") as pool:
+        return dict(zip(accounts, pool.map(guarded, accounts), strict=True))
+
+
+def waiting_files(settings: Settings) -> dict[str, dict[str, tuple[int, float, bool]]]:
+    """Every file waiting in a partner's inbox, by feed key: one look, as the sweep and ``totalplace
+    run`` take it (the watcher keeps its lister, and its sessions, between polls)."""
+    once = InboxLister(settings)
+    try:
+        return once()
+    finally:
+        once.close()
+
+
+def announced_accounts(extras: list[dict | None]) -> set[str] | None:
+    """The accounts the inbox watcher announced files in, from the ``extra`` of the asset events that
+    started a run (``{"payload": {"files": ["<account>/<name>", ...]}}``); None - every sending
+    account - when the run was not started by the watcher alone (a sweep, a manual run, an event
+    made by hand)."""
+    accounts: set[str] = set()
+    for extra in extras:
+        payload = (extra or {}).get("payload") if isinstance(extra, dict) else None
+        files = payload.get("files") if isinstance(payload, dict) else None
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) and "/" in f for f in files):
+            return None  # not the watcher's own announcement: nothing to narrow by
+        accounts |= {f.split("/", 1)[0] for f in files}
+    return accounts or None
 
 
 def _fetch_one(settings: Settings, contract: Contract, url: str, account: SftpAccount, remote: RemoteFile) -> list[int]:
@@ -115,41 +182,127 @@ def shares(settings: Settings, file_ids: list[int], count: int) -> list[list[int
     return [sorted(share) for share in dealt]
 
 
+FileState = tuple[int, float, bool]
+"""(size, modification time, whether its ``.done`` marker is there) of a file waiting in an inbox."""
+
+SAME_SECOND = 1.1
+"""SFTP gives a folder's modification time in whole seconds: a listing is trusted to stand for the folder
+while its time stays the same only once it was made more than this long after that time was first seen
+(a change in the same second as the listing would not move it)."""
+
+RELIST_SECONDS = 60.0
+"""Every folder is listed again at least this often, whatever its time says (a server whose folders'
+times do not move when a file arrives is then a minute late, not blind)."""
+
+
+@dataclass
+class _Folder:
+    """What the last listing of one inbox folder found, and when."""
+
+    mtime: int | None
+    files: dict[str, FileState]
+    changed_at: float
+    """When (monotonic) the folder was first seen with this modification time."""
+    listed_at: float
+    """When (monotonic) the listing began."""
+
+    def stands(self, mtime: int | None, now: float) -> bool:
+        """The listing still says what the folder holds: its time has not moved since a listing made a
+        second after that time, no file in it may still be growing (one without a ``.done`` marker is
+        watched until it is taken), and it is not due for its periodic listing."""
+        return (mtime == self.mtime and self.listed_at - self.changed_at >= SAME_SECOND
+                and now - self.listed_at < RELIST_SECONDS and all(marked for *_, marked in self.files.values()))
+
+
 class InboxLister:
     """Every file waiting in the inboxes of the bodies of partners.yml, by feed key - ``{"<agency>__<feed>":
     {"<account>/<name>": (size, mtime, marked done)}}`` - for the triggerer's watcher
-    (``totalplace.airflow_triggers``), which decides when each is complete. Called every few seconds: it
-    keeps one SFTP session per account open between calls (hundreds of partners would otherwise be
-    hundreds of logins a poll); a session that fails is closed and opened again at the next call."""
+    (``totalplace.airflow_triggers``), which decides when each is complete. Called every second or two
+    for hundreds of accounts, it asks as little as it can: one SFTP session per account kept open between
+    calls (not a login per account per poll), the accounts worked side by side (``each_account``), and a
+    folder listed again only when its modification time moved (a file added, renamed or removed) or a
+    file in it may still be growing - otherwise one ``stat`` per folder stands for its listing. A session
+    that fails is closed and opened again at the next call."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.sessions: dict[str, tuple[object, SftpAccount]] = {}
+        self._lock = threading.Lock()
+        self._folders: dict[tuple[str, str], _Folder] = {}
+        self.accounts = 0
+        """Sending accounts at the last call."""
+        self.unreachable: set[str] = set()
+        """Accounts the last call could not list (logged; tried again at the next)."""
+        self.listed = 0
+        """Folders the last call listed (the others stood on their last listing)."""
 
-    def __call__(self) -> dict[str, dict[str, tuple[int, float, bool]]]:
+    def __call__(self) -> dict[str, dict[str, FileState]]:
         from totalplace.partners import registry
 
-        found: dict[str, dict[str, tuple[int, float, bool]]] = {}
-        for partner in registry(self.settings).senders:
+        senders = registry(self.settings).senders
+        feeds = {p.account: (p.agency_type, sorted(p.feeds)) for p in senders}
+        listed = [0]
+
+        def waiting(account_name: str) -> dict[str, dict[str, FileState]]:
             try:
-                account = self._session(partner.account)
-                for feed in account.waiting_feeds():
-                    if feed in partner.feeds:
-                        found.setdefault(f"{partner.agency_type}__{feed}", {}).update(
-                            {f"{partner.account}/{name}": state for name, state in account.waiting(feed).items()})
-            except Exception:  # noqa: BLE001 - one account's trouble must not blind the watcher to the others
-                log.warning("could not list %s's inbox; trying again at the next poll", partner.account, exc_info=True)
-                self._close(partner.account)
+                session = self._session(account_name)
+                found = {}
+                for feed in feeds[account_name][1]:
+                    folder = self._folder(session, account_name, feed, listed)
+                    if folder is not None and folder.files:
+                        found[feed] = folder.files
+                return found
+            except Exception:
+                self._close(account_name)
+                raise
+
+        for gone in set(self.sessions) - set(feeds):  # a body taken out of partners.yml: logged out
+            self._close(gone)
+        self._folders = {key: folder for key, folder in self._folders.items() if key[0] in feeds}
+        found: dict[str, dict[str, FileState]] = {}
+        results = each_account(self.settings, list(feeds), waiting)
+        self.accounts, self.listed = len(results), listed[0]
+        self.unreachable = {a for a, r in results.items() if isinstance(r, BaseException)}
+        for account_name, files_by_feed in results.items():
+            if isinstance(files_by_feed, BaseException):
+                continue  # logged; tried again at the next poll, the other accounts are listed
+            for feed, files in files_by_feed.items():
+                found.setdefault(f"{feeds[account_name][0]}__{feed}", {}).update(
+                    {f"{account_name}/{name}": state for name, state in files.items()})
         return found
 
+    def _folder(self, session: SftpAccount, account: str, feed: str, listed: list[int]) -> _Folder | None:
+        """``inbox/<feed>/`` of one account: its last listing if that still stands, else a new one."""
+        key = (account, feed)
+        try:
+            mtime = session.folder_mtime(f"inbox/{feed}")
+        except FileNotFoundError:
+            self._folders.pop(key, None)
+            return None
+        now = time.monotonic()
+        before = self._folders.get(key)
+        if before is not None and before.stands(mtime, now):
+            return before
+        changed_at = before.changed_at if before is not None and before.mtime == mtime else now
+        folder = _Folder(mtime, session.waiting(feed), changed_at, now)
+        self._folders[key] = folder  # one thread per account: no two write the same key
+        with self._lock:
+            listed[0] += 1
+        return folder
+
     def _session(self, account: str) -> SftpAccount:
-        if account not in self.sessions:
+        with self._lock:
+            held = self.sessions.get(account)
+        if held is None:
             opened = open_service(self.settings, account)
-            self.sessions[account] = (opened, opened.__enter__())
-        return self.sessions[account][1]
+            held = (opened, opened.__enter__())
+            with self._lock:
+                self.sessions[account] = held
+        return held[1]
 
     def _close(self, account: str) -> None:
-        opened, _ = self.sessions.pop(account, (None, None))
+        with self._lock:
+            opened, _ = self.sessions.pop(account, (None, None))
         if opened is not None:
             try:
                 opened.__exit__(None, None, None)

@@ -49,6 +49,48 @@ def test_fetch_and_load_in_processes_with_different_local_folders_share_only_the
     assert rows == sum(1 for _ in STREET.open(encoding="utf-8")) - 1
 
 
+def test_a_workbook_quarantined_on_another_worker_still_names_its_sheet_rows(settings, tmp_path):
+    """Where a workbook's rows lie is written when it is read as CSV - on the worker that landed it: the
+    worker that quarantines it reads it again from the store (fsspec's in-memory filesystem standing for
+    S3, each worker with a local folder of its own), and the report names sheet and row."""
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    from totalplace import ingest
+    from totalplace.contracts import get_contract
+    from totalplace.ingest.kept import sha256_of
+    from totalplace.ingest.receive import record_and_keep
+    from totalplace.ingest.tables import prepare
+
+    book = tmp_path / "anytown-april.xlsx"
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Payments over £500"])
+    sheet = wb.create_sheet("April")
+    sheet.append(["Spend over £500, April 2023"])
+    sheet.append(["Body Name", "Date", "Transaction Number", "Amount", "Supplier Name", "Expense Area", "Expense Type"])
+    for day in range(1, 6):
+        sheet.append(["Anytown Council", date(2023, 4, day), f"T{day}", "twelve pounds" if day == 4 else 1000 + day,
+                      f"SUPPLIER {day}", "Parks", "Plants"])
+    wb.save(book)
+    store = "memory://totalplace-test-workbooks"
+    one, two = (settings.model_copy(update={"files_store_url": store, "state_dir": tmp_path / worker})
+                for worker in ("worker-one", "worker-two"))
+    contract = get_contract(settings.feeds_dir, "council", "spend_over_500")
+    with connect(prepare(one, contract)) as conn:
+        entry = record_and_keep(conn, one, contract, book, book.name, *sha256_of(book), move=False, sent_by="Anytown Council")
+    assert ingest.load(one, contract, entry.file_id) == "validating"
+    assert ingest.validate(one, contract, entry.file_id) is False
+    assert ingest.publish(two, contract, entry.file_id).status == "quarantined"
+    with connect(settings.warehouse_url) as conn:
+        report = conn.execute("select report from ops.file_ledger where file_id = %s", (entry.file_id,)).fetchone()[0]
+    [problem] = report["problems"]
+    [example] = problem["examples"]
+    # the fourth payment: row 6 of sheet April (title, header, three payments above)
+    assert (example["sheet"], example["sheet_row"], example["value"]) == ("April", 6, "twelve pounds")
+
+
 def test_a_store_that_is_not_a_folder_is_reached_through_fsspec(settings, police_contract, tmp_path):
     """fsspec's in-memory filesystem stands for S3 here: kept by one 'worker', copied down by another
     with its own cache, discarded from both."""

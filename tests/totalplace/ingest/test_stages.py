@@ -279,3 +279,63 @@ def test_a_fault_is_the_files_only_when_the_error_says_so(settings):
     assert fault_of(OSError(28, "No space left on device")) == "platform"
     assert fault_of(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")) == "file"
     assert fault_of(RuntimeError("something nobody foresaw")) == "unknown"
+
+
+@pytest.mark.parametrize("sqlstate", ["53300", "22012"])
+def test_a_check_whose_query_fails_is_never_a_verdict_without_problems(sftp, police_contract, sqlstate):
+    """Found at national scale: with the warehouse out of connections, GX kept the error of each check's
+    query as a failed check, and two good council files were quarantined - one with no problem at all.
+    Here the file's table is put behind a view whose full scans raise (GX's first look at the table,
+    one row, still works), so every check's query fails inside GX: with "too many connections" (53300,
+    the platform's) the task fails and is retried, nothing held against the file; with a value the query
+    cannot compute (22012, the file's) the file is quarantined, with a problem that says so."""
+    import psycopg
+
+    from totalplace.ingest.tables import landing_table
+
+    drop(sftp, POLICE_SAMPLE)
+    [file_id] = ingest.fetch(sftp, police_contract)
+    assert ingest.load(sftp, police_contract, file_id) == "validating"
+    table = landing_table(police_contract, file_id)
+    name, kept = f'"{table.schema}"."{table.typed_name}"', f'"{table.typed_name}_kept"'
+    with connect(sftp.warehouse_url) as conn:
+        owner, = conn.execute("select tableowner from pg_tables where schemaname = %s and tablename = %s",
+                              (table.schema, table.typed_name)).fetchone()
+        columns = [c for c, in conn.execute("select column_name from information_schema.columns where "
+                                            "table_schema = %s and table_name = %s order by ordinal_position",
+                                            (table.schema, table.typed_name))]
+        conn.execute(f"""create function public.fails_after_first(n bigint) returns bigint language plpgsql as $$
+                         begin if n > 1 then raise exception 'simulated' using errcode = '{sqlstate}'; end if;
+                         return n; end $$""")
+        failing = ", ".join(f'"{c}"' if c != "crime_type" else
+                            "case when public.fails_after_first(_row_number) > 0 then crime_type end as crime_type"
+                            for c in columns)
+        conn.execute(f"alter table {name} rename to {kept}")
+        conn.execute(f'create view {name} as select {failing} from "{table.schema}".{kept}')
+        conn.execute(f'alter view {name} owner to "{owner}"')
+
+    def restore():
+        with connect(sftp.warehouse_url) as conn:
+            conn.execute(f"drop view {name}")
+            conn.execute(f'alter table "{table.schema}".{kept} rename to "{table.typed_name}"')
+
+    if sqlstate == "53300":
+        with pytest.raises(Exception) as failed:
+            ingest.validate(sftp, police_contract, file_id)
+        assert ingest.fault_of(failed.value) == "platform" and "could not check" in str(failed.value), failed.value
+        with connect(sftp.warehouse_url) as conn:
+            entry = ledger.get_entry(conn, file_id)
+        assert entry.status == "validating" and "gate" not in (entry.report or {})  # no verdict held against it
+        restore()
+        assert ingest.validate(sftp, police_contract, file_id) is True  # the retry judges the file
+        assert ingest.publish(sftp, police_contract, file_id).status == "published"
+    else:
+        assert ingest.validate(sftp, police_contract, file_id) is False
+        restore()
+        outcome = ingest.publish(sftp, police_contract, file_id)
+        with connect(sftp.warehouse_url) as conn:
+            report = ledger.get_entry(conn, file_id).report
+        assert outcome.status == "quarantined" and len(report["problems"]) == 1, report["problems"]
+        assert "could not be checked" in report["problems"][0]["rule"] and "DivisionByZero" in report["problems"][0]["rule"]
+    with psycopg.connect(sftp.warehouse_url, autocommit=True) as conn:
+        conn.execute("drop function public.fails_after_first(bigint)")
