@@ -6,7 +6,7 @@ One poll of all inboxes is shared by the watchers of every feed (``shared_stream
 connector the ingest uses, and each feed's watcher fires when a file of its feed becomes complete
 by the same rule ``fetch`` applies (its ``.done`` marker, or a size and time that did not change for
 ``sftp_settle_seconds``). A watcher fires for each file it has not announced (and again for one still
-waiting ``REANNOUNCE_SECONDS`` later, backing off): the asset event starts ``ingest_<agency>__<feed>``, whose ``fetch``
+waiting ``REANNOUNCE_SECONDS`` later, backing off to ``REANNOUNCE_LONGEST``): the asset event starts ``ingest_<agency>__<feed>``, whose ``fetch``
 takes the complete files waiting in the inboxes the run's events name.
 """
 
@@ -24,9 +24,10 @@ log = logging.getLogger(__name__)
 
 CLASSPATH = "totalplace.airflow_triggers.InboxTrigger"
 
+REANNOUNCE_LONGEST = 600.0
 REANNOUNCE_SECONDS = 30.0
 """A file still waiting this long after it was announced is announced again (then after twice as long,
-and so on up to an hour: a file the ingest leaves in place - one the server may not read - does not
+and so on up to ten minutes: a file the ingest leaves in place - one the server may not read - does not
 start a run every half minute). Airflow starts an asset-triggered
 run with the events up to the first one queued for it: an event that arrives while that run waits for the
 one before to finish is in neither run's events - and a run takes files only from the inboxes its events
@@ -62,7 +63,7 @@ class InboxTrigger(BaseEventTrigger):
             if due:
                 for name in due:  # each time it is still there, twice as long before the next (to an hour)
                     wait = announced[name][1] * 2 if name in announced else REANNOUNCE_SECONDS
-                    announced[name] = (now, min(wait, 3600.0))
+                    announced[name] = (now, min(wait, REANNOUNCE_LONGEST))
                 yield TriggerEvent({"feed": f"{self.agency}/{self.feed}", "files": due})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

@@ -55,7 +55,7 @@ def test_each_complete_file_of_its_feed_is_announced_once(airflow_home):
 def test_a_file_still_waiting_is_announced_again_less_and_less_often(airflow_home, monkeypatch):
     """Airflow gives a run the asset events up to the first one queued for it: one that came while the run
     waited for the run before is in no run's events, and its file would wait for the hourly sweep. So a
-    file still waiting is announced again - after 30 s, then 60, 120 ... up to an hour (one the ingest
+    file still waiting is announced again - after 30 s, then 60, 120 ... up to ten minutes (one the ingest
     leaves in place must not start a run every half minute)."""
     import types
 

@@ -44,13 +44,21 @@ def test_a_run_the_watcher_started_takes_only_the_inboxes_it_announced(sftp, tmp
     assert _inbox(sftp, "devon", "spend_over_500") == []
     assert _inbox(sftp, "leeds", "spend_over_500") == ["leeds-april.csv"]  # left for its own event
 
+    # a run whose events name many inboxes (a busy time, when events also go missing) takes every sender's
+    many = sftp.model_copy(update={"sftp_parallel_sessions": 1})
+    _drop(sftp, tmp_path, "oxford", "oxford-april.csv")
+    receive.fetch(many, contract, {"devon", "anytown"})
+    assert sorted(_received(sftp).values()) == ["devon", "leeds", "oxford"]
+    assert _inbox(sftp, "leeds", "spend_over_500") == []
     # a run with another start (the sweep, a manual run) takes every sender's - and what is still pending
+    _drop(sftp, tmp_path, "leeds", "leeds-may.csv")
     assert receive.announced_accounts([]) is None
     assert receive.announced_accounts([*extras, {"note": "made by hand"}]) is None
     assert receive.announced_accounts([{"payload": "devon/devon-april.csv"}]) is None
     assert receive.announced_accounts([{"payload": {"files": ["no-account.csv"]}}]) is None
     everything = receive.fetch(sftp, contract, None)
-    assert sorted(_received(sftp).values()) == ["devon", "leeds"] and everything == sorted(_received(sftp))
+    assert sorted(_received(sftp).values()) == ["devon", "leeds", "leeds", "oxford"]
+    assert everything == sorted(_received(sftp))
     assert _inbox(sftp, "leeds", "spend_over_500") == []
 
 
