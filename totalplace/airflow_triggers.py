@@ -6,8 +6,9 @@ One poll of all inboxes is shared by the watchers of every feed (``shared_stream
 connector the ingest uses, and each feed's watcher fires when a file of its feed becomes complete
 by the same rule ``fetch`` applies (its ``.done`` marker, or a size and time that did not change for
 ``sftp_settle_seconds``). A watcher fires for each file it has not announced (and again for one still
-waiting ``REANNOUNCE_SECONDS`` later, backing off to ``REANNOUNCE_LONGEST``): the asset event starts ``ingest_<agency>__<feed>``, whose ``fetch``
-takes the complete files waiting in the inboxes the run's events name.
+waiting ``REANNOUNCE_SECONDS`` later, backing off to ``REANNOUNCE_LONGEST``): the asset event starts
+``ingest_<agency>__<feed>``, whose ``fetch`` takes the complete files waiting in the inboxes the run's
+events name.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class InboxTrigger(BaseEventTrigger):
             announced = {name: seen for name, seen in announced.items() if name in mine}
             due = sorted(name for name in mine if name not in announced or now - announced[name][0] >= announced[name][1])
             if due:
-                for name in due:  # each time it is still there, twice as long before the next (to an hour)
+                for name in due:  # each time it is still there, twice as long before the next (to ten minutes)
                     wait = announced[name][1] * 2 if name in announced else REANNOUNCE_SECONDS
                     announced[name] = (now, min(wait, REANNOUNCE_LONGEST))
                 yield TriggerEvent({"feed": f"{self.agency}/{self.feed}", "files": due})

@@ -47,8 +47,8 @@ def fetch(settings: Settings, contract: Contract, accounts: set[str] | None = No
     content was already decided is entered as ``duplicate`` and answered at once. The sending bodies'
     inboxes are taken side by side (``sftp_parallel_sessions`` at once; each body's files in order);
     ``accounts`` narrows them to those the inbox watcher announced files in - one login, not three
-    hundred, for one council's file - when they are few (no more than ``sftp_parallel_sessions``). An inbox that cannot be reached does not keep the others' files
-    back: they are taken and go on, and an alert names it (its files wait for the watcher's next
+    hundred, for one council's file - when they are few (no more than ``sftp_parallel_sessions``). An
+    inbox that cannot be reached does not keep the others' files back: they are taken and go on, and an alert names it (its files wait for the watcher's next
     announcement or the hourly sweep).
     """
     from totalplace.partners import registry
